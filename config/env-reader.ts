@@ -1,0 +1,46 @@
+/**
+ * Reads typed values out of an environment map and collects every problem, so
+ * that a bad configuration is reported once, completely (fastify's
+ * initial-config-validation idea), instead of one variable per restart.
+ */
+export class EnvReader {
+  readonly problems: string[] = []
+
+  constructor (private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  string (name: string, fallback: string): string {
+    const raw = this.env[name]
+    return raw === undefined || raw === '' ? fallback : raw
+  }
+
+  optionalString (name: string): string | undefined {
+    const raw = this.env[name]
+    return raw === undefined || raw === '' ? undefined : raw
+  }
+
+  integer (name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`)
+      return fallback
+    }
+    return value
+  }
+
+  oneOf<T extends string> (name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`)
+      return fallback
+    }
+    return raw as T
+  }
+
+  /** Records a problem found by a caller's own cross-field check. */
+  require (condition: boolean, problem: string): void {
+    if (!condition) this.problems.push(problem)
+  }
+}

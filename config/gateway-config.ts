@@ -1,0 +1,58 @@
+import path from 'node:path'
+import { BROKER_DEFAULTS, type BrokerConfig } from '../broker/index.js'
+import { ORG_PATTERN } from '../certs/index.js'
+import { EnvReader } from './env-reader.js'
+
+/** One process's configuration, read once from the environment by its entry and frozen. */
+export interface GatewayConfig {
+  /** MQGATE_DATA_DIR: registry files (without Redis) and bootstrap files; `./data` by default. */
+  readonly dataDir: string
+  /** REDIS_URL: when set, the registry and MQTT sessions live in Redis. */
+  readonly redisUrl?: string
+  /** MQGATE_LOG_LEVEL: pino level, `info` by default. */
+  readonly logLevel: string
+  readonly broker: BrokerConfig
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const DOMAIN_PATTERN = /^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly code = 'CONFIG_ERR_INVALID'
+
+  constructor (readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+}
+
+export interface ConfigDefaults {
+  /** `mqgate start` lands clients without SNI in the demo organisation; `mqgate broker` has no default. */
+  readonly defaultOrg?: string
+}
+
+export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {}): Readonly<GatewayConfig> {
+  const read = new EnvReader(env)
+  const redisUrl = read.optionalString('REDIS_URL')
+  read.require(redisUrl === undefined || /^rediss?:\/\//.test(redisUrl), 'REDIS_URL must start with redis:// or rediss://')
+  const domain = read.string('MQGATE_DOMAIN', BROKER_DEFAULTS.domain).toLowerCase()
+  read.require(DOMAIN_PATTERN.test(domain), `MQGATE_DOMAIN must be a DNS name, got "${domain}"`)
+  const defaultOrg = read.optionalString('MQGATE_DEFAULT_ORG') ?? defaults.defaultOrg
+  read.require(defaultOrg === undefined || ORG_PATTERN.test(defaultOrg), `MQGATE_DEFAULT_ORG must be an organisation id (a DNS label), got "${defaultOrg}"`)
+  const config: GatewayConfig = {
+    dataDir: path.resolve(read.string('MQGATE_DATA_DIR', './data')),
+    redisUrl,
+    logLevel: read.oneOf('MQGATE_LOG_LEVEL', 'info', LOG_LEVELS),
+    broker: Object.freeze({
+      host: read.optionalString('MQGATE_MQTT_HOST'),
+      port: read.integer('MQGATE_MQTT_PORT', BROKER_DEFAULTS.port, 0, 65535),
+      domain,
+      defaultOrg,
+      redisUrl,
+      connectTimeoutMs: read.integer('MQGATE_CONNECT_TIMEOUT_MS', BROKER_DEFAULTS.connectTimeoutMs, 1000, 600_000),
+      minTlsVersion: BROKER_DEFAULTS.minTlsVersion
+    })
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  return Object.freeze(config)
+}
