@@ -1,0 +1,160 @@
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto'
+import forge from 'node-forge'
+import { CertsError } from './errors.js'
+
+/** What the gateway needs to know about one X.509 certificate, decoded once. */
+export interface CertificateFacts {
+  readonly der: Buffer
+  readonly x509: X509Certificate
+  /** SHA-256 of the DER, lowercase hex without separators (Cloudflare's fingerprint_sha256 form). */
+  readonly fingerprint: string
+  /** Serial number, uppercase hex as OpenSSL prints it. */
+  readonly serial: string
+  readonly subject: string
+  readonly issuer: string
+  /** Every CN attribute of the subject, in order; a well-formed identity has exactly one. */
+  readonly subjectCommonNames: readonly string[]
+  /** True when one RDN of the subject holds several attributes (`CN=a+O=b`). */
+  readonly subjectHasMultiValuedRdn: boolean
+  readonly sanEmails: readonly string[]
+  readonly sanDnsNames: readonly string[]
+  readonly sanIps: readonly string[]
+  /** basicConstraints CA:TRUE. (Node's `x509.ca` is OpenSSL's X509_check_ca, false when keyUsage lacks keyCertSign.) */
+  readonly isCA: boolean
+  /** keyUsage bits that are set, or undefined when the extension is absent. */
+  readonly keyUsage: readonly string[] | undefined
+  /** extKeyUsage OIDs, or undefined when the extension is absent. */
+  readonly extKeyUsage: readonly string[] | undefined
+  readonly notBefore: Date
+  readonly notAfter: Date
+}
+
+export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
+export const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1'
+const OID_COMMON_NAME = '2.5.4.3'
+const KEY_USAGE_BITS = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment',
+  'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'] as const
+
+/** Decodes a certificate given as DER bytes or as one PEM block. */
+export function inspectCertificate (input: Buffer | string): CertificateFacts {
+  let x509: X509Certificate
+  try {
+    x509 = new X509Certificate(input)
+  } catch (err) {
+    throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'the certificate could not be decoded', { cause: err })
+  }
+  const der = x509.raw
+  const tbs = readTbs(der)
+  const extensions = readExtensions(tbs)
+  const san = extensions.get('subjectAltName')
+  const altNames: Array<{ type: number, value: string, ip?: string }> = san?.altNames ?? []
+  const keyUsage = extensions.get('keyUsage')
+  return Object.freeze({
+    der,
+    x509,
+    fingerprint: createHash('sha256').update(der).digest('hex'),
+    serial: x509.serialNumber.toUpperCase(),
+    subject: x509.subject,
+    issuer: x509.issuer,
+    ...readSubject(tbs),
+    sanEmails: altNames.filter(n => n.type === 1).map(n => latin1(n.value)),
+    sanDnsNames: altNames.filter(n => n.type === 2).map(n => latin1(n.value)),
+    sanIps: altNames.filter(n => n.type === 7 && n.ip !== undefined).map(n => n.ip as string),
+    isCA: extensions.get('basicConstraints')?.cA === true,
+    keyUsage: keyUsage === undefined ? undefined : KEY_USAGE_BITS.filter(bit => keyUsage[bit] === true),
+    extKeyUsage: x509.keyUsage,
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo)
+  })
+}
+
+/** Splits a PEM bundle into its certificate blocks, in order. */
+export function splitPemCertificates (pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+}
+
+export function isWithinValidity (facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>, at: Date): boolean {
+  return facts.notBefore.getTime() <= at.getTime() && at.getTime() <= facts.notAfter.getTime()
+}
+
+/** RFC 5280 4.2.1.12: without the extension any use is allowed; with it, clientAuth must be listed. */
+export function allowsClientAuth (facts: CertificateFacts): boolean {
+  return facts.extKeyUsage === undefined || facts.extKeyUsage.includes(OID_CLIENT_AUTH)
+}
+
+type Asn1 = forge.asn1.Asn1
+
+function readTbs (der: Buffer): Asn1[] {
+  try {
+    const cert = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')), true)
+    return (cert.value as Asn1[])[0].value as Asn1[]
+  } catch (err) {
+    throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'the certificate structure could not be decoded', { cause: err })
+  }
+}
+
+// TBSCertificate (RFC 5280 4.1): [0] version (optional), serial, signature,
+// issuer, validity, subject, subjectPublicKeyInfo, ..., [3] extensions.
+function tbsField (tbs: Asn1[], index: number): Asn1 {
+  const hasVersion = tbs[0].tagClass === forge.asn1.Class.CONTEXT_SPECIFIC
+  return tbs[index + (hasVersion ? 1 : 0)]
+}
+
+function readSubject (tbs: Asn1[]): { subjectCommonNames: string[], subjectHasMultiValuedRdn: boolean } {
+  const rdns = tbsField(tbs, 4).value as Asn1[]
+  const subjectCommonNames: string[] = []
+  let subjectHasMultiValuedRdn = false
+  for (const rdn of rdns) {
+    const attributes = rdn.value as Asn1[]
+    if (attributes.length !== 1) subjectHasMultiValuedRdn = true
+    for (const attribute of attributes) {
+      const [oid, value] = attribute.value as Asn1[]
+      if (forge.asn1.derToOid(oid.value as string) === OID_COMMON_NAME) {
+        subjectCommonNames.push(decodeDirectoryString(value))
+      }
+    }
+  }
+  return { subjectCommonNames, subjectHasMultiValuedRdn }
+}
+
+// Invalid bytes decode to U+FFFD, which no name rule accepts.
+function decodeDirectoryString (value: Asn1): string {
+  const bytes = Buffer.from(value.value as string, 'binary')
+  switch (value.type) {
+    case forge.asn1.Type.UTF8: return bytes.toString('utf8')
+    case forge.asn1.Type.BMPSTRING: return bytes.swap16().toString('utf16le')
+    default: return bytes.toString('latin1')
+  }
+}
+
+function latin1 (binary: string): string {
+  return Buffer.from(binary, 'binary').toString('latin1')
+}
+
+function readExtensions (tbs: Asn1[]): Map<string, any> {
+  const found = new Map<string, any>()
+  const wrapper = tbs.find(node => node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && node.type === 3)
+  if (wrapper === undefined) return found
+  const list = (wrapper.value as Asn1[])[0].value as Asn1[]
+  const fromAsn1 = (forge.pki as any).certificateExtensionFromAsn1 as (ext: Asn1) => any
+  for (const ext of list) {
+    try {
+      const parsed = fromAsn1(ext)
+      if (parsed.name !== undefined) found.set(parsed.name, parsed)
+    } catch (err) {
+      throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'a certificate extension could not be decoded', { cause: err })
+    }
+  }
+  return found
+}
+
+/** True when `keyPem` is the private key of the certificate's public key. */
+export function keyMatchesCertificate (facts: CertificateFacts, keyPem: string): boolean {
+  let derived: string
+  try {
+    derived = createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }).toString()
+  } catch (err) {
+    throw new CertsError('CERTS_ERR_KEY_UNPARSABLE', 'the private key could not be decoded', { cause: err })
+  }
+  return derived === facts.x509.publicKey.export({ type: 'spki', format: 'pem' }).toString()
+}

@@ -1,0 +1,18 @@
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { FileRegistryStore } from './file-registry-store.js'
+import { OrgRegistry } from './org-registry.js'
+import { RedisRegistryStore } from './redis-registry-store.js'
+
+/** The registry on the store the configuration names: Redis when `redisUrl` is set, the data dir otherwise. */
+export async function openRegistry (options: { dataDir: string, redisUrl?: string, domain: string, log: Logger }): Promise<OrgRegistry> {
+  const log = options.log.child({ component: 'registry' })
+  const store = options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, log))
+  return await OrgRegistry.open(store, { domain: options.domain, log })
+}
+
+function connectRedis (url: string, log: Logger): Redis {
+  const redis = new Redis(url)
+  redis.on('error', err => log.error({ event: 'redis.error', err }, 'Redis connection error'))
+  return redis
+}

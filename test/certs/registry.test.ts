@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { readdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { Redis } from 'ioredis'
+import {
+  FileRegistryStore, OrgRegistry, RedisRegistryStore, activeServerCertOf, inspectCertificate, managedCaOf,
+  trustedCasOf, type RegistryStore
+} from '../../certs/index.js'
+import { createLogSink } from '../support/log-sink.js'
+import { mintCa, mintClient } from '../support/pki.js'
+import { startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { makeTempDir } from '../support/temp-dir.js'
+
+interface StoreFactory {
+  readonly name: string
+  setUp (): Promise<void>
+  tearDown (): Promise<void>
+  /** A new store on the same backing data, as a second process would open it. */
+  open (): RegistryStore
+}
+
+function fileStores (): StoreFactory {
+  let temp: { dir: string, remove: () => Promise<void> }
+  return {
+    name: 'files under the data dir',
+    setUp: async () => { temp = await makeTempDir('registry') },
+    tearDown: async () => await temp.remove(),
+    open: () => new FileRegistryStore(temp.dir, 50)
+  }
+}
+
+function redisStores (): StoreFactory {
+  let redis: TestRedis
+  return {
+    name: 'Redis',
+    setUp: async () => { redis = await startTestRedis() },
+    tearDown: async () => await redis.stop(),
+    open: () => new RedisRegistryStore(new Redis(redis.url))
+  }
+}
+
+async function eventually (check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+for (const factory of [fileStores(), redisStores()]) {
+  describe(`registry on ${factory.name}`, () => {
+    let registry: OrgRegistry
+    const logs = createLogSink()
+
+    before(async () => {
+      await factory.setUp()
+      registry = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+    })
+    after(async () => {
+      await registry.close()
+      await factory.tearDown()
+    })
+
+    it('creates an organisation with a managed CA that signs its server certificate', async () => {
+      const state = await registry.createOrg('acme', ['127.0.0.1'])
+      const ca = managedCaOf(state)
+      const server = inspectCertificate(activeServerCertOf(state).certPem)
+      assert.equal(ca.kind, 'managed')
+      assert.equal(inspectCertificate(ca.certPem).isCA, true)
+      assert.deepEqual(server.sanDnsNames, ['acme.messaging.example.test'])
+      assert.deepEqual(server.sanIps, ['127.0.0.1'])
+      assert.ok(server.x509.checkIssued(inspectCertificate(ca.certPem).x509))
+      assert.deepEqual(trustedCasOf(state).map(c => c.id), [ca.id])
+    })
+
+    it('refuses to create an organisation twice', async () => {
+      await assert.rejects(registry.createOrg('acme'), { code: 'CERTS_ERR_ORG_EXISTS' })
+    })
+
+    it('refuses an organisation id that is not a DNS label', async () => {
+      for (const bad of ['Acme', 'a.b', 'a_b', '-a', 'a-', '', 'x'.repeat(64), 'a/b', 'a:b']) {
+        await assert.rejects(registry.createOrg(bad), { code: 'CERTS_ERR_ORG_INVALID' }, bad)
+      }
+    })
+
+    it('adds an operator CA, refuses it twice, and refuses a certificate that is not a CA', async () => {
+      const operator = mintCa('Operator')
+      const record = await registry.addCa('acme', operator.certPem, 'line 1')
+      assert.equal(record.enabled, true)
+      assert.equal(trustedCasOf(registry.require('acme')).length, 2)
+      await assert.rejects(registry.addCa('acme', operator.certPem), { code: 'CERTS_ERR_CA_EXISTS' })
+      await assert.rejects(registry.addCa('acme', mintClient(operator, 'd:s:1').certPem), { code: 'CERTS_ERR_NOT_A_CA' })
+      await assert.rejects(registry.addCa('acme', 'not a certificate'), { code: 'CERTS_ERR_CERT_UNPARSABLE' })
+      await assert.rejects(registry.addCa('nobody', operator.certPem), { code: 'CERTS_ERR_ORG_NOT_FOUND' })
+      assert.equal(registry.require('acme').cas.length, 2, 'a refused upload changes nothing')
+    })
+
+    it('disables and enables a CA', async () => {
+      const operator = registry.require('acme').cas.find(c => c.kind === 'uploaded')
+      assert.ok(operator)
+      await registry.setCaEnabled('acme', operator.id, false)
+      assert.deepEqual(trustedCasOf(registry.require('acme')).map(c => c.kind), ['managed'])
+      await registry.setCaEnabled('acme', operator.id, true)
+      assert.equal(trustedCasOf(registry.require('acme')).length, 2)
+    })
+
+    it('refuses a server certificate that does not belong to its key', async () => {
+      const other = await registry.createOrg('globex')
+      const mismatched = activeServerCertOf(other)
+      const acmeKey = activeServerCertOf(registry.require('acme')).keyPem
+      await assert.rejects(registry.addServerCertificate('acme', mismatched.certPem, acmeKey), { code: 'CERTS_ERR_KEY_MISMATCH' })
+    })
+
+    it('tells a second registry on the same store about a change', async () => {
+      const second = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+      try {
+        const changed: string[] = []
+        second.on('changed', orgId => changed.push(orgId))
+        const operator = mintCa('Later CA')
+        await registry.addCa('globex', operator.certPem)
+        await eventually(() => second.require('globex').cas.length === 2)
+        assert.ok(changed.includes('globex'))
+      } finally {
+        await second.close()
+      }
+    })
+
+    it('keeps the records across a reopen', async () => {
+      const reopened = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+      try {
+        assert.deepEqual(reopened.list().map(s => s.org.id).sort(), ['acme', 'globex'])
+        assert.deepEqual(reopened.require('acme'), registry.require('acme'))
+      } finally {
+        await reopened.close()
+      }
+    })
+
+    it('never logs a private key', () => {
+      assert.doesNotMatch(logs.text(), /PRIVATE KEY/)
+    })
+  })
+}
+
+describe('registry files on disk', () => {
+  it('are readable by the owner only and leave no temporary files', async () => {
+    const temp = await makeTempDir('registry-modes')
+    const registry = await OrgRegistry.open(new FileRegistryStore(temp.dir), { domain: 'example.test', log: createLogSink().logger })
+    try {
+      await registry.createOrg('acme')
+      const orgDir = path.join(temp.dir, 'orgs', 'acme')
+      for (const file of ['org.json', ...(await readdir(path.join(orgDir, 'cas'))).map(f => `cas/${f}`), ...(await readdir(path.join(orgDir, 'server-certs'))).map(f => `server-certs/${f}`)]) {
+        assert.equal((await stat(path.join(orgDir, file))).mode & 0o077, 0, `${file} is private`)
+        assert.doesNotMatch(file, /\.tmp$/)
+      }
+      assert.deepEqual((await readdir(path.join(temp.dir, 'orgs'))).filter(n => n.startsWith('.staging')), [])
+    } finally {
+      await registry.close()
+      await temp.remove()
+    }
+  })
+})
