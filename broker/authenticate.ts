@@ -1,0 +1,105 @@
+import type { Client, ConnectPacket, PublishPacket } from 'aedes'
+import type { Logger } from 'pino'
+import type { OrgRegistry } from '../certs/index.js'
+import { checkCertificateTrust } from './certificate-trust.js'
+import { connectionInfoOf, type ConnectionInfo } from './connection-gate.js'
+import { AuthError, CONNACK, allowed, refused, type Checked } from './errors.js'
+import { clientIdBelongsTo, type Identity } from './identity.js'
+import { mayPublish, type GatewayScope } from './policy.js'
+import { internalTopic, parsePublishTopic } from './topics.js'
+
+/** An authenticated MQTT session: who it is, in which organisation. */
+export interface Session {
+  readonly orgId: string
+  readonly identity: Identity
+  readonly clientId: string
+  readonly fingerprint: string
+  readonly log: Logger
+  readonly connectedAt: number
+}
+
+const sessions = new WeakMap<object, Session>()
+
+export function sessionOf (client: Client): Session | undefined {
+  return sessions.get(client.conn)
+}
+
+export interface AuthenticateDeps {
+  readonly registry: OrgRegistry
+  readonly log: Logger
+  readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
+  readonly now?: () => Date
+}
+
+/**
+ * The CONNECT checks, in order: the TLS gate admitted the connection, its
+ * certificate is trusted by the organisation now, it names a valid identity,
+ * the clientId is that identity's, and the Will (if any) is a topic the
+ * identity may publish to. Username and password are ignored: the
+ * certificate is the credential (as with AWS IoT Core and Mosquitto's
+ * use_identity_as_username), and the password is never logged.
+ */
+export function createAuthenticate (deps: AuthenticateDeps) {
+  const connectPackets = new WeakMap<Client, ConnectPacket>()
+
+  function preConnect (client: Client, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+    connectPackets.set(client, packet)
+    done(null, true)
+  }
+
+  function authenticate (client: Client, _username: unknown, _password: unknown, done: (err: AuthError | null, ok: boolean | null) => void): void {
+    const info = connectionInfoOf(client.conn)
+    const result = info === undefined
+      ? refused('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS gate')
+      : checkConnect(info, client, connectPackets.get(client))
+    if (result.ok) {
+      sessions.set(client.conn, result.value)
+      result.value.log.info({ event: 'client.connected', remoteAddress: info?.remoteAddress, clean: client.clean }, 'client connected')
+      return done(null, true)
+    }
+    const returnCode = result.code === 'BROKER_ERR_CLIENTID_MISMATCH' ? CONNACK.IDENTIFIER_REJECTED : CONNACK.NOT_AUTHORIZED
+    deps.log.warn({
+      event: 'connect.refused',
+      stage: 'connect',
+      code: result.code,
+      returnCode,
+      clientId: client.id,
+      orgId: info?.orgId,
+      fingerprint: info?.certificate.fingerprint,
+      remoteAddress: info?.remoteAddress
+    }, result.reason)
+    done(new AuthError(result.code, result.reason, returnCode), false)
+  }
+
+  function checkConnect (info: ConnectionInfo, client: Client, packet: ConnectPacket | undefined): Checked<Session> {
+    const org = deps.registry.get(info.orgId)
+    if (org === undefined) return refused('BROKER_ERR_CERT_UNTRUSTED', 'the organisation no longer exists')
+    const trust = checkCertificateTrust(info.certificate, info.presentedChain, org, deps.now?.() ?? new Date())
+    if (!trust.ok) return trust
+    if (!info.identity.ok) return info.identity
+    const identity = info.identity.value
+    if (!clientIdBelongsTo(client.id, identity, info.orgId)) {
+      return refused('BROKER_ERR_CLIENTID_MISMATCH', 'the clientId must be the certificate identity\'s: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>[:<n>]')
+    }
+    const will = packet?.will
+    if (will != null) {
+      const checked = authorizeWill(info.orgId, identity, will as PublishPacket)
+      if (!checked.ok) return refused('BROKER_ERR_WILL_FORBIDDEN', `the Will topic is refused: ${checked.reason}`)
+    }
+    const fingerprint = info.certificate.fingerprint
+    const log = deps.log.child({ clientId: client.id, orgId: info.orgId, identity: identity.commonName, fingerprint, serial: info.certificate.serial })
+    return allowed({ orgId: info.orgId, identity, clientId: client.id, fingerprint, log, connectedAt: Date.now() })
+  }
+
+  /** A Will is a publish the broker makes later on the client's behalf: authorized now, stored in internal form. */
+  function authorizeWill (orgId: string, identity: Identity, will: PublishPacket): Checked<string> {
+    const parsed = parsePublishTopic(will.topic, identity)
+    if (!parsed.ok) return parsed
+    const permitted = mayPublish(identity, parsed.value, deps.gatewayScope(orgId, identity))
+    if (!permitted.ok) return permitted
+    will.topic = internalTopic(orgId, permitted.value)
+    return allowed(will.topic)
+  }
+
+  return { preConnect, authenticate }
+}

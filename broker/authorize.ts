@@ -1,0 +1,110 @@
+import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes'
+import type { Logger } from 'pino'
+import { sessionOf, type Session } from './authenticate.js'
+import { connectionInfoOf } from './connection-gate.js'
+import { BrokerError, type Checked } from './errors.js'
+import type { Identity } from './identity.js'
+import { mayPublish, maySubscribe, type GatewayScope } from './policy.js'
+import { clientTopicFor, internalTopic, orgPrefix, parsePublishTopic, parseSubscribeFilter, stripOrg, type SchemeTopic } from './topics.js'
+
+export interface AuthorizeDeps {
+  readonly log: Logger
+  readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
+}
+
+/**
+ * A refused subscription is stored by aedes with the rest of its SUBSCRIBE
+ * packet for a persistent session; this filter, matching no topic the broker
+ * ever carries, is what it stores instead of the refused one.
+ */
+const REFUSED_FILTER = '$refused'
+const TOPIC_LOG_LIMIT = 256
+
+/**
+ * The aedes hooks that apply policy.ts to each PUBLISH, SUBSCRIBE and
+ * delivery, and move topics between the client's form and the broker's
+ * internal `$org/<org>/...` form (topics.ts).
+ */
+export function createAuthorizers (deps: AuthorizeDeps) {
+  function authorizePublish (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    if (client === null) return done(authorizeReplayedWill(packet))
+    const session = sessionOf(client)
+    if (session === undefined) return done(new BrokerError('BROKER_ERR_NO_IDENTITY', 'publish before authentication'))
+    const checked = checkTopic(session, packet.topic, parsePublishTopic, mayPublish)
+    if (!checked.ok) {
+      session.log.warn({ event: 'publish.refused', code: checked.code, topic: clip(packet.topic), qos: packet.qos, bytes: packet.payload?.length }, checked.reason)
+      return done(new BrokerError(checked.code, checked.reason))
+    }
+    packet.topic = internalTopic(session.orgId, checked.value)
+    done(null)
+  }
+
+  function authorizeSubscribe (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    const session = sessionOf(client)
+    const checked = session === undefined
+      ? { ok: false as const, code: 'BROKER_ERR_NO_IDENTITY' as const, reason: 'subscribe before authentication' }
+      : checkTopic(session, sub.topic, parseSubscribeFilter, maySubscribe)
+    if (checked.ok && session !== undefined) {
+      sub.topic = internalTopic(session.orgId, checked.value)
+    } else if (!checked.ok) {
+      (session?.log ?? deps.log).warn({ event: 'subscribe.refused', code: checked.code, filter: clip(sub.topic), qos: sub.qos }, checked.reason)
+      sub.topic = REFUSED_FILTER
+    }
+    // Deferred so that every filter of the SUBSCRIBE is rewritten before aedes
+    // stores the packet's subscription list for a persistent session.
+    process.nextTick(done, null, checked.ok ? sub : null)
+  }
+
+  /** Delivery: shows the internal topic in the receiving client's form; never crosses organisations. */
+  function authorizeForward (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const session = sessionOf(client)
+    if (session === undefined) return null
+    const canonical = stripOrg(session.orgId, packet.topic)
+    if (canonical === undefined) {
+      // A message already rewritten for this client, re-sent from its session's
+      // outgoing store; anything else starting with '$' is never for a client.
+      return packet.topic.startsWith('$') ? null : packet
+    }
+    packet.topic = clientTopicFor(session.identity, canonical)
+    return packet
+  }
+
+  /** The client's filter in internal form, for UNSUBSCRIBE (aedes has no hook there). */
+  function internalFilterFor (conn: object, filter: string): string {
+    const info = connectionInfoOf(conn)
+    if (info === undefined || !info.identity.ok) return filter
+    const parsed = parseSubscribeFilter(stripOrg(info.orgId, filter) ?? filter, info.identity.value)
+    return parsed.ok ? internalTopic(info.orgId, parsed.value) : filter
+  }
+
+  function checkTopic (
+    session: Pick<Session, 'orgId' | 'identity'>,
+    topic: string,
+    parse: (raw: string, identity: Identity) => Checked<SchemeTopic>,
+    decide: (identity: Identity, t: SchemeTopic, scope: GatewayScope) => Checked<SchemeTopic>
+  ): Checked<SchemeTopic> {
+    // Internal-form topics arrive from the broker itself (stored Wills,
+    // restored subscriptions); a client writing one gets exactly the same check.
+    const parsed = parse(stripOrg(session.orgId, topic) ?? topic, session.identity)
+    return parsed.ok ? decide(session.identity, parsed.value, deps.gatewayScope(session.orgId, session.identity)) : parsed
+  }
+
+  /**
+   * aedes replays the Will of a client whose broker died, with no client. It
+   * was authorized and rewritten at CONNECT, so it must be in the internal
+   * form of the organisation its clientId names.
+   */
+  function authorizeReplayedWill (packet: PublishPacket): Error | null {
+    const clientId = (packet as PublishPacket & { clientId?: string }).clientId ?? ''
+    const orgId = clientId.split(':')[1] ?? ''
+    if (orgId !== '' && packet.topic.startsWith(orgPrefix(orgId))) return null
+    deps.log.warn({ event: 'will.refused', code: 'BROKER_ERR_WILL_FORBIDDEN', clientId, topic: clip(packet.topic) }, 'replayed Will outside its organisation')
+    return new BrokerError('BROKER_ERR_WILL_FORBIDDEN', 'replayed Will outside its organisation')
+  }
+
+  return { authorizePublish, authorizeSubscribe, authorizeForward, internalFilterFor }
+}
+
+function clip (topic: string): string {
+  return topic.length > TOPIC_LOG_LIMIT ? topic.slice(0, TOPIC_LOG_LIMIT) + '…' : topic
+}

@@ -1,0 +1,102 @@
+import { X509Certificate } from 'node:crypto'
+import type tls from 'node:tls'
+import type { Logger } from 'pino'
+import { LRUCache } from 'lru-cache'
+import { inspectCertificate, type CertificateFacts } from '../certs/index.js'
+import { codeForVerifyError } from './certificate-trust.js'
+import { refused, type Checked } from './errors.js'
+import { identityFromCertificate, type Identity } from './identity.js'
+import { sniOrgOf, type OrgContexts } from './tls-contexts.js'
+
+/** What the TLS layer established about a connection, before any MQTT packet. */
+export interface ConnectionInfo {
+  readonly orgId: string
+  readonly servername: string | undefined
+  readonly remoteAddress: string | undefined
+  readonly certificate: CertificateFacts
+  /** Intermediates the client sent after its certificate. */
+  readonly presentedChain: readonly X509Certificate[]
+  /** The identity the certificate names, or why it names none (answered with CONNACK 5 at CONNECT). */
+  readonly identity: Checked<Identity>
+}
+
+// Keyed by the stream handed to aedes (it becomes `client.conn`): a WeakMap
+// needs no type augmentation and cannot outlive the socket.
+const connections = new WeakMap<object, ConnectionInfo>()
+
+export function connectionInfoOf (conn: object): ConnectionInfo | undefined {
+  return connections.get(conn)
+}
+
+/**
+ * Admits a socket whose handshake completed, or closes it. Verification
+ * failures are decided here rather than by Node's rejectUnauthorized, which
+ * destroys the socket before anything about the certificate can be logged.
+ */
+export class ConnectionGate {
+  // Devices reconnect with the same certificate: decode each one once.
+  private readonly facts = new LRUCache<string, CertificateFacts>({ max: 10_000 })
+
+  constructor (private readonly contexts: OrgContexts, private readonly log: Logger) {}
+
+  admit (socket: tls.TLSSocket): ConnectionInfo | undefined {
+    const servername = typeof socket.servername === 'string' ? socket.servername : undefined
+    const base = { servername, remoteAddress: socket.remoteAddress }
+    const sniOrg = sniOrgOf(socket)
+    const org = sniOrg === undefined ? this.contexts.orgForServername(servername) : { ok: true as const, value: sniOrg }
+    if (!org.ok) return this.refuse(socket, { ...base, code: org.code }, org.reason)
+    const peer = socket.getPeerX509Certificate()
+    if (peer === undefined) {
+      return this.refuse(socket, { ...base, orgId: org.value, code: 'BROKER_ERR_NO_CLIENT_CERT' }, 'no client certificate')
+    }
+    const certificate = this.inspect(peer)
+    if (!certificate.ok) {
+      return this.refuse(socket, { ...base, orgId: org.value, code: certificate.code, fingerprint: peer.fingerprint256 }, certificate.reason)
+    }
+    const fingerprint = certificate.value.fingerprint
+    if (!socket.authorized) {
+      const code = codeForVerifyError(socket.authorizationError)
+      return this.refuse(socket, { ...base, orgId: org.value, code, fingerprint, verifyError: String(socket.authorizationError) }, 'client certificate refused')
+    }
+    const info: ConnectionInfo = {
+      orgId: org.value,
+      ...base,
+      certificate: certificate.value,
+      presentedChain: presentedChainOf(socket),
+      identity: identityFromCertificate(certificate.value)
+    }
+    connections.set(socket, info)
+    return info
+  }
+
+  private inspect (peer: X509Certificate): Checked<CertificateFacts> {
+    const cached = this.facts.get(peer.fingerprint256)
+    if (cached !== undefined) return { ok: true, value: cached }
+    try {
+      const facts = inspectCertificate(peer.raw)
+      this.facts.set(peer.fingerprint256, facts)
+      return { ok: true, value: facts }
+    } catch {
+      return refused('BROKER_ERR_CERT_UNPARSABLE', 'the client certificate could not be decoded')
+    }
+  }
+
+  private refuse (socket: tls.TLSSocket, fields: Record<string, unknown>, message: string): undefined {
+    this.log.warn({ event: 'tls.refused', stage: 'tls', ...fields }, message)
+    socket.destroy()
+    return undefined
+  }
+}
+
+function presentedChainOf (socket: tls.TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = []
+  let node = socket.getPeerCertificate(true)
+  const seen = new Set<string>()
+  while (node?.issuerCertificate !== undefined && node.issuerCertificate !== node && chain.length < 4) {
+    node = node.issuerCertificate
+    if (node.raw === undefined || seen.has(node.fingerprint256)) break
+    seen.add(node.fingerprint256)
+    chain.push(new X509Certificate(node.raw))
+  }
+  return chain
+}

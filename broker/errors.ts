@@ -1,0 +1,88 @@
+/**
+ * Reasons the broker refuses something. Each is logged with its code; the
+ * MQTT return code (CONNACK) is attached at the edge, in authenticate.ts.
+ *
+ * TLS handshake (the connection is closed without an MQTT answer)
+ * BROKER_ERR_TLS_NO_SNI            no SNI (or a name outside <org>.messaging.<domain>) and no default organisation
+ * BROKER_ERR_TLS_UNKNOWN_ORG       SNI names an organisation that does not exist
+ * BROKER_ERR_TLS_HANDSHAKE         any other handshake failure
+ *
+ * Client certificate: checked right after the handshake (connection closed)
+ * and again at every CONNECT (CONNACK 5), since a resumed TLS session skips
+ * the first check
+ * BROKER_ERR_NO_CLIENT_CERT        no client certificate was presented
+ * BROKER_ERR_CERT_UNTRUSTED        its chain does not lead to an active CA of the organisation
+ * BROKER_ERR_CERT_EXPIRED          notAfter has passed
+ * BROKER_ERR_CERT_NOT_YET_VALID    notBefore is still ahead
+ * BROKER_ERR_CERT_PURPOSE          the TLS stack refused its key usage for client authentication
+ * BROKER_ERR_CERT_IS_CA            a CA certificate presented as a client certificate
+ * BROKER_ERR_CERT_NO_CLIENT_AUTH   extendedKeyUsage present without clientAuth
+ * BROKER_ERR_CERT_UNPARSABLE       the presented certificate could not be decoded
+ * BROKER_ERR_CN_MISSING            neither a CN nor a SAN email names the identity
+ * BROKER_ERR_CN_REPEATED           several CNs (or several SAN emails and no CN)
+ * BROKER_ERR_CN_MULTI_VALUED_RDN   a subject RDN holding several attributes
+ * BROKER_ERR_CN_MALFORMED          the CN is not d:<type>:<id>, g:<type>:<id> or a:<app> with names of [A-Za-z0-9._-]{1,64}
+ * BROKER_ERR_NO_IDENTITY           the connection did not come through the TLS gate (never expected)
+ *
+ * MQTT CONNECT
+ * BROKER_ERR_CLIENTID_MISMATCH     the clientId is not the one the certificate's identity owns (CONNACK 2)
+ * BROKER_ERR_WILL_FORBIDDEN        the Will topic is one the identity may not publish to (CONNACK 5)
+ *
+ * Topics (PUBLISH refused → connection closed [MQTT-3.3.5-2]; SUBSCRIBE refused → granted QoS 128)
+ * BROKER_ERR_TOPIC_OUTSIDE_SCHEME  not an iot-2/... topic of the identity's class
+ * BROKER_ERR_TOPIC_LEVEL_INVALID   a topic level outside [A-Za-z0-9._-]{1,64}
+ * BROKER_ERR_TOPIC_NOT_OWNED       another device's (or a non-represented device's) topic
+ * BROKER_ERR_TOPIC_KIND_FORBIDDEN  events for applications, commands for devices, in the wrong direction
+ */
+export type BrokerErrorCode =
+  | 'BROKER_ERR_TLS_NO_SNI'
+  | 'BROKER_ERR_TLS_UNKNOWN_ORG'
+  | 'BROKER_ERR_TLS_HANDSHAKE'
+  | 'BROKER_ERR_NO_CLIENT_CERT'
+  | 'BROKER_ERR_CERT_UNTRUSTED'
+  | 'BROKER_ERR_CERT_EXPIRED'
+  | 'BROKER_ERR_CERT_NOT_YET_VALID'
+  | 'BROKER_ERR_CERT_PURPOSE'
+  | 'BROKER_ERR_CERT_IS_CA'
+  | 'BROKER_ERR_CERT_NO_CLIENT_AUTH'
+  | 'BROKER_ERR_CERT_UNPARSABLE'
+  | 'BROKER_ERR_CN_MISSING'
+  | 'BROKER_ERR_CN_REPEATED'
+  | 'BROKER_ERR_CN_MULTI_VALUED_RDN'
+  | 'BROKER_ERR_CN_MALFORMED'
+  | 'BROKER_ERR_NO_IDENTITY'
+  | 'BROKER_ERR_CLIENTID_MISMATCH'
+  | 'BROKER_ERR_WILL_FORBIDDEN'
+  | 'BROKER_ERR_TOPIC_OUTSIDE_SCHEME'
+  | 'BROKER_ERR_TOPIC_LEVEL_INVALID'
+  | 'BROKER_ERR_TOPIC_NOT_OWNED'
+  | 'BROKER_ERR_TOPIC_KIND_FORBIDDEN'
+
+export class BrokerError extends Error {
+  override readonly name = 'BrokerError'
+
+  constructor (readonly code: BrokerErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** MQTT 3.1.1 CONNACK return codes used by the broker (3.2.2.3). */
+export const CONNACK = Object.freeze({ IDENTIFIER_REJECTED: 2, NOT_AUTHORIZED: 5 } as const)
+
+/** An authentication refusal as aedes expects it: an Error carrying the CONNACK return code. */
+export class AuthError extends BrokerError {
+  constructor (code: BrokerErrorCode, message: string, readonly returnCode: 2 | 5) {
+    super(code, message)
+  }
+}
+
+/** The outcome of a pure check: a value, or the code and reason of a refusal. */
+export type Checked<T> = { readonly ok: true, readonly value: T } | { readonly ok: false, readonly code: BrokerErrorCode, readonly reason: string }
+
+export function allowed<T> (value: T): Checked<T> {
+  return { ok: true, value }
+}
+
+export function refused<T = never> (code: BrokerErrorCode, reason: string): Checked<T> {
+  return { ok: false, code, reason }
+}

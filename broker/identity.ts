@@ -1,0 +1,68 @@
+import { NAME_PATTERN, allowsClientAuth, type CertificateFacts } from '../certs/index.js'
+import { allowed, refused, type Checked } from './errors.js'
+
+/**
+ * Who is connected, as named by the certificate (design.md, "Identity").
+ * The organisation is not part of it: it comes from the SNI name.
+ */
+export type Identity =
+  | { readonly kind: 'device', readonly typeId: string, readonly id: string, readonly commonName: string }
+  | { readonly kind: 'gateway', readonly typeId: string, readonly id: string, readonly commonName: string }
+  | { readonly kind: 'application', readonly appId: string, readonly commonName: string }
+
+export type ThingIdentity = Extract<Identity, { kind: 'device' | 'gateway' }>
+
+/** Parses `d:<typeId>:<deviceId>`, `g:<typeId>:<gatewayId>` or `a:<appId>`; nothing else. */
+export function parseIdentity (commonName: string): Checked<Identity> {
+  const parts = commonName.split(':')
+  const namesValid = parts.slice(1).every(part => NAME_PATTERN.test(part))
+  if (namesValid && parts.length === 3 && (parts[0] === 'd' || parts[0] === 'g')) {
+    const kind = parts[0] === 'd' ? 'device' : 'gateway'
+    return allowed({ kind, typeId: parts[1], id: parts[2], commonName })
+  }
+  if (namesValid && parts.length === 2 && parts[0] === 'a') {
+    return allowed({ kind: 'application', appId: parts[1], commonName })
+  }
+  return refused('BROKER_ERR_CN_MALFORMED', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
+}
+
+/**
+ * The identity a client certificate names: its single CN or, when the subject
+ * has no CN, its single SAN email entry. Anything ambiguous is refused rather
+ * than resolved by picking one, since the identity becomes topic levels.
+ */
+export function identityFromCertificate (facts: CertificateFacts): Checked<Identity> {
+  if (facts.isCA) return refused('BROKER_ERR_CERT_IS_CA', 'a CA certificate cannot be used as a client certificate')
+  if (!allowsClientAuth(facts)) return refused('BROKER_ERR_CERT_NO_CLIENT_AUTH', 'the certificate\'s extended key usage does not allow client authentication')
+  if (facts.subjectHasMultiValuedRdn) return refused('BROKER_ERR_CN_MULTI_VALUED_RDN', 'the subject has a multi-valued RDN')
+  const names = facts.subjectCommonNames.length > 0 ? facts.subjectCommonNames : facts.sanEmails
+  if (names.length === 0) return refused('BROKER_ERR_CN_MISSING', 'the certificate names no identity (no CN, no SAN email)')
+  if (names.length > 1) return refused('BROKER_ERR_CN_REPEATED', 'the certificate names several identities')
+  return parseIdentity(names[0])
+}
+
+/** The MQTT clientId an identity owns in an organisation (design.md): `d:<org>:<type>:<id>`, `a:<org>:<app>[:<n>]`. */
+export function clientIdOf (identity: Identity, orgId: string): string {
+  switch (identity.kind) {
+    case 'device': return `d:${orgId}:${identity.typeId}:${identity.id}`
+    case 'gateway': return `g:${orgId}:${identity.typeId}:${identity.id}`
+    case 'application': return `a:${orgId}:${identity.appId}`
+  }
+}
+
+/**
+ * The clientId must be the identity's own, so that no certificate can take
+ * over another client's session [MQTT-3.1.4-2 disconnects the older one].
+ * Applications may run several instances, told apart by a `:<n>` suffix.
+ */
+export function clientIdBelongsTo (clientId: string, identity: Identity, orgId: string): boolean {
+  const own = clientIdOf(identity, orgId)
+  if (clientId === own) return true
+  if (identity.kind !== 'application' || !clientId.startsWith(own + ':')) return false
+  return NAME_PATTERN.test(clientId.slice(own.length + 1))
+}
+
+/** The (type, id) a device or gateway is, for topic ownership. */
+export function thingOf (identity: Identity): { typeId: string, id: string } | undefined {
+  return identity.kind === 'application' ? undefined : { typeId: identity.typeId, id: identity.id }
+}

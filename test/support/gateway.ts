@@ -1,0 +1,67 @@
+import { startBroker, type RunningBroker } from '../../broker/index.js'
+import { BROKER_DEFAULTS } from '../../broker/config.js'
+import { createClientCertificate, managedCaOf, openRegistry, type OrgRegistry } from '../../certs/index.js'
+import { createLogSink, type LogSink } from './log-sink.js'
+import type { TestCert } from './pki.js'
+import { makeTempDir } from './temp-dir.js'
+
+export interface TestGatewayOptions {
+  /** Organisations to create when missing (a shared Redis may already hold them). */
+  readonly orgs?: readonly string[]
+  readonly defaultOrg?: string
+  readonly redisUrl?: string
+  /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
+  readonly dataDir?: string
+  readonly port?: number
+}
+
+export interface TestGateway {
+  readonly port: number
+  readonly registry: OrgRegistry
+  readonly broker: RunningBroker
+  readonly logs: LogSink
+  readonly dataDir: string
+  /** The organisation's managed CA: what its clients trust for the server certificate. */
+  caOf (orgId: string): string
+  /** A client certificate from the organisation's managed CA. */
+  issue (orgId: string, commonName: string): TestCert
+  serverName (orgId: string): string
+  /** Stops the broker; keeps the data dir when `keepData`, for a restart. */
+  close (options?: { keepData?: boolean }): Promise<void>
+}
+
+/** The real broker on port 0 with a real registry (files, or Redis when `redisUrl`). */
+export async function startTestGateway (options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const temp = options.dataDir === undefined ? await makeTempDir('gateway') : undefined
+  const dataDir = options.dataDir ?? (temp as { dir: string }).dir
+  const logs = createLogSink()
+  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger })
+  for (const orgId of options.orgs ?? []) {
+    if (registry.get(orgId) === undefined) await registry.createOrg(orgId)
+  }
+  const broker = await startBroker({
+    ...BROKER_DEFAULTS,
+    port: options.port ?? 0,
+    host: '127.0.0.1',
+    defaultOrg: options.defaultOrg,
+    redisUrl: options.redisUrl
+  }, { registry, log: logs.logger })
+  return {
+    port: broker.port,
+    registry,
+    broker,
+    logs,
+    dataDir,
+    caOf: orgId => managedCaOf(registry.require(orgId)).certPem,
+    issue: (orgId, commonName) => {
+      const issued = createClientCertificate(registry.signerOf(orgId), commonName)
+      return { certPem: issued.certPem, keyPem: issued.keyPem as string }
+    },
+    serverName: orgId => registry.serverNameFor(orgId),
+    async close (closeOptions = {}) {
+      await broker.close()
+      await registry.close()
+      if (closeOptions.keepData !== true) await temp?.remove()
+    }
+  }
+}
