@@ -1,0 +1,34 @@
+import { DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+
+const DEMO_DEVICE = 'd:sensor:demo-001'
+const DEMO_APP = 'a:demo-app'
+const DEMO_READING = '{"temperature":36.6,"time":"2020-09-28T02:54:56Z"}'
+
+/**
+ * What `mqgate start` prints for a person: commands that work as pasted on a
+ * machine where `demo.messaging.<domain>` does not resolve, because a client
+ * connecting to 127.0.0.1 without a matching SNI lands in the demo organisation
+ * and the demo server certificate names 127.0.0.1.
+ */
+export function welcomeText (files: BootstrapFiles, port: number): string {
+  const device = files.identities[DEMO_DEVICE]
+  const app = files.identities[DEMO_APP]
+  const tls = (f: { certFile: string, keyFile: string }): string =>
+    `--cafile ${quote(files.caFile)} --cert ${quote(f.certFile)} --key ${quote(f.keyFile)}`
+  return [
+    '',
+    `mqgate is running: MQTT over TLS on port ${port}, organisation "${DEMO_ORG}", demo identities in ${files.dir}`,
+    '',
+    'Publish a reading as the demo device:',
+    `mosquitto_pub -h 127.0.0.1 -p ${port} ${tls(device)} -i d:${DEMO_ORG}:sensor:demo-001 -q 1 -t iot-2/evt/temp/fmt/json -m '${DEMO_READING}'`,
+    '',
+    'Watch every event of the organisation as the demo application:',
+    `mosquitto_sub -h 127.0.0.1 -p ${port} ${tls(app)} -i a:${DEMO_ORG}:demo-app -q 1 -v -t 'iot-2/type/+/id/+/evt/+/fmt/+'`,
+    ''
+  ].join('\n')
+}
+
+/** POSIX shell quoting for paths, so the printed commands survive spaces in the data dir. */
+function quote (value: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+}
