@@ -47,6 +47,9 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
     persistence,
     mq,
     close: async () => {
+      // QUIT runs after the commands already queued (the last acknowledged
+      // publishes being enqueued), where destroy() alone would drop them.
+      await conn.quit().catch(() => {})
       await persistence.destroy()
     }
   }
