@@ -4,15 +4,17 @@ import { unwatchFile, watchFile } from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-file.js'
 import { CertsError } from './errors.js'
-import type { CaRecord, OrgRecord, OrgState, ServerCertRecord } from './records.js'
-import type { RegistryStore } from './registry-store.js'
+import { isValidOrgId } from './names.js'
+import { SNAPSHOT_COLLECTIONS, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
+import { recordKey, type RegistryStore } from './registry-store.js'
 
 /**
- * The registry under `<dataDir>/orgs/<org>/`: `org.json`, `cas/<id>.json`,
- * `server-certs/<id>.json`. Records hold private keys, so files are 0600 and
- * directories 0700. Every file is replaced by rename, so a crash leaves the old
- * or the new version, never half of one. Other processes learn of changes from
- * `orgs/.generation`, rewritten after every change.
+ * The registry under `<dataDir>/orgs/<org>/`: `org.json` and one directory per
+ * collection (`cas/<id>.json`, `server-certs/<id>.json`, ...). Records hold
+ * private keys, so files are 0600 and directories 0700. Every file is replaced
+ * by rename, so a crash leaves the old or the new version, never half of one.
+ * Other processes learn of changes from `orgs/.generation`, rewritten after
+ * every change and polled.
  */
 export class FileRegistryStore implements RegistryStore {
   readonly kind = 'file'
@@ -29,31 +31,29 @@ export class FileRegistryStore implements RegistryStore {
     const ids: string[] = []
     for (const entry of entries) {
       if (!entry.isDirectory() || entry.name.startsWith('.')) continue
-      const hasOrg = await readJson(path.join(this.root, entry.name, 'org.json'))
-      if (hasOrg !== undefined) ids.push(entry.name)
+      if (await readJson(path.join(this.root, entry.name, 'org.json')) !== undefined) ids.push(entry.name)
     }
     return ids.sort()
   }
 
   async readOrg (orgId: string): Promise<OrgState | undefined> {
-    const dir = path.join(this.root, orgId)
-    const org = await readJson<OrgRecord>(path.join(dir, 'org.json'))
+    const org = await readJson<OrgRecord>(path.join(this.pathOf(orgId), 'org.json'))
     if (org === undefined) return undefined
-    return {
-      org,
-      cas: await readJsonDir<CaRecord>(path.join(dir, 'cas')),
-      serverCerts: await readJsonDir<ServerCertRecord>(path.join(dir, 'server-certs'))
-    }
+    const [cas, serverCerts, revocations, gateways] = await Promise.all(SNAPSHOT_COLLECTIONS.map(async c => await this.list(orgId, c)))
+    return { org, cas, serverCerts, revocations, gateways } as OrgState
   }
 
   async createOrg (state: OrgState): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 })
     const staging = path.join(this.root, `.staging-${state.org.id}-${randomUUID()}`)
-    await mkdir(path.join(staging, 'cas'), { recursive: true, mode: 0o700 })
-    await mkdir(path.join(staging, 'server-certs'), { mode: 0o700 })
+    await mkdir(staging, { mode: 0o700 })
     try {
-      for (const ca of state.cas) await writeJson(path.join(staging, 'cas', `${ca.id}.json`), ca)
-      for (const sc of state.serverCerts) await writeJson(path.join(staging, 'server-certs', `${sc.id}.json`), sc)
+      const collections: Array<[Collection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> =
+        [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
+      for (const [collection, records] of collections) {
+        await mkdir(path.join(staging, collection), { mode: 0o700 })
+        for (const record of records) await writeJson(path.join(staging, collection, `${recordKey(collection, record)}.json`), record)
+      }
       await writeJson(path.join(staging, 'org.json'), state.org)
       await this.moveIntoPlace(staging, state.org.id)
     } finally {
@@ -67,19 +67,31 @@ export class FileRegistryStore implements RegistryStore {
     await this.bumpGeneration()
   }
 
-  async putCa (orgId: string, ca: CaRecord): Promise<void> {
-    await writeJson(path.join(await this.orgDir(orgId), 'cas', `${ca.id}.json`), ca)
+  async put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options: { quiet?: boolean } = {}): Promise<void> {
+    const dir = path.join(await this.orgDir(orgId), collection)
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await writeJson(path.join(dir, `${recordKey(collection, record)}.json`), record)
+    if (options.quiet !== true) await this.bumpGeneration()
+  }
+
+  async remove (orgId: string, collection: Collection, id: string): Promise<void> {
+    await rm(path.join(await this.orgDir(orgId), collection, `${recordKey(collection, { id, fingerprint: id })}.json`), { force: true })
     await this.bumpGeneration()
   }
 
-  async deleteCa (orgId: string, caId: string): Promise<void> {
-    await rm(path.join(await this.orgDir(orgId), 'cas', `${caId}.json`), { force: true })
-    await this.bumpGeneration()
+  async get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined> {
+    return await readJson(path.join(this.pathOf(orgId), collection, `${recordKey(collection, { id, fingerprint: id })}.json`))
   }
 
-  async putServerCert (orgId: string, serverCert: ServerCertRecord): Promise<void> {
-    await writeJson(path.join(await this.orgDir(orgId), 'server-certs', `${serverCert.id}.json`), serverCert)
-    await this.bumpGeneration()
+  async list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>> {
+    const dir = path.join(this.pathOf(orgId), collection)
+    const names = await readdir(dir).catch(ignoreMissing([] as string[]))
+    const records: Array<CollectionRecords[C]> = []
+    for (const name of names.filter(n => n.endsWith('.json')).sort()) {
+      const record = await readJson<CollectionRecords[C]>(path.join(dir, name))
+      if (record !== undefined) records.push(record)
+    }
+    return records
   }
 
   async watch (onChange: (orgId?: string) => void): Promise<() => Promise<void>> {
@@ -93,7 +105,7 @@ export class FileRegistryStore implements RegistryStore {
 
   /** An org's directory may already hold `bootstrap/` (written by first start), so only org.json marks it as taken. */
   private async moveIntoPlace (staging: string, orgId: string): Promise<void> {
-    const target = path.join(this.root, orgId)
+    const target = this.pathOf(orgId)
     if (await readJson(path.join(target, 'org.json')) !== undefined) {
       throw new CertsError('CERTS_ERR_ORG_EXISTS', `organisation ${orgId} already exists`)
     }
@@ -101,13 +113,22 @@ export class FileRegistryStore implements RegistryStore {
       await rename(staging, target)
     } catch (err: any) {
       if (err?.code !== 'ENOTEMPTY' && err?.code !== 'EEXIST') throw storeError(err)
-      for (const sub of ['cas', 'server-certs']) await rename(path.join(staging, sub), path.join(target, sub))
+      for (const entry of await readdir(staging)) {
+        if (entry !== 'org.json') await rename(path.join(staging, entry), path.join(target, entry))
+      }
+      // org.json last: until it is in place, the organisation does not exist.
       await rename(path.join(staging, 'org.json'), path.join(target, 'org.json'))
     }
   }
 
+  /** Org ids become path segments: only DNS labels get that far. */
+  private pathOf (orgId: string): string {
+    if (!isValidOrgId(orgId)) throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', 'no such organisation')
+    return path.join(this.root, orgId)
+  }
+
   private async orgDir (orgId: string): Promise<string> {
-    const dir = path.join(this.root, orgId)
+    const dir = this.pathOf(orgId)
     if (await readJson(path.join(dir, 'org.json')) === undefined) {
       throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', `organisation ${orgId} does not exist`)
     }
@@ -134,16 +155,6 @@ async function readJson<T> (file: string): Promise<T | undefined> {
     if (err?.code === 'ENOENT' || err?.code === 'ENOTDIR') return undefined
     throw storeError(err)
   }
-}
-
-async function readJsonDir<T> (dir: string): Promise<T[]> {
-  const names = await readdir(dir).catch(ignoreMissing([] as string[]))
-  const records: T[] = []
-  for (const name of names.filter(n => n.endsWith('.json')).sort()) {
-    const record = await readJson<T>(path.join(dir, name))
-    if (record !== undefined) records.push(record)
-  }
-  return records
 }
 
 function ignoreMissing<T> (fallback: T): (err: any) => T {

@@ -1,13 +1,18 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { CertsError } from './errors.js'
-import type { CaRecord, OrgRecord, OrgState, ServerCertRecord } from './records.js'
-import type { RegistryStore } from './registry-store.js'
+import { isValidOrgId } from './names.js'
+import { SNAPSHOT_COLLECTIONS, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
+import { recordKey, type RegistryStore } from './registry-store.js'
 
 const PREFIX = 'mqgate:registry:'
 const ORGS_KEY = `${PREFIX}orgs`
 const CHANGES_CHANNEL = `${PREFIX}changed`
 
+/** One hash per organisation for the records held in memory; issued certificates, which grow with the fleet, in their own hash. */
 const orgKey = (orgId: string): string => `${PREFIX}org:${orgId}`
+const issuedKey = (orgId: string): string => `${PREFIX}issued:${orgId}`
+const hashOf = (orgId: string, collection: Collection): string => collection === 'issued' ? issuedKey(orgId) : orgKey(orgId)
+const fieldOf = (collection: Collection, key: string): string => collection === 'issued' ? key : `${collection}/${key}`
 
 // Creates the org hash and its set membership in one step, so no reader ever
 // sees half an organisation and two creators cannot both win.
@@ -17,10 +22,17 @@ redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 redis.call('SADD', KEYS[1], ARGV[1])
 return 1`
 
+// Writes a field only while the organisation exists, so a record never
+// recreates half of a removed organisation.
+const PUT_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`
+
 /**
- * The registry in Redis: one hash per organisation (`org`, `ca:<id>`,
- * `sc:<id>` fields holding JSON), a set of org ids, and a pub/sub channel that
- * tells every process which organisation changed.
+ * The registry in Redis: a set of org ids, a hash per organisation (`org` and
+ * `<collection>/<id>` fields holding JSON) and a pub/sub channel that tells
+ * every process which organisation changed.
  */
 export class RedisRegistryStore implements RegistryStore {
   readonly kind = 'redis'
@@ -29,45 +41,62 @@ export class RedisRegistryStore implements RegistryStore {
   constructor (private readonly redis: Redis) {}
 
   async listOrgIds (): Promise<string[]> {
-    return (await this.call(() => this.redis.smembers(ORGS_KEY))).sort()
+    return (await this.call(async () => await this.redis.smembers(ORGS_KEY))).sort()
   }
 
   async readOrg (orgId: string): Promise<OrgState | undefined> {
-    const fields = await this.call(() => this.redis.hgetall(orgKey(orgId)))
+    const fields = await this.call(async () => await this.redis.hgetall(orgKey(orgId)))
     if (fields.org === undefined) return undefined
-    const cas: CaRecord[] = []
-    const serverCerts: ServerCertRecord[] = []
-    for (const [field, json] of Object.entries(fields)) {
-      if (field.startsWith('ca:')) cas.push(JSON.parse(json))
-      if (field.startsWith('sc:')) serverCerts.push(JSON.parse(json))
+    const collections = Object.fromEntries(SNAPSHOT_COLLECTIONS.map(c => [c, [] as unknown[]])) as Record<string, unknown[]>
+    for (const field of Object.keys(fields).sort()) {
+      const collection = field.slice(0, field.indexOf('/'))
+      collections[collection]?.push(JSON.parse(fields[field]))
     }
-    return { org: JSON.parse(fields.org), cas: cas.sort(byId), serverCerts: serverCerts.sort(byId) }
+    return {
+      org: JSON.parse(fields.org),
+      cas: collections.cas,
+      serverCerts: collections['server-certs'],
+      revocations: collections.revocations,
+      gateways: collections.gateways
+    } as OrgState
   }
 
   async createOrg (state: OrgState): Promise<void> {
     const fields: string[] = ['org', JSON.stringify(state.org)]
-    for (const ca of state.cas) fields.push(`ca:${ca.id}`, JSON.stringify(ca))
-    for (const sc of state.serverCerts) fields.push(`sc:${sc.id}`, JSON.stringify(sc))
-    const created = await this.call(() => this.redis.eval(CREATE_ORG_SCRIPT, 2, ORGS_KEY, orgKey(state.org.id), state.org.id, ...fields))
+    const collections: Array<[Collection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> =
+      [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
+    for (const [collection, records] of collections) {
+      for (const record of records) fields.push(fieldOf(collection, recordKey(collection, record)), JSON.stringify(record))
+    }
+    const created = await this.call(async () => await this.redis.eval(CREATE_ORG_SCRIPT, 2, ORGS_KEY, orgKey(state.org.id), state.org.id, ...fields))
     if (created !== 1) throw new CertsError('CERTS_ERR_ORG_EXISTS', `organisation ${state.org.id} already exists`)
     await this.announce(state.org.id)
   }
 
   async updateOrg (org: OrgRecord): Promise<void> {
-    await this.putField(org.id, 'org', org)
+    await this.putField(org.id, orgKey(org.id), 'org', org)
+    await this.announce(org.id)
   }
 
-  async putCa (orgId: string, ca: CaRecord): Promise<void> {
-    await this.putField(orgId, `ca:${ca.id}`, ca)
+  async put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options: { quiet?: boolean } = {}): Promise<void> {
+    await this.putField(orgId, hashOf(orgId, collection), fieldOf(collection, recordKey(collection, record)), record)
+    if (options.quiet !== true) await this.announce(orgId)
   }
 
-  async deleteCa (orgId: string, caId: string): Promise<void> {
-    await this.call(() => this.redis.hdel(orgKey(orgId), `ca:${caId}`))
+  async remove (orgId: string, collection: Collection, id: string): Promise<void> {
+    await this.call(async () => await this.redis.hdel(hashOf(orgId, collection), fieldOf(collection, id)))
     await this.announce(orgId)
   }
 
-  async putServerCert (orgId: string, serverCert: ServerCertRecord): Promise<void> {
-    await this.putField(orgId, `sc:${serverCert.id}`, serverCert)
+  async get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined> {
+    const json = await this.call(async () => await this.redis.hget(hashOf(orgId, collection), fieldOf(collection, id)))
+    return json === null ? undefined : JSON.parse(json)
+  }
+
+  async list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>> {
+    const fields = await this.call(async () => await this.redis.hgetall(hashOf(orgId, collection)))
+    const prefix = fieldOf(collection, '')
+    return Object.keys(fields).filter(f => f.startsWith(prefix) && f !== 'org').sort().map(f => JSON.parse(fields[f]))
   }
 
   async watch (onChange: (orgId?: string) => void): Promise<() => Promise<void>> {
@@ -75,7 +104,7 @@ export class RedisRegistryStore implements RegistryStore {
     this.subscribers.push(subscriber)
     // Connection trouble is reported by the main connection's listener; this one reconnects on its own.
     subscriber.on('error', () => {})
-    subscriber.on('message', (_channel: string, orgId: string) => onChange(orgId))
+    subscriber.on('message', (_channel: string, orgId: string) => onChange(isValidOrgId(orgId) ? orgId : undefined))
     // After a reconnect, changes announced while we were away are lost: reload all.
     subscriber.on('ready', () => onChange(undefined))
     await subscriber.subscribe(CHANGES_CHANNEL)
@@ -91,16 +120,13 @@ export class RedisRegistryStore implements RegistryStore {
     this.redis.disconnect()
   }
 
-  private async putField (orgId: string, field: string, value: unknown): Promise<void> {
-    // Only an existing organisation may gain records: HSET on a missing hash would create half an org.
-    const exists = await this.call(() => this.redis.sismember(ORGS_KEY, orgId))
-    if (exists !== 1) throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', `organisation ${orgId} does not exist`)
-    await this.call(() => this.redis.hset(orgKey(orgId), field, JSON.stringify(value)))
-    await this.announce(orgId)
+  private async putField (orgId: string, key: string, field: string, value: unknown): Promise<void> {
+    const written = await this.call(async () => await this.redis.eval(PUT_SCRIPT, 2, ORGS_KEY, key, orgId, field, JSON.stringify(value)))
+    if (written !== 1) throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', `organisation ${orgId} does not exist`)
   }
 
   private async announce (orgId: string): Promise<void> {
-    await this.call(() => this.redis.publish(CHANGES_CHANNEL, orgId))
+    await this.call(async () => await this.redis.publish(CHANGES_CHANNEL, orgId))
   }
 
   private async call<T> (fn: () => Promise<T>): Promise<T> {
@@ -111,8 +137,4 @@ export class RedisRegistryStore implements RegistryStore {
       throw new CertsError('CERTS_ERR_STORE', 'the registry store in Redis failed', { cause: err })
     }
   }
-}
-
-function byId (a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }

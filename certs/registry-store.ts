@@ -1,21 +1,32 @@
-import type { CaRecord, OrgRecord, OrgState, ServerCertRecord } from './records.js'
+import type { Collection, CollectionRecords, OrgRecord, OrgState } from './records.js'
 
 /**
  * Where the registry keeps its records: the data directory by default, Redis
- * when one is configured. Each write is atomic on its own; `watch` reports
- * changes made by any process sharing the store.
+ * when one is configured. An organisation is one record plus collections of
+ * records keyed by id. Each write is atomic on its own; `watch` reports changes
+ * made by any process sharing the store.
  */
 export interface RegistryStore {
   readonly kind: 'file' | 'redis'
   listOrgIds (): Promise<string[]>
+  /** The organisation with its in-memory collections (everything but `issued`). */
   readOrg (orgId: string): Promise<OrgState | undefined>
   /** Creates the organisation with all its records at once; CERTS_ERR_ORG_EXISTS if it exists. */
   createOrg (state: OrgState): Promise<void>
   updateOrg (org: OrgRecord): Promise<void>
-  putCa (orgId: string, ca: CaRecord): Promise<void>
-  deleteCa (orgId: string, caId: string): Promise<void>
-  putServerCert (orgId: string, serverCert: ServerCertRecord): Promise<void>
+  /** Writes one record; `quiet` skips the change notice (records no process holds in memory). */
+  put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options?: { quiet?: boolean }): Promise<void>
+  remove (orgId: string, collection: Collection, id: string): Promise<void>
+  get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined>
+  list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>>
   /** `onChange(orgId)` after a change by any process; `undefined` means "reload everything". */
   watch (onChange: (orgId?: string) => void): Promise<() => Promise<void>>
   close (): Promise<void>
+}
+
+/** The id a record is stored under: revocations are keyed by fingerprint, everything else by id. */
+export function recordKey (collection: Collection, record: { id?: string, fingerprint?: string }): string {
+  const key = collection === 'revocations' ? record.fingerprint : record.id
+  if (key === undefined || !/^[A-Za-z0-9._:-]{1,200}$/.test(key)) throw new Error(`record of ${collection} without a usable key`)
+  return key
 }
