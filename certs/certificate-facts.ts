@@ -27,6 +27,8 @@ export interface CertificateFacts {
   readonly extKeyUsage: readonly string[] | undefined
   readonly notBefore: Date
   readonly notAfter: Date
+  /** subjectKeyIdentifier, lowercase hex, or undefined when absent. */
+  readonly subjectKeyIdentifier: string | undefined
 }
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
@@ -64,7 +66,8 @@ export function inspectCertificate (input: Buffer | string): CertificateFacts {
     keyUsage: keyUsage === undefined ? undefined : KEY_USAGE_BITS.filter(bit => keyUsage[bit] === true),
     extKeyUsage: x509.keyUsage,
     notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo)
+    notAfter: new Date(x509.validTo),
+    subjectKeyIdentifier: extensions.get('subjectKeyIdentifier')?.subjectKeyIdentifier
   })
 }
 

@@ -1,31 +1,57 @@
 /**
- * Errors of the PKI. Callers branch on `code`, never on the message.
+ * Errors of the PKI. Callers branch on `code`, never on the message; the admin
+ * API maps each code to an HTTP status (admin-api/errors.ts).
  *
- * CERTS_ERR_ORG_INVALID        an organisation id is not a lowercase DNS label
- * CERTS_ERR_ORG_EXISTS         the organisation is already registered
- * CERTS_ERR_ORG_NOT_FOUND      no such organisation
- * CERTS_ERR_CERT_UNPARSABLE    a certificate could not be decoded (PEM or DER)
- * CERTS_ERR_KEY_UNPARSABLE     a private key could not be decoded
- * CERTS_ERR_CA_NOT_FOUND       no such CA in the organisation
- * CERTS_ERR_CA_EXISTS          the same CA certificate is already registered
- * CERTS_ERR_NOT_A_CA           an uploaded CA lacks basicConstraints CA:TRUE
+ * Organisations
+ * CERTS_ERR_ORG_INVALID            the id is not a lowercase DNS label
+ * CERTS_ERR_ORG_EXISTS             the organisation is already registered
+ * CERTS_ERR_ORG_NOT_FOUND          no such organisation
+ * Certificates and keys handed in
+ * CERTS_ERR_CERT_UNPARSABLE        a certificate could not be decoded (PEM or DER)
+ * CERTS_ERR_MULTIPLE_CERTS         a file that must hold one certificate holds several
+ * CERTS_ERR_CERT_EXPIRED           notAfter has passed
+ * CERTS_ERR_CERT_NOT_YET_VALID     notBefore is still ahead
+ * CERTS_ERR_KEY_UNPARSABLE         a private key could not be decoded
+ * CERTS_ERR_KEY_PASSPHRASE         the key is encrypted and the passphrase is missing or wrong
+ * CERTS_ERR_KEY_MISMATCH           the certificate does not belong to the key
+ * CERTS_ERR_KEY_UNSUPPORTED        node-forge signs CSRs with RSA keys only
+ * CAs and CRLs
+ * CERTS_ERR_CA_NOT_FOUND           no such CA in the organisation
+ * CERTS_ERR_CA_EXISTS              the same CA certificate is already registered
+ * CERTS_ERR_NOT_A_CA               basicConstraints CA:TRUE is missing
+ * CERTS_ERR_CA_NO_KEY_CERT_SIGN    keyUsage is present without keyCertSign
+ * CERTS_ERR_CA_MANAGED             the managed CA cannot be removed, disabled or given a CRL (revoke its certificates instead)
+ * CERTS_ERR_CRL_UNPARSABLE         a CRL could not be decoded
+ * CERTS_ERR_CRL_SIGNATURE          the CRL is not signed by that CA
+ * Server certificates
  * CERTS_ERR_SERVER_CERT_NOT_FOUND  no such server certificate
- * CERTS_ERR_KEY_MISMATCH       a certificate does not belong to the given key
- * CERTS_ERR_NAME_INVALID       a CN or SAN given for issuance is malformed
- * CERTS_ERR_STORE              the registry store failed (I/O, Redis)
+ * CERTS_ERR_SERVER_CERT_IS_CA      a CA certificate uploaded as a server certificate
+ * CERTS_ERR_SERVER_NAME            it names neither <org>.messaging.<domain> nor *.messaging.<domain>
+ * CERTS_ERR_SERVER_CERT_PENDING    its CSR has not been completed with a certificate yet
+ * CERTS_ERR_NO_PENDING_CSR         a certificate without a key matches no pending CSR
+ * Client certificates
+ * CERTS_ERR_NAME_INVALID           a CN (d:<type>:<id>, g:<type>:<id>, a:<app>) or a SAN name is malformed
+ * CERTS_ERR_CSR_UNPARSABLE         a CSR could not be decoded
+ * CERTS_ERR_CSR_SIGNATURE          the CSR's self-signature does not verify
+ * CERTS_ERR_CSR_CN_MISMATCH        the CSR names another CN than the one requested
+ * CERTS_ERR_DAYS_INVALID           validity outside 1-3650 days
+ * CERTS_ERR_CERT_NOT_FOUND         no issued certificate with that id, serial or fingerprint
+ * Gateways
+ * CERTS_ERR_GATEWAY_INVALID        a gateway id outside [A-Za-z0-9._-] (optionally <type>:<id>)
+ * CERTS_ERR_ALLOW_INVALID          an --allow entry that is not <type>:<id> or <type>:*
+ * Storage
+ * CERTS_ERR_STORE                  the registry store failed (I/O, Redis)
  */
 export type CertsErrorCode =
-  | 'CERTS_ERR_ORG_INVALID'
-  | 'CERTS_ERR_ORG_EXISTS'
-  | 'CERTS_ERR_ORG_NOT_FOUND'
-  | 'CERTS_ERR_CERT_UNPARSABLE'
-  | 'CERTS_ERR_KEY_UNPARSABLE'
-  | 'CERTS_ERR_CA_NOT_FOUND'
-  | 'CERTS_ERR_CA_EXISTS'
-  | 'CERTS_ERR_NOT_A_CA'
-  | 'CERTS_ERR_SERVER_CERT_NOT_FOUND'
-  | 'CERTS_ERR_KEY_MISMATCH'
-  | 'CERTS_ERR_NAME_INVALID'
+  | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
+  | 'CERTS_ERR_CERT_UNPARSABLE' | 'CERTS_ERR_MULTIPLE_CERTS' | 'CERTS_ERR_CERT_EXPIRED' | 'CERTS_ERR_CERT_NOT_YET_VALID'
+  | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED'
+  | 'CERTS_ERR_CA_NOT_FOUND' | 'CERTS_ERR_CA_EXISTS' | 'CERTS_ERR_NOT_A_CA' | 'CERTS_ERR_CA_NO_KEY_CERT_SIGN' | 'CERTS_ERR_CA_MANAGED'
+  | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE'
+  | 'CERTS_ERR_SERVER_CERT_NOT_FOUND' | 'CERTS_ERR_SERVER_CERT_IS_CA' | 'CERTS_ERR_SERVER_NAME' | 'CERTS_ERR_SERVER_CERT_PENDING' | 'CERTS_ERR_NO_PENDING_CSR'
+  | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
+  | 'CERTS_ERR_CERT_NOT_FOUND'
+  | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_STORE'
 
 export class CertsError extends Error {

@@ -26,3 +26,19 @@ export function isValidOrgId (value: string): boolean {
 export function fileNameForCommonName (commonName: string): string {
   return commonName.replaceAll(':', '_')
 }
+
+/** What a certificate CN names (design.md, "Identity"): the class and its names. */
+export type IdentityName =
+  | { readonly kind: 'device' | 'gateway', readonly typeId: string, readonly id: string }
+  | { readonly kind: 'application', readonly appId: string }
+
+/** `d:<typeId>:<deviceId>`, `g:<typeId>:<gatewayId>` or `a:<appId>`, each name NAME_PATTERN; nothing else. */
+export function parseIdentityName (commonName: string): IdentityName | undefined {
+  const parts = commonName.split(':')
+  if (!parts.slice(1).every(part => NAME_PATTERN.test(part))) return undefined
+  if (parts.length === 3 && (parts[0] === 'd' || parts[0] === 'g')) {
+    return { kind: parts[0] === 'd' ? 'device' : 'gateway', typeId: parts[1], id: parts[2] }
+  }
+  if (parts.length === 2 && parts[0] === 'a') return { kind: 'application', appId: parts[1] }
+  return undefined
+}

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import {
-  FileRegistryStore, OrgRegistry, RedisRegistryStore, activeServerCertOf, inspectCertificate, managedCaOf,
+  addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, RedisRegistryStore, activeServerCertOf, inspectCertificate, managedCaOf,
   trustedCasOf, type RegistryStore
 } from '../../certs/index.js'
 import { createLogSink } from '../support/log-sink.js'
@@ -85,30 +85,30 @@ for (const factory of [fileStores(), redisStores()]) {
 
     it('adds an operator CA, refuses it twice, and refuses a certificate that is not a CA', async () => {
       const operator = mintCa('Operator')
-      const record = await registry.addCa('acme', operator.certPem, 'line 1')
+      const record = await addCa(registry, 'acme', operator.certPem, 'line 1', 'test')
       assert.equal(record.enabled, true)
       assert.equal(trustedCasOf(registry.require('acme')).length, 2)
-      await assert.rejects(registry.addCa('acme', operator.certPem), { code: 'CERTS_ERR_CA_EXISTS' })
-      await assert.rejects(registry.addCa('acme', mintClient(operator, 'd:s:1').certPem), { code: 'CERTS_ERR_NOT_A_CA' })
-      await assert.rejects(registry.addCa('acme', 'not a certificate'), { code: 'CERTS_ERR_CERT_UNPARSABLE' })
-      await assert.rejects(registry.addCa('nobody', operator.certPem), { code: 'CERTS_ERR_ORG_NOT_FOUND' })
+      await assert.rejects(addCa(registry, 'acme', operator.certPem, '', 'test'), { code: 'CERTS_ERR_CA_EXISTS' })
+      await assert.rejects(addCa(registry, 'acme', mintClient(operator, 'd:s:1').certPem, '', 'test'), { code: 'CERTS_ERR_NOT_A_CA' })
+      await assert.rejects(addCa(registry, 'acme', 'not a certificate', '', 'test'), { code: 'CERTS_ERR_CERT_UNPARSABLE' })
+      await assert.rejects(addCa(registry, 'nobody', operator.certPem, '', 'test'), { code: 'CERTS_ERR_ORG_NOT_FOUND' })
       assert.equal(registry.require('acme').cas.length, 2, 'a refused upload changes nothing')
     })
 
     it('disables and enables a CA', async () => {
       const operator = registry.require('acme').cas.find(c => c.kind === 'uploaded')
       assert.ok(operator)
-      await registry.setCaEnabled('acme', operator.id, false)
+      await setCaEnabled(registry, 'acme', operator.id, false, 'test')
       assert.deepEqual(trustedCasOf(registry.require('acme')).map(c => c.kind), ['managed'])
-      await registry.setCaEnabled('acme', operator.id, true)
+      await setCaEnabled(registry, 'acme', operator.id, true, 'test')
       assert.equal(trustedCasOf(registry.require('acme')).length, 2)
     })
 
-    it('refuses a server certificate that does not belong to its key', async () => {
+    it('refuses a server certificate for another organisation\'s name', async () => {
       const other = await registry.createOrg('globex')
       const mismatched = activeServerCertOf(other)
       const acmeKey = activeServerCertOf(registry.require('acme')).keyPem
-      await assert.rejects(registry.addServerCertificate('acme', mismatched.certPem, acmeKey), { code: 'CERTS_ERR_KEY_MISMATCH' })
+      await assert.rejects(uploadServerCert(registry, 'acme', { certificate: mismatched.certPem, keyPem: acmeKey }, 'test'), { code: 'CERTS_ERR_SERVER_NAME' })
     })
 
     it('tells a second registry on the same store about a change', async () => {
@@ -117,7 +117,7 @@ for (const factory of [fileStores(), redisStores()]) {
         const changed: string[] = []
         second.on('changed', orgId => changed.push(orgId))
         const operator = mintCa('Later CA')
-        await registry.addCa('globex', operator.certPem)
+        await addCa(registry, 'globex', operator.certPem, '', 'test')
         await eventually(() => second.require('globex').cas.length === 2)
         assert.ok(changed.includes('globex'))
       } finally {
@@ -125,11 +125,19 @@ for (const factory of [fileStores(), redisStores()]) {
       }
     })
 
+    it('records issued certificates without announcing them, and revocations with', async () => {
+      const issued = await issueClientCert(registry, 'acme', { commonName: 'd:sensor:kept' }, 'test')
+      assert.equal((await listIssued(registry, 'acme')).some(r => r.id === issued.record.id), true)
+      await revokeCert(registry, 'acme', issued.record.fingerprint, 'test')
+      assert.deepEqual(registry.require('acme').revocations.map(r => r.certId), [issued.record.id])
+    })
+
     it('keeps the records across a reopen', async () => {
       const reopened = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
       try {
         assert.deepEqual(reopened.list().map(s => s.org.id).sort(), ['acme', 'globex'])
         assert.deepEqual(reopened.require('acme'), registry.require('acme'))
+        assert.equal(reopened.require('acme').revocations.length, 1, 'a revocation survives a restart')
       } finally {
         await reopened.close()
       }
