@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import { isWithinValidity, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
+import { isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
 import { allowed, refused, type BrokerErrorCode, type Checked } from './errors.js'
 
 /**
@@ -17,13 +17,17 @@ export function checkCertificateTrust (
 ): Checked<CaRecord> {
   if (now < leaf.notBefore) return refused('BROKER_ERR_CERT_NOT_YET_VALID', 'the certificate is not valid yet')
   if (now > leaf.notAfter) return refused('BROKER_ERR_CERT_EXPIRED', 'the certificate has expired')
-  const anchors = trustAnchorsOf(org)
+  const trust = trustOf(org)
+  if (trust.revokedFingerprints.has(leaf.fingerprint)) return refused('BROKER_ERR_CERT_REVOKED', 'the certificate has been revoked')
   let current: X509Certificate = leaf.x509
   // Bounded walk: leaf, then at most three presented intermediates.
   for (let depth = 0; depth < 4; depth++) {
-    const anchor = anchors.find(a => issued(a.x509, current))
+    const anchor = trust.anchors.find(a => issued(a.x509, current))
     if (anchor !== undefined) {
-      return isWithinValidity(anchor.facts, now) ? allowed(anchor.record) : refused('BROKER_ERR_CERT_UNTRUSTED', 'the issuing CA has expired')
+      if (!isWithinValidity(anchor.facts, now)) return refused('BROKER_ERR_CERT_UNTRUSTED', 'the issuing CA has expired')
+      // A CRL lists what its CA signed directly: the leaf, or the intermediate that leads to it.
+      if (anchor.crlSerials.has(normalizeSerial(current.serialNumber))) return refused('BROKER_ERR_CERT_REVOKED', 'the certificate is listed in its CA\'s CRL')
+      return allowed(anchor.record)
     }
     const next = presentedChain.find(c => c !== current && c.ca && issued(c, current) && withinValidity(c, now))
     if (next === undefined) break
@@ -44,21 +48,30 @@ interface Anchor {
   readonly record: CaRecord
   readonly x509: X509Certificate
   readonly facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>
+  readonly crlSerials: ReadonlySet<string>
+}
+
+interface OrgTrust {
+  readonly anchors: readonly Anchor[]
+  readonly revokedFingerprints: ReadonlySet<string>
 }
 
 // Keyed by the registry's immutable snapshot: a change yields a new OrgState, so a stale entry is never read.
-const anchorCache = new WeakMap<OrgState, Anchor[]>()
+const trustCache = new WeakMap<OrgState, OrgTrust>()
 
-function trustAnchorsOf (org: OrgState): Anchor[] {
-  let anchors = anchorCache.get(org)
-  if (anchors === undefined) {
-    anchors = trustedCasOf(org).map(record => {
-      const x509 = new X509Certificate(record.certPem)
-      return { record, x509, facts: { notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) } }
-    })
-    anchorCache.set(org, anchors)
+function trustOf (org: OrgState): OrgTrust {
+  let trust = trustCache.get(org)
+  if (trust === undefined) {
+    trust = {
+      anchors: trustedCasOf(org).map(record => {
+        const x509 = new X509Certificate(record.certPem)
+        return { record, x509, facts: { notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) }, crlSerials: new Set(record.crl?.serials ?? []) }
+      }),
+      revokedFingerprints: new Set(org.revocations.map(r => r.fingerprint))
+    }
+    trustCache.set(org, trust)
   }
-  return anchors
+  return trust
 }
 
 /** Maps Node's `authorizationError` (an OpenSSL verify code) to the broker's reason code. */

@@ -15,6 +15,8 @@
  * BROKER_ERR_CERT_EXPIRED          notAfter has passed
  * BROKER_ERR_CERT_NOT_YET_VALID    notBefore is still ahead
  * BROKER_ERR_CERT_PURPOSE          the TLS stack refused its key usage for client authentication
+ * BROKER_ERR_CERT_REVOKED          revoked by an operator (`cert revoke`) or listed in its CA's CRL;
+ *                                  a live session is closed when this becomes true
  * BROKER_ERR_CERT_IS_CA            a CA certificate presented as a client certificate
  * BROKER_ERR_CERT_NO_CLIENT_AUTH   extendedKeyUsage present without clientAuth
  * BROKER_ERR_CERT_UNPARSABLE       the presented certificate could not be decoded
@@ -43,6 +45,7 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_CERT_EXPIRED'
   | 'BROKER_ERR_CERT_NOT_YET_VALID'
   | 'BROKER_ERR_CERT_PURPOSE'
+  | 'BROKER_ERR_CERT_REVOKED'
   | 'BROKER_ERR_CERT_IS_CA'
   | 'BROKER_ERR_CERT_NO_CLIENT_AUTH'
   | 'BROKER_ERR_CERT_UNPARSABLE'

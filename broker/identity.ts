@@ -1,4 +1,4 @@
-import { NAME_PATTERN, allowsClientAuth, type CertificateFacts } from '../certs/index.js'
+import { NAME_PATTERN, allowsClientAuth, parseIdentityName, type CertificateFacts } from '../certs/index.js'
 import { allowed, refused, type Checked } from './errors.js'
 
 /**
@@ -14,16 +14,11 @@ export type ThingIdentity = Extract<Identity, { kind: 'device' | 'gateway' }>
 
 /** Parses `d:<typeId>:<deviceId>`, `g:<typeId>:<gatewayId>` or `a:<appId>`; nothing else. */
 export function parseIdentity (commonName: string): Checked<Identity> {
-  const parts = commonName.split(':')
-  const namesValid = parts.slice(1).every(part => NAME_PATTERN.test(part))
-  if (namesValid && parts.length === 3 && (parts[0] === 'd' || parts[0] === 'g')) {
-    const kind = parts[0] === 'd' ? 'device' : 'gateway'
-    return allowed({ kind, typeId: parts[1], id: parts[2], commonName })
+  const name = parseIdentityName(commonName)
+  if (name === undefined) {
+    return refused('BROKER_ERR_CN_MALFORMED', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
   }
-  if (namesValid && parts.length === 2 && parts[0] === 'a') {
-    return allowed({ kind: 'application', appId: parts[1], commonName })
-  }
-  return refused('BROKER_ERR_CN_MALFORMED', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
+  return allowed({ ...name, commonName })
 }
 
 /**

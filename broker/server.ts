@@ -3,13 +3,14 @@ import tls from 'node:tls'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, Client } from 'aedes'
-import type { OrgRegistry } from '../certs/index.js'
+import { gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
 import { createAuthenticate, sessionOf } from './authenticate.js'
 import { createAuthorizers } from './authorize.js'
 import type { BrokerConfig } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { BrokerError } from './errors.js'
 import type { Identity } from './identity.js'
+import { LiveSessions } from './live-sessions.js'
 import { createMqttPersistence } from './mqtt-persistence.js'
 import type { GatewayScope } from './policy.js'
 import { OrgContexts } from './tls-contexts.js'
@@ -32,7 +33,9 @@ const MAX_CLIENT_ID_LENGTH = 256
 /** Starts Aedes behind a TLS listener whose SNI name picks the organisation. */
 export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
   const log = deps.log.child({ component: 'broker' })
-  const gatewayScope = (_orgId: string, _identity: Identity): GatewayScope => 'any'
+  // Read on every decision, so a changed gateway scope applies to the next PUBLISH.
+  const gatewayScope = (orgId: string, identity: Identity): GatewayScope =>
+    identity.kind === 'gateway' ? gatewayScopeOf(deps.registry.get(orgId), identity.typeId, identity.id) : 'any'
   const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
   const authorizers = createAuthorizers({ log, gatewayScope })
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
@@ -49,6 +52,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH
   })
   logClientLifecycle(aedes, log)
+  const live = new LiveSessions(aedes, deps.registry, log)
   // aedes reports persistence failures as 'error' on the broker; unheard, one would end the process.
   const brokerEvents: EventEmitter = aedes as unknown as EventEmitter
   brokerEvents.on('error', (err: Error) => log.error({ event: 'broker.error', err }, 'broker error'))
@@ -74,6 +78,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       const options = contexts.defaultContextOptions()
       if (options !== undefined) server.setSecureContext(options)
     }
+    live.revalidate(orgId)
   }
   deps.registry.on('changed', onRegistryChange)
   server.on('secureConnection', socket => {
