@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { startBroker } from '../broker/index.js'
-import { ensureDemoBootstrap, openRegistry, DEMO_ORG } from '../certs/index.js'
-import { loadConfig } from '../config/gateway-config.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, startAdminApi, DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { createRootLogger } from './logger.js'
 import { welcomeText } from './welcome.js'
 
@@ -9,7 +9,13 @@ import { welcomeText } from './welcome.js'
 export interface RunningProcess {
   readonly log: Logger
   readonly mqttPort: number
+  readonly adminPort: number
   close (): Promise<void>
+}
+
+/** Secrets the entry hands over outside the configuration object. */
+export interface ProcessSecrets {
+  readonly adminToken?: string
 }
 
 /**
@@ -17,31 +23,38 @@ export interface RunningProcess {
  * ./data, no Redis needed). The first start creates the demo organisation and
  * its identities; clients without SNI land in it.
  */
-export async function runStart (env: NodeJS.ProcessEnv, print: (text: string) => void): Promise<RunningProcess> {
+export async function runStart (env: NodeJS.ProcessEnv, secrets: ProcessSecrets, print: (text: string) => void): Promise<RunningProcess> {
   const cfg = loadConfig(env, { defaultOrg: DEMO_ORG })
-  const log = createRootLogger(cfg.logLevel)
-  const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log })
-  try {
-    const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-    const broker = await startBroker(cfg.broker, { registry, log })
-    print(welcomeText(files, broker.port))
-    return { log, mqttPort: broker.port, close: async () => { await broker.close(); await registry.close() } }
-  } catch (err) {
-    await registry.close()
-    throw err
-  }
+  let files: BootstrapFiles | undefined
+  const running = await runGateway(cfg, secrets, async (registry, log) => { files = await ensureDemoBootstrap(registry, cfg.dataDir, log) })
+  if (files !== undefined) print(welcomeText(files, running.mqttPort, running.adminPort))
+  return running
 }
 
-/** `mqgate broker`: the MQTT broker alone, for deployments that run the parts separately. */
-export async function runBroker (env: NodeJS.ProcessEnv): Promise<RunningProcess> {
-  const cfg = loadConfig(env)
+/** `mqgate broker`: the MQTT broker and the admin API, for deployments that run the parts separately. */
+export async function runBroker (env: NodeJS.ProcessEnv, secrets: ProcessSecrets): Promise<RunningProcess> {
+  return await runGateway(loadConfig(env), secrets, async () => {})
+}
+
+async function runGateway (
+  cfg: Readonly<GatewayConfig>,
+  secrets: ProcessSecrets,
+  prepare: (registry: Awaited<ReturnType<typeof openRegistry>>, log: Logger) => Promise<void>
+): Promise<RunningProcess> {
   const log = createRootLogger(cfg.logLevel)
   const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log })
+  const stops: Array<() => Promise<void>> = [async () => await registry.close()]
+  const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
+    await prepare(registry, log)
+    const credentials = await ensureAdminCredentials(cfg.dataDir, secrets.adminToken)
     const broker = await startBroker(cfg.broker, { registry, log })
-    return { log, mqttPort: broker.port, close: async () => { await broker.close(); await registry.close() } }
+    stops.push(async () => await broker.close())
+    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, { registry, log })
+    stops.push(async () => await admin.close())
+    return { log, mqttPort: broker.port, adminPort: admin.port, close }
   } catch (err) {
-    await registry.close()
+    await close()
     throw err
   }
 }

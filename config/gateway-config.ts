@@ -12,7 +12,18 @@ export interface GatewayConfig {
   /** MQGATE_LOG_LEVEL: pino level, `info` by default. */
   readonly logLevel: string
   readonly broker: BrokerConfig
+  readonly admin: AdminConfig
 }
+
+/** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
+export interface AdminConfig {
+  /** MQGATE_ADMIN_PORT: HTTPS, 9443 by default; 0 picks a free one. */
+  readonly port: number
+  /** MQGATE_ADMIN_HOST: address to bind, all interfaces by default. */
+  readonly host?: string
+}
+
+export const ADMIN_DEFAULT_PORT = 9443
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const DOMAIN_PATTERN = /^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/
@@ -51,6 +62,10 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       redisUrl,
       connectTimeoutMs: read.integer('MQGATE_CONNECT_TIMEOUT_MS', BROKER_DEFAULTS.connectTimeoutMs, 1000, 600_000),
       minTlsVersion: BROKER_DEFAULTS.minTlsVersion
+    }),
+    admin: Object.freeze({
+      port: read.integer('MQGATE_ADMIN_PORT', ADMIN_DEFAULT_PORT, 0, 65535),
+      host: read.optionalString('MQGATE_ADMIN_HOST')
     })
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { addCa, setCaEnabled } from '../../certs/index.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { DAYS, mintCa, mintClient, type TestCert } from '../support/pki.js'
 import { collect, connect, endAll, tryConnect, type ClientSpec } from '../support/mqtt-client.js'
@@ -10,7 +11,7 @@ describe('broker: who may connect', () => {
   before(async () => {
     gw = await startTestGateway({ orgs: ['acme', 'globex'] })
     operatorCa = mintCa('Acme operator CA')
-    await gw.registry.addCa('acme', operatorCa.certPem, 'factory line 1')
+    await addCa(gw.registry, 'acme', operatorCa.certPem, 'factory line 1', 'test')
   })
   after(async () => await gw.close())
 
@@ -85,12 +86,12 @@ describe('broker: who may connect', () => {
 
   it('refuses a certificate whose CA the operator disabled, and accepts it again once re-enabled', async () => {
     const lineCa = mintCa('Line 2 CA')
-    const record = await gw.registry.addCa('acme', lineCa.certPem)
+    const record = await addCa(gw.registry, 'acme', lineCa.certPem, '', 'test')
     const cert = mintClient(lineCa, 'd:sensor:line2-1')
     await endAll(await connect(acme(cert, 'd:acme:sensor:line2-1')))
-    await gw.registry.setCaEnabled('acme', record.id, false)
+    await setCaEnabled(gw.registry, 'acme', record.id, false, 'test')
     await expectTlsRefusal(acme(cert, 'd:acme:sensor:line2-1'), 'BROKER_ERR_CERT_UNTRUSTED')
-    await gw.registry.setCaEnabled('acme', record.id, true)
+    await setCaEnabled(gw.registry, 'acme', record.id, true, 'test')
     await endAll(await connect(acme(cert, 'd:acme:sensor:line2-1')))
   })
 

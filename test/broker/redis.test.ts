@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
-import { collect, connect, endAll } from '../support/mqtt-client.js'
+import { issueClientCert, revokeCert } from '../../certs/index.js'
+import { closed, collect, connect, endAll, tryConnect } from '../support/mqtt-client.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 describe('broker: sessions and routing in Redis', () => {
@@ -42,6 +43,24 @@ describe('broker: sessions and routing in Redis', () => {
     assert.equal(message.topic, 'iot-2/type/sensor/id/kept/evt/status/fmt/json')
     assert.equal(message.retain, true)
     await endAll(app, device)
+  })
+
+  it('closes a session on another broker process within a second of a revocation, and the revocation survives a restart', async () => {
+    const first = await gateway()
+    const second = await gateway()
+    const issued = await issueClientCert(first.registry, 'acme', { commonName: 'd:sensor:remote' }, 'test')
+    const cert = { certPem: issued.record.certPem, keyPem: issued.keyPem as string }
+    const spec = (gw: TestGateway): Parameters<typeof connect>[0] => ({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert, clientId: 'd:acme:sensor:remote' })
+    const device = await connect(spec(second))
+    const started = Date.now()
+    await revokeCert(first.registry, 'acme', issued.record.id, 'test')
+    assert.equal(await closed(device, 1000), true, 'closed by the other process')
+    assert.ok(Date.now() - started <= 1000)
+    assert.ok(await second.logs.waitFor(l => l.event === 'session.closed' && l.code === 'BROKER_ERR_CERT_REVOKED'))
+    await second.close()
+    gateways.splice(gateways.indexOf(second), 1)
+    const restarted = await gateway()
+    assert.deepEqual(await tryConnect(spec(restarted)), { outcome: 'connack', returnCode: 5 })
   })
 
   it('keeps a persistent session\'s subscriptions and queued QoS 1 messages across a broker restart', async () => {

@@ -1,6 +1,6 @@
 import { startBroker, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS } from '../../broker/config.js'
-import { createClientCertificate, managedCaOf, openRegistry, type OrgRegistry } from '../../certs/index.js'
+import { createClientCertificate, ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import type { TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
@@ -17,6 +17,8 @@ export interface TestGatewayOptions {
 
 export interface TestGateway {
   readonly port: number
+  /** The admin API, as the CLI reaches it. */
+  readonly admin: { readonly port: number, readonly url: string, readonly token: string, readonly caPem: string, readonly caFile: string }
   readonly registry: OrgRegistry
   readonly broker: RunningBroker
   readonly logs: LogSink
@@ -39,6 +41,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   for (const orgId of options.orgs ?? []) {
     if (registry.get(orgId) === undefined) await registry.createOrg(orgId)
   }
+  const credentials = await ensureAdminCredentials(dataDir, undefined)
   const broker = await startBroker({
     ...BROKER_DEFAULTS,
     port: options.port ?? 0,
@@ -46,8 +49,10 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     defaultOrg: options.defaultOrg,
     redisUrl: options.redisUrl
   }, { registry, log: logs.logger })
+  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger })
   return {
     port: broker.port,
+    admin: { port: admin.port, url: `https://127.0.0.1:${admin.port}`, token: credentials.token, caPem: credentials.caPem, caFile: credentials.caFile },
     registry,
     broker,
     logs,
@@ -59,6 +64,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     },
     serverName: orgId => registry.serverNameFor(orgId),
     async close (closeOptions = {}) {
+      await admin.close()
       await broker.close()
       await registry.close()
       if (closeOptions.keepData !== true) await temp?.remove()

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify'
+import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
+import type { RouteContext, RoutePlugin } from '../admin-server.js'
+import { caView } from '../views.js'
+
+/** A certificate or CRL travels as PEM text, or as base64 of its DER bytes. */
+const PEM_OR_BASE64 = { type: 'string', minLength: 1, maxLength: 512 * 1024 }
+
+export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
+  return async (app: FastifyInstance) => {
+    app.get<{ Params: { org: string } }>('/orgs/:org/cas', async request => ({ cas: registry.require(request.params.org).cas.map(caView) }))
+
+    app.post<{ Params: { org: string }, Body: { certificate: string, description?: string } }>('/orgs/:org/cas', {
+      schema: { body: { type: 'object', required: ['certificate'], additionalProperties: false, properties: { certificate: PEM_OR_BASE64, description: { type: 'string', maxLength: 200 } } } }
+    }, async (request, reply) => {
+      const ca = await addCa(registry, request.params.org, request.body.certificate, request.body.description ?? '', actorOf(request))
+      return await reply.status(201).send(caView(ca))
+    })
+
+    app.get<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca', async request => caView(findCa(registry, request.params.org, request.params.ca)))
+
+    app.post<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca/disable', async request =>
+      caView(await setCaEnabled(registry, request.params.org, request.params.ca, false, actorOf(request))))
+
+    app.post<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca/enable', async request =>
+      caView(await setCaEnabled(registry, request.params.org, request.params.ca, true, actorOf(request))))
+
+    app.delete<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca', async request =>
+      caView(await removeCa(registry, request.params.org, request.params.ca, actorOf(request))))
+
+    app.put<{ Params: { org: string, ca: string }, Body: { crl: string } }>('/orgs/:org/cas/:ca/crl', {
+      schema: { body: { type: 'object', required: ['crl'], additionalProperties: false, properties: { crl: PEM_OR_BASE64 } } }
+    }, async request => caView(await loadCrl(registry, request.params.org, request.params.ca, request.body.crl, actorOf(request))))
+  }
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify'
+import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, revokeCert } from '../../issuer.js'
+import { managedCaOf, type OrgState } from '../../records.js'
+import type { RouteContext, RoutePlugin } from '../admin-server.js'
+import { caView, issuedView, serverCertView } from '../views.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
+  const caName = (state: OrgState): string => managedCaOf(state).subject.replace(/\n/g, ', ')
+
+  return async (app: FastifyInstance) => {
+    app.post<{ Params: { org: string }, Body: { cn: string, csr?: string, days?: number } }>('/orgs/:org/certs', {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['cn'],
+          additionalProperties: false,
+          properties: { cn: { type: 'string', maxLength: 200 }, csr: { type: 'string', maxLength: 64 * 1024 }, days: { type: 'integer' } }
+        }
+      }
+    }, async (request, reply) => {
+      const { org } = request.params
+      const issued = await issueClientCert(registry, org, { commonName: request.body.cn, csrPem: request.body.csr, days: request.body.days }, actorOf(request))
+      const state = registry.require(org)
+      // ca_certificate: what the new certificate's holder trusts; private_key: the one response
+      // that carries a key, generated for this caller and never stored.
+      const body = { ...issuedView(issued.record, 'active', caName(state)), ca_certificate: managedCaOf(state).certPem }
+      return await reply.status(201).send(issued.keyPem === undefined ? body : { ...body, private_key: issued.keyPem })
+    })
+
+    app.get<{ Params: { org: string }, Querystring: { expiring?: string } }>('/orgs/:org/certs', async request => {
+      const state = registry.require(request.params.org)
+      const window = request.query.expiring === undefined ? undefined : parseWindow(request.query.expiring)
+      const now = Date.now()
+      const expiring = (notAfter: string | undefined): boolean => window === undefined || (notAfter !== undefined && Date.parse(notAfter) - now <= window)
+      const certificates = (await listIssued(registry, state.org.id))
+        .filter(rec => expiring(rec.expiresOn) && (window === undefined || issuedStateOf(rec, state) === 'active'))
+        .map(rec => issuedView(rec, issuedStateOf(rec, state), caName(state)))
+      if (window === undefined) return { certificates }
+      return {
+        certificates,
+        cas: state.cas.filter(ca => expiring(ca.notAfter)).map(caView),
+        server_certificates: state.serverCerts.filter(sc => sc.status === 'ready' && expiring(sc.notAfter)).map(sc => serverCertView(sc, state.org.activeServerCertId))
+      }
+    })
+
+    app.get<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref', async request => {
+      const rec = await findIssued(registry, request.params.org, request.params.ref)
+      const state = registry.require(request.params.org)
+      return issuedView(rec, issuedStateOf(rec, state), caName(state))
+    })
+
+    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/revoke', async request => {
+      const rec = await revokeCert(registry, request.params.org, request.params.ref, actorOf(request))
+      return issuedView(rec, 'revoked', caName(registry.require(request.params.org)))
+    })
+
+    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/restore', async request => {
+      const rec = await restoreCert(registry, request.params.org, request.params.ref, actorOf(request))
+      const state = registry.require(request.params.org)
+      return issuedView(rec, issuedStateOf(rec, state), caName(state))
+    })
+  }
+}
+
+/** `30d`, `12h`: how far ahead `--expiring` looks. */
+function parseWindow (text: string): number {
+  const match = /^(\d{1,5})([dh])$/.exec(text)
+  if (match === null) throw Object.assign(new Error('expiring must look like 30d or 12h'), { statusCode: 400 })
+  return Number(match[1]) * (match[2] === 'd' ? DAY_MS : DAY_MS / 24)
+}
+

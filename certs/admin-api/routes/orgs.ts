@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify'
+import type { RouteContext, RoutePlugin } from '../admin-server.js'
+import { orgView } from '../views.js'
+import { pinsOf } from '../../pin-report.js'
+
+export function orgRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
+  return async (app: FastifyInstance) => {
+    app.get('/orgs', async () => ({ orgs: registry.list().map(state => orgView(state, registry.serverNameFor(state.org.id))) }))
+
+    app.post<{ Body: { id: string } }>('/orgs', {
+      schema: { body: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', maxLength: 63 } } } }
+    }, async (request, reply) => {
+      const state = await registry.createOrg(request.body.id, [], actorOf(request))
+      return await reply.status(201).send(orgView(state, registry.serverNameFor(state.org.id)))
+    })
+
+    app.get<{ Params: { org: string } }>('/orgs/:org', async request => {
+      const state = registry.require(request.params.org)
+      return orgView(state, registry.serverNameFor(state.org.id))
+    })
+
+    app.get<{ Params: { org: string } }>('/orgs/:org/pins', async request => pinsOf(registry.require(request.params.org)))
+  }
+}
