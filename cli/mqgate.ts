@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
+import { isCertsError } from '../certs/index.js'
+import { AdminApiError, registerPkiVerbs } from '../certs/cli/index.js'
 import { ConfigError } from '../config/gateway-config.js'
 import { runBroker, runStart, type RunningProcess } from './processes.js'
 
@@ -8,7 +10,7 @@ import { runBroker, runStart, type RunningProcess } from './processes.js'
  * stderr), 2 usage error. This is the only file that reads process.env.
  */
 const ENVIRONMENT_HELP = `
-Environment:
+Environment (processes):
   MQGATE_DATA_DIR            state directory (default ./data)
   REDIS_URL                  redis://host:port/db: registry and MQTT sessions in Redis
   MQGATE_MQTT_PORT           MQTT over TLS port (default 8883)
@@ -16,7 +18,15 @@ Environment:
   MQGATE_DOMAIN              organisations are <org>.messaging.<domain> (default localhost)
   MQGATE_DEFAULT_ORG         organisation of clients without SNI (start: demo; broker: none)
   MQGATE_CONNECT_TIMEOUT_MS  time allowed between TLS handshake and CONNECT (default 30000)
-  MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)`
+  MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
+  MQGATE_ADMIN_HOST          address the admin API binds (default: all)
+  MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)
+  MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+
+Environment (operator verbs):
+  MQGATE_ADMIN_URL           admin API URL (default https://127.0.0.1:$MQGATE_ADMIN_PORT)
+  MQGATE_ADMIN_TOKEN         bearer token (default: <data dir>/admin-token)
+  MQGATE_ADMIN_CA            CA of the admin API (default: <data dir>/admin/ca.pem)`
 
 function program (): Command {
   const root = new Command('mqgate')
@@ -24,15 +34,19 @@ function program (): Command {
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', ENVIRONMENT_HELP)
+  const secrets = { adminToken: emptyToUndefined(process.env.MQGATE_ADMIN_TOKEN) }
   root.command('start')
     .description('run the gateway in one process on embedded defaults; the first start creates the demo organisation')
-    .addHelpText('after', ENVIRONMENT_HELP)
-    .action(async () => { await serve(await runStart(process.env, text => process.stdout.write(text + '\n'))) })
+    .action(async () => { await serve(await runStart(process.env, secrets, text => process.stdout.write(text + '\n'))) })
   root.command('broker')
-    .description('run the MQTT broker only (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
-    .addHelpText('after', ENVIRONMENT_HELP)
-    .action(async () => { await serve(await runBroker(process.env)) })
+    .description('run the MQTT broker and the admin API (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
+    .action(async () => { await serve(await runBroker(process.env, secrets)) })
+  registerPkiVerbs(root, { env: process.env, out: text => process.stdout.write(text + '\n') })
   return root
+}
+
+function emptyToUndefined (value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
 }
 
 /** Keeps the process up until SIGTERM or SIGINT, then closes it gracefully. */
@@ -58,13 +72,19 @@ async function main (): Promise<void> {
     await program().parseAsync(process.argv)
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2
+      // `--help` and `--version` succeed; a verb group called without its verb is a usage error.
+      process.exitCode = ['commander.helpDisplayed', 'commander.version'].includes(err.code) || (err.code === 'commander.help' && err.exitCode === 0) ? 0 : 2
       return
     }
-    const message = err instanceof ConfigError ? err.message : `mqgate: ${(err as Error).message}`
-    process.stderr.write(message + '\n')
+    process.stderr.write(describe(err) + '\n')
     process.exitCode = 1
   }
+}
+
+function describe (err: unknown): string {
+  if (err instanceof ConfigError) return err.message
+  if (err instanceof AdminApiError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
+  return `mqgate: ${(err as Error).message}`
 }
 
 await main()

@@ -1,0 +1,36 @@
+import type { Command } from 'commander'
+import { apiCommand, readUpload, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
+
+const caLine = (r: any): string => `${r.id}  ${r.enabled === true ? 'enabled' : 'disabled'}  ${r.subject.replace(/\n/g, ', ')}  sha256:${r.fingerprint_sha256}`
+
+export function registerCaVerbs (program: Command, ctx: CliContext): void {
+  const ca = program.command('ca').description('CAs an organisation trusts for device certificates')
+  const path = (orgId: string, caId = ''): string => `/orgs/${encodeURIComponent(orgId)}/cas${caId === '' ? '' : '/' + encodeURIComponent(caId)}`
+
+  apiCommand(ca, 'add <org> <file>', 'upload an operator CA certificate (PEM or DER); active at once')
+    .option('--description <text>', 'what this CA is for')
+    .action(async (orgId: string, file: string, options: ClientOptions & { description?: string }) => {
+      const body = { certificate: readUpload(file), ...(options.description === undefined ? {} : { description: options.description }) }
+      await runApi(ctx, options, async c => await c.request('POST', path(orgId), body), r => `added ${caLine(r)}`)
+    })
+  apiCommand(ca, 'list <org>', 'list the organisation\'s CAs')
+    .action(async (orgId: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('GET', path(orgId)),
+        r => table(r.cas.map((x: any) => ({ ...x, crl: x.crl === null ? null : `${x.crl.revoked_serials} revoked` })), ['id', 'kind', 'enabled', 'not_after', 'crl', 'description']))
+    })
+  for (const [verb, description] of [['disable', 'stop trusting a CA for new connections (and close its live sessions)'], ['enable', 'trust a disabled CA again']] as const) {
+    apiCommand(ca, `${verb} <org> <caId>`, description)
+      .action(async (orgId: string, caId: string, options: ClientOptions) => {
+        await runApi(ctx, options, async c => await c.request('POST', `${path(orgId, caId)}/${verb}`), r => `${verb}d ${caLine(r)}`)
+      })
+  }
+  apiCommand(ca, 'remove <org> <caId>', 'remove an uploaded CA')
+    .action(async (orgId: string, caId: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('DELETE', path(orgId, caId)), r => `removed ${caLine(r)}`)
+    })
+  apiCommand(ca, 'crl <org> <caId> <file>', 'load a CRL (PEM or DER) signed by that CA; its serials are refused from then on')
+    .action(async (orgId: string, caId: string, file: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl`, { crl: readUpload(file) }),
+        r => `loaded a CRL of ${r.crl.revoked_serials} revoked serial(s) for ${caLine(r)}`)
+    })
+}

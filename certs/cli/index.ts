@@ -1,0 +1,21 @@
+import type { Command } from 'commander'
+import { registerCaVerbs } from './ca-verbs.js'
+import { registerCertVerbs } from './cert-verbs.js'
+import type { CliContext } from './cli-context.js'
+import { registerGatewayVerbs } from './gateway-verbs.js'
+import { registerOrgVerbs } from './org-verbs.js'
+import { registerPinVerb } from './pin-verb.js'
+import { registerServerCertVerbs } from './server-cert-verbs.js'
+
+export { AdminApiError, type ClientEnv } from './admin-client.js'
+export type { CliContext } from './cli-context.js'
+
+/** The operator verbs: each a client of the admin API. */
+export function registerPkiVerbs (program: Command, ctx: CliContext): void {
+  registerOrgVerbs(program, ctx)
+  registerCaVerbs(program, ctx)
+  registerServerCertVerbs(program, ctx)
+  registerCertVerbs(program, ctx)
+  registerGatewayVerbs(program, ctx)
+  registerPinVerb(program, ctx)
+}
