@@ -1,0 +1,44 @@
+/**
+ * Reasons the bridge and the temps API refuse something. A rejected reading is
+ * counted, logged with its code and kept in the dead-letter list; the HTTP
+ * status is attached at the edge (http/).
+ *
+ * Readings
+ * BRIDGE_ERR_PAYLOAD_TOO_LARGE     more than 16 KiB
+ * BRIDGE_ERR_PAYLOAD_NOT_JSON      not UTF-8 JSON
+ * BRIDGE_ERR_PAYLOAD_NOT_OBJECT    JSON, but not an object
+ * BRIDGE_ERR_TEMPERATURE_INVALID   temperature missing, not a finite number or a numeric string
+ * BRIDGE_ERR_TIME_INVALID          time missing or not an ISO 8601 instant (date, time and offset)
+ * BRIDGE_ERR_TOPIC_UNEXPECTED      a message on a topic that is not a reading
+ * Forwarding
+ * BRIDGE_ERR_TEMPS_API_REFUSED     the temps API answered 4xx: dead-lettered with its answer, not retried
+ * BRIDGE_ERR_TEMPS_API_UNAVAILABLE the temps API failed (5xx, network, timeout): retried with backoff
+ * Temps API
+ * BRIDGE_ERR_API_CLIENT_CERT_REQUIRED  a protected host without a verified client certificate (403)
+ * BRIDGE_ERR_API_FORBIDDEN         a certificate that may not use this route (403)
+ * BRIDGE_ERR_API_NOT_FOUND         no such route or device (404)
+ * BRIDGE_ERR_API_BAD_REQUEST       a malformed request (400)
+ * BRIDGE_ERR_API_TOO_LARGE         a body over 16 KiB (413)
+ */
+export type BridgeErrorCode =
+  | 'BRIDGE_ERR_PAYLOAD_TOO_LARGE'
+  | 'BRIDGE_ERR_PAYLOAD_NOT_JSON'
+  | 'BRIDGE_ERR_PAYLOAD_NOT_OBJECT'
+  | 'BRIDGE_ERR_TEMPERATURE_INVALID'
+  | 'BRIDGE_ERR_TIME_INVALID'
+  | 'BRIDGE_ERR_TOPIC_UNEXPECTED'
+  | 'BRIDGE_ERR_TEMPS_API_REFUSED'
+  | 'BRIDGE_ERR_TEMPS_API_UNAVAILABLE'
+  | 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED'
+  | 'BRIDGE_ERR_API_FORBIDDEN'
+  | 'BRIDGE_ERR_API_NOT_FOUND'
+  | 'BRIDGE_ERR_API_BAD_REQUEST'
+  | 'BRIDGE_ERR_API_TOO_LARGE'
+
+export class BridgeError extends Error {
+  override readonly name = 'BridgeError'
+
+  constructor (readonly code: BridgeErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,145 @@
+import type { Redis } from 'ioredis'
+import { READING_GROUPS, type LogEntry, type ReadingLog, type ReadingMessage } from './reading-log.js'
+
+const STREAM = 'mqgate:readings:stream'
+
+/**
+ * The reading log as a Redis stream with one consumer group per bridge stage:
+ * XADD before the device's PUBACK, XREADGROUP to work, XACK when done, and
+ * XPENDING/XCLAIM to retry what failed or what a dead consumer held. Several
+ * bridge processes share each group's work without storing anything twice.
+ */
+export class RedisReadingLog implements ReadingLog {
+  private readonly readers = new Map<string, Redis>()
+  private readonly resumed = new Set<string>()
+  private groupsReady: Promise<void> | undefined
+
+  constructor (private readonly redis: Redis) {}
+
+  async append (message: ReadingMessage): Promise<string> {
+    const id = await this.redis.xadd(STREAM, '*',
+      'o', message.orgId, 't', message.typeId, 'd', message.deviceId, 'p', message.payload.toString('base64'), 'r', String(message.receivedAt))
+    return id as string
+  }
+
+  async read (group: string, consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
+    await this.ensureGroups()
+    const key = `${group}/${consumer}`
+    // "0" re-reads what this consumer was handed and did not acknowledge: a restart under the same name resumes it.
+    // Once only: what is still pending afterwards (a failing forward) comes back through claim(), with its backoff.
+    if (!this.resumed.has(key)) {
+      const own = parseReply(await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', STREAM, '0'))
+      this.resumed.add(key)
+      if (own.length > 0) return await this.withDeliveries(group, consumer, own)
+    }
+    // BLOCK 0 would wait forever: a blockMs of 0 does not wait.
+    const reply = blockMs > 0
+      ? await this.reader(key).xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', STREAM, '>')
+      : await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', STREAM, '>')
+    return parseReply(reply).map(e => ({ ...e, deliveries: 1 }))
+  }
+
+  async ack (group: string, ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xack(STREAM, group, ...ids)
+  }
+
+  async claim (group: string, consumer: string, waitFor: (deliveries: number) => number, count: number): Promise<LogEntry[]> {
+    await this.ensureGroups()
+    const pending = await this.redis.xpending(STREAM, group, '-', '+', count * 4) as Array<[string, string, number, number]>
+    const due = pending.filter(([, , idleMs, deliveries]) => idleMs >= waitFor(deliveries)).slice(0, count)
+    if (due.length === 0) return []
+    const deliveries = new Map(due.map(([id, , , n]) => [id, n + 1]))
+    const claimed = await this.redis.xclaim(STREAM, group, consumer, Math.min(...due.map(([, , idle]) => idle)), ...due.map(([id]) => id))
+    return parseEntries(claimed as RawEntry[]).map(e => ({ ...e, deliveries: deliveries.get(e.id) ?? 1 }))
+  }
+
+  /** XTRIM MINID: the oldest entry any group still needs (pending or not yet delivered) bounds what is dropped. */
+  async trim (): Promise<void> {
+    await this.ensureGroups()
+    const floors: string[] = []
+    for (const group of READING_GROUPS) {
+      const summary = await this.redis.xpending(STREAM, group) as [number, string | null, string | null, unknown]
+      if (summary[0] > 0 && summary[1] !== null) floors.push(summary[1])
+    }
+    const infos = await this.redis.xinfo('GROUPS', STREAM) as unknown[][]
+    for (const info of infos) {
+      const lastDelivered = String(info[info.indexOf('last-delivered-id') + 1])
+      floors.push(nextId(lastDelivered))
+    }
+    if (floors.length > 0) await this.redis.xtrim(STREAM, 'MINID', floors.sort(compareIds)[0])
+  }
+
+  async close (): Promise<void> {
+    for (const reader of this.readers.values()) reader.disconnect()
+    this.readers.clear()
+  }
+
+  /** Groups start at the beginning of the stream, so readings appended before the first bridge ran are not skipped. */
+  private async ensureGroups (): Promise<void> {
+    this.groupsReady ??= (async () => {
+      for (const group of READING_GROUPS) {
+        await this.redis.xgroup('CREATE', STREAM, group, '0', 'MKSTREAM').catch((err: Error) => {
+          if (!String(err.message).includes('BUSYGROUP')) throw err
+        })
+      }
+    })().catch(err => { this.groupsReady = undefined; throw err })
+    await this.groupsReady
+  }
+
+  /** XREADGROUP BLOCK holds its connection: each consumer blocks on one of its own. */
+  private reader (key: string): Redis {
+    let reader = this.readers.get(key)
+    if (reader === undefined) {
+      reader = this.redis.duplicate()
+      reader.on('error', () => {})
+      this.readers.set(key, reader)
+    }
+    return reader
+  }
+
+  private async withDeliveries (group: string, consumer: string, entries: Array<Omit<LogEntry, 'deliveries'>>): Promise<LogEntry[]> {
+    if (entries.length === 0) return []
+    // Only this consumer's: other consumers' pending entries in the same id range would crowd its own out of COUNT.
+    const pending = await this.redis.xpending(STREAM, group, entries[0].id, entries[entries.length - 1].id, entries.length, consumer) as Array<[string, string, number, number]>
+    const counts = new Map(pending.map(([id, , , n]) => [id, n]))
+    return entries.map(e => ({ ...e, deliveries: counts.get(e.id) ?? 1 }))
+  }
+}
+
+type RawEntry = [string, string[]]
+
+function parseReply (reply: unknown): Array<Omit<LogEntry, 'deliveries'>> {
+  if (reply === null || reply === undefined) return []
+  const [[, entries]] = reply as Array<[string, RawEntry[]]>
+  return parseEntries(entries)
+}
+
+// A deleted entry comes back with null fields (XCLAIM/XREADGROUP after XTRIM): it is skipped.
+function parseEntries (entries: RawEntry[]): Array<Omit<LogEntry, 'deliveries'>> {
+  const parsed: Array<Omit<LogEntry, 'deliveries'>> = []
+  for (const [id, fields] of entries) {
+    if (fields === null) continue
+    const map = new Map<string, string>()
+    for (let i = 0; i < fields.length; i += 2) map.set(fields[i], fields[i + 1])
+    parsed.push({
+      id,
+      orgId: map.get('o') ?? '',
+      typeId: map.get('t') ?? '',
+      deviceId: map.get('d') ?? '',
+      payload: Buffer.from(map.get('p') ?? '', 'base64'),
+      receivedAt: Number(map.get('r'))
+    })
+  }
+  return parsed
+}
+
+function compareIds (a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt)
+  const [bm, bs] = b.split('-').map(BigInt)
+  return am === bm ? (as < bs ? -1 : as > bs ? 1 : 0) : am < bm ? -1 : 1
+}
+
+function nextId (id: string): string {
+  const [ms, seq] = id.split('-')
+  return `${ms}-${BigInt(seq ?? '0') + 1n}`
+}
