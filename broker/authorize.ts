@@ -10,6 +10,17 @@ import { clientTopicFor, internalTopic, orgPrefix, parsePublishTopic, parseSubsc
 export interface AuthorizeDeps {
   readonly log: Logger
   readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
+  readonly readings?: ReadingSink
+}
+
+/**
+ * Where accepted readings go before the device is acknowledged (the bridge's
+ * durable log): `append` resolves once the reading is stored, and only then
+ * does aedes send PUBACK, so an acknowledged reading is never only in memory.
+ */
+export interface ReadingSink {
+  accepts (topic: SchemeTopic): boolean
+  append (reading: { orgId: string, typeId: string, deviceId: string, payload: Buffer, receivedAt: number }): Promise<unknown>
 }
 
 /**
@@ -36,7 +47,14 @@ export function createAuthorizers (deps: AuthorizeDeps) {
       return done(new BrokerError(checked.code, checked.reason))
     }
     packet.topic = internalTopic(session.orgId, checked.value)
-    done(null)
+    const readings = deps.readings
+    if (readings === undefined || !readings.accepts(checked.value)) return done(null)
+    const reading = { orgId: session.orgId, typeId: checked.value.typeId, deviceId: checked.value.id, payload: Buffer.from(packet.payload ?? ''), receivedAt: Date.now() }
+    readings.append(reading).then(() => done(null), (err: Error) => {
+      // No PUBACK: the device keeps the reading and sends it again after reconnecting.
+      session.log.error({ event: 'reading.not-queued', code: 'BROKER_ERR_READING_NOT_QUEUED', err }, 'could not queue a reading; refusing the publish')
+      done(new BrokerError('BROKER_ERR_READING_NOT_QUEUED', 'the reading could not be queued'))
+    })
   }
 
   function authorizeSubscribe (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {

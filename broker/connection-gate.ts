@@ -88,7 +88,8 @@ export class ConnectionGate {
   }
 }
 
-function presentedChainOf (socket: tls.TLSSocket): X509Certificate[] {
+/** The intermediates the client sent after its certificate (at most four). */
+export function presentedChainOf (socket: tls.TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = []
   let node = socket.getPeerCertificate(true)
   const seen = new Set<string>()

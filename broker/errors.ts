@@ -35,6 +35,9 @@
  * BROKER_ERR_TOPIC_LEVEL_INVALID   a topic level outside [A-Za-z0-9._-]{1,64}
  * BROKER_ERR_TOPIC_NOT_OWNED       another device's (or a non-represented device's) topic
  * BROKER_ERR_TOPIC_KIND_FORBIDDEN  events for applications, commands for devices, in the wrong direction
+ *
+ * Readings
+ * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
  */
 export type BrokerErrorCode =
   | 'BROKER_ERR_TLS_NO_SNI'
@@ -60,6 +63,7 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_TOPIC_LEVEL_INVALID'
   | 'BROKER_ERR_TOPIC_NOT_OWNED'
   | 'BROKER_ERR_TOPIC_KIND_FORBIDDEN'
+  | 'BROKER_ERR_READING_NOT_QUEUED'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

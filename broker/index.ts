@@ -6,3 +6,7 @@ export { parseIdentity, identityFromCertificate, clientIdOf, clientIdBelongsTo, 
 export { parsePublishTopic, parseSubscribeFilter, formatTopic, internalTopic, orgPrefix, stripOrg, clientTopicFor, type SchemeTopic } from './topics.js'
 export { mayPublish, maySubscribe, type GatewayScope } from './policy.js'
 export { MQTT_KEY_PREFIX } from './mqtt-persistence.js'
+export { checkCertificateTrust, codeForVerifyError } from './certificate-trust.js'
+export { OrgContexts, sniOrgOf, type TlsPolicy } from './tls-contexts.js'
+export type { ReadingSink } from './authorize.js'
+export { presentedChainOf } from './connection-gate.js'

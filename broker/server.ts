@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, Client } from 'aedes'
 import { gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
 import { createAuthenticate, sessionOf } from './authenticate.js'
-import { createAuthorizers } from './authorize.js'
+import { createAuthorizers, type ReadingSink } from './authorize.js'
 import type { BrokerConfig } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { BrokerError } from './errors.js'
@@ -19,6 +19,8 @@ import { rewriteUnsubscribeFilters } from './unsubscribe-rewrite.js'
 export interface BrokerDeps {
   readonly registry: OrgRegistry
   readonly log: Logger
+  /** Where readings are queued for the bridge, before PUBACK; without it readings only reach MQTT subscribers. */
+  readonly readings?: ReadingSink
 }
 
 export interface RunningBroker {
@@ -37,7 +39,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const gatewayScope = (orgId: string, identity: Identity): GatewayScope =>
     identity.kind === 'gateway' ? gatewayScopeOf(deps.registry.get(orgId), identity.typeId, identity.id) : 'any'
   const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
-  const authorizers = createAuthorizers({ log, gatewayScope })
+  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings })
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker({
