@@ -1,0 +1,119 @@
+import pMap from 'p-map'
+import type { Logger } from 'pino'
+import type { DeadLetters } from './dead-letters.js'
+import { payloadForOperator } from './dead-letters.js'
+import type { ForwardedMarks } from './forwarded-marks.js'
+import { parseReading, type Reading } from './reading.js'
+import type { LogEntry, ReadingLog } from './reading-log.js'
+import { StageLoop } from './stage-loop.js'
+import type { TempsApiAnswer } from './temps-api-client.js'
+
+export interface ForwardStageDeps {
+  readonly readings: ReadingLog
+  readonly api: { post: (reading: Reading) => Promise<TempsApiAnswer> }
+  readonly deadLetters: DeadLetters
+  readonly forwarded: ForwardedMarks
+  readonly log: Logger
+}
+
+const BATCH = 64
+const CONCURRENCY = 16
+
+/**
+ * When a failed reading is due again: 0.5 s after its first attempt, doubling
+ * to at most 30 s. The schedule lives in the log itself (a pending entry's
+ * delivery count and idle time), so it survives a restart of the bridge; an
+ * in-process retry library would forget it.
+ */
+export function retryDelay (deliveries: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, deliveries - 1))
+}
+
+/**
+ * The `forward` consumer group: POSTs each valid reading to the temps API.
+ * 2xx: done. 4xx: the API refuses it for good: dead-lettered with its answer,
+ * never retried. 5xx, network errors, timeouts: left pending, retried on the
+ * schedule above, for as long as it takes. Readings do not wait on each other.
+ */
+export class ForwardStage {
+  private readonly loop: StageLoop
+  private failingSince: number | undefined
+  private failures = 0
+
+  constructor (private readonly deps: ForwardStageDeps, consumer: string) {
+    this.loop = new StageLoop('forward', deps.log, async () => {
+      const fresh = await deps.readings.read('forward', consumer, BATCH, 250)
+      const due = await deps.readings.claim('forward', consumer, retryDelay, BATCH)
+      await pMap([...fresh, ...due], async entry => await this.forward(entry), { concurrency: CONCURRENCY })
+    })
+  }
+
+  start (): void {
+    this.loop.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.loop.stop()
+  }
+
+  private async forward (entry: LogEntry): Promise<void> {
+    let reading: Reading
+    try {
+      reading = parseReading(entry, entry.payload)
+    } catch {
+      // The store stage dead-letters invalid readings; here they are only skipped.
+      return await this.deps.readings.ack('forward', [entry.id])
+    }
+    if (await this.deps.forwarded.has(reading.id)) return await this.deps.readings.ack('forward', [entry.id])
+    let answer: TempsApiAnswer
+    try {
+      answer = await this.deps.api.post(reading)
+    } catch (err) {
+      return await this.failed(entry, undefined, err as Error)
+    }
+    if (answer.status >= 200 && answer.status < 300) {
+      await this.deps.forwarded.mark(reading.id)
+      await this.deps.readings.ack('forward', [entry.id])
+      await this.deps.deadLetters.count('forwarded')
+      this.recovered()
+    } else if (answer.status >= 400 && answer.status < 500) {
+      await this.refused(entry, reading, answer)
+    } else {
+      await this.failed(entry, answer.status, undefined)
+    }
+  }
+
+  private async refused (entry: LogEntry, reading: Reading, answer: TempsApiAnswer): Promise<void> {
+    this.deps.log.warn({ event: 'reading.refused-by-api', code: 'BRIDGE_ERR_TEMPS_API_REFUSED', status: answer.status, orgId: reading.orgId, typeId: reading.typeId, deviceId: reading.deviceId }, 'the temps API refused a reading')
+    await this.deps.deadLetters.add({
+      at: new Date().toISOString(),
+      code: 'BRIDGE_ERR_TEMPS_API_REFUSED',
+      reason: `the temps API answered ${answer.status}`,
+      orgId: reading.orgId,
+      typeId: reading.typeId,
+      deviceId: reading.deviceId,
+      ...payloadForOperator(entry.payload),
+      status: answer.status,
+      response: answer.body
+    })
+    await this.deps.readings.ack('forward', [entry.id])
+  }
+
+  /** Left pending for a later attempt; logged when the API starts failing, then every 30 s while it does. */
+  private async failed (entry: LogEntry, status: number | undefined, err: Error | undefined): Promise<void> {
+    this.failures++
+    await this.deps.deadLetters.count('retried')
+    const now = Date.now()
+    if (this.failingSince === undefined || this.loop.every(30_000, 'failure-log')) {
+      this.failingSince ??= now
+      this.deps.log.error({ event: 'temps-api.unavailable', code: 'BRIDGE_ERR_TEMPS_API_UNAVAILABLE', status, err: err === undefined ? undefined : { message: err.message, code: (err as NodeJS.ErrnoException).code }, failures: this.failures, deliveries: entry.deliveries, nextAttemptMs: retryDelay(entry.deliveries) }, 'the temps API is unavailable; readings wait and are retried')
+    }
+  }
+
+  private recovered (): void {
+    if (this.failingSince === undefined) return
+    this.deps.log.info({ event: 'temps-api.recovered', downMs: Date.now() - this.failingSince, failures: this.failures }, 'the temps API answers again')
+    this.failingSince = undefined
+    this.failures = 0
+  }
+}

@@ -1,0 +1,66 @@
+import pRetry from 'p-retry'
+import type { Logger } from 'pino'
+
+/**
+ * The run loop of a bridge stage: repeats one step until stopped, retries a
+ * failing step with exponential backoff (p-retry: 200 ms growing to 10 s,
+ * forever, logged), and tells the step when a periodic chore is due.
+ */
+export class StageLoop {
+  private readonly abort = new AbortController()
+  private done: Promise<void> = Promise.resolve()
+  private started = false
+  private readonly lastRun = new Map<string, number>()
+
+  constructor (private readonly name: string, private readonly log: Logger, private readonly step: () => Promise<void>) {}
+
+  start (): void {
+    if (this.started) return
+    this.started = true
+    this.done = this.run()
+  }
+
+  async stop (): Promise<void> {
+    this.abort.abort()
+    await this.done
+  }
+
+  get active (): boolean {
+    return this.started && !this.abort.signal.aborted
+  }
+
+  /** True at most once per `intervalMs` for each chore. */
+  every (intervalMs: number, chore = 'default'): boolean {
+    const now = Date.now()
+    if (now - (this.lastRun.get(chore) ?? 0) < intervalMs) return false
+    this.lastRun.set(chore, now)
+    return true
+  }
+
+  /** Retries `work` until it succeeds or the loop stops: a store that is down holds its batch until it is back. */
+  async untilDone (work: () => Promise<void>): Promise<void> {
+    await pRetry(work, {
+      // `forever` repeats the last (10 s) delay once the ten are spent; `retries: Infinity`
+      // would make the retry module precompute an endless list of delays.
+      forever: true,
+      retries: 10,
+      minTimeout: 200,
+      maxTimeout: 10_000,
+      factor: 2,
+      signal: this.abort.signal,
+      onFailedAttempt: error => {
+        this.log.error({ event: 'bridge.stage-failed', stage: this.name, attempt: error.attemptNumber, err: error }, 'bridge stage failed; retrying')
+      }
+    })
+  }
+
+  private async run (): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.untilDone(this.step)
+      } catch (err) {
+        if (!this.abort.signal.aborted) throw err
+      }
+    }
+  }
+}

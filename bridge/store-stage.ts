@@ -1,0 +1,77 @@
+import type { Logger } from 'pino'
+import { payloadForOperator, type DeadLetters } from './dead-letters.js'
+import { BridgeError } from './errors.js'
+import { parseReading, type Reading } from './reading.js'
+import type { LogEntry, ReadingLog } from './reading-log.js'
+import type { ReadingStore } from './reading-store.js'
+import { StageLoop } from './stage-loop.js'
+
+export interface StoreStageDeps {
+  readonly readings: ReadingLog
+  readonly store: ReadingStore
+  readonly deadLetters: DeadLetters
+  readonly log: Logger
+}
+
+/** What a consumer left pending this long is presumed dead and taken over. */
+const STALE_MS = 30_000
+const BATCH = 500
+
+/**
+ * The `store` consumer group: validates each reading, stores the valid ones in
+ * one batch (idempotently), dead-letters the others with their reason, then
+ * acknowledges. A store failure retries the same batch, so nothing is acked
+ * unstored; a bad payload never holds up the ones behind it.
+ */
+export class StoreStage {
+  private readonly loop: StageLoop
+
+  constructor (private readonly deps: StoreStageDeps, consumer: string) {
+    this.loop = new StageLoop('store', deps.log, async () => {
+      const entries = await deps.readings.read('store', consumer, BATCH, 1000)
+      const stale = this.loop.every(5000) ? await deps.readings.claim('store', consumer, () => STALE_MS, BATCH) : []
+      if (entries.length + stale.length > 0) await this.loop.untilDone(async () => await this.process([...entries, ...stale]))
+      if (this.loop.every(10_000, 'trim')) await deps.readings.trim()
+    })
+  }
+
+  start (): void {
+    this.loop.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.loop.stop()
+  }
+
+  private async process (entries: readonly LogEntry[]): Promise<void> {
+    const valid: Reading[] = []
+    const rejected: Array<{ entry: LogEntry, error: BridgeError }> = []
+    for (const entry of entries) {
+      try {
+        valid.push(parseReading(entry, entry.payload))
+      } catch (err) {
+        if (!(err instanceof BridgeError)) throw err
+        rejected.push({ entry, error: err })
+      }
+    }
+    await this.deps.store.add(valid)
+    for (const { entry, error } of rejected) await this.deadLetter(entry, error)
+    if (valid.length > 0) await this.deps.deadLetters.count('stored', valid.length)
+    await this.deps.readings.ack('store', entries.map(e => e.id))
+    this.deps.log.debug({ event: 'readings.stored', count: valid.length, rejected: rejected.length }, 'readings stored')
+  }
+
+  private async deadLetter (entry: LogEntry, error: BridgeError): Promise<void> {
+    this.deps.log.warn({ event: 'reading.rejected', code: error.code, orgId: entry.orgId, typeId: entry.typeId, deviceId: entry.deviceId, bytes: entry.payload.length }, error.message)
+    await this.deps.deadLetters.count(`rejected:${error.code}`)
+    await this.deps.deadLetters.add({
+      at: new Date().toISOString(),
+      code: error.code,
+      reason: error.message,
+      orgId: entry.orgId,
+      typeId: entry.typeId,
+      deviceId: entry.deviceId,
+      ...payloadForOperator(entry.payload)
+    })
+  }
+}
