@@ -3,7 +3,8 @@ import { Command, CommanderError } from 'commander'
 import { isCertsError } from '../certs/index.js'
 import { AdminApiError, registerPkiVerbs } from '../certs/cli/index.js'
 import { ConfigError } from '../config/gateway-config.js'
-import { runBroker, runStart, type RunningProcess } from './processes.js'
+import { registerReadingVerbs } from '../bridge/cli/readings-verbs.js'
+import { runApi, runBridge, runBroker, runStart, type RunningProcess } from './processes.js'
 
 /**
  * The `mqgate` command. Exit codes: 0 done, 1 refused or failed (reason on
@@ -21,6 +22,14 @@ Environment (processes):
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
   MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)
+  MQGATE_API_PORT            temps API, HTTPS (default 8443); MQGATE_API_HOST to bind
+  MQGATE_PROTECTED_HOSTS     hosts whose requests need a client certificate (default *: all)
+  MQGATE_TEMPS_URL           where the bridge POSTs readings (default mqgate's own temps API)
+  MQGATE_TEMPS_SERVERNAME    SNI for it ({org} filled in); MQGATE_TEMPS_CA_FILE, MQGATE_TEMPS_TIMEOUT_MS
+  MQGATE_BRIDGE_CERT_FILE    the bridge's client certificate (with MQGATE_BRIDGE_KEY_FILE)
+  MQGATE_BRIDGE_NAME         the bridge's consumer name (default: the host name)
+  MQGATE_READING_EVENT       event carrying readings (default temp); MQGATE_READING_FORMAT (json)
+  MQGATE_READINGS_PER_DEVICE readings kept per device (default 10000)
   MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
 
 Environment (operator verbs):
@@ -41,7 +50,15 @@ function program (): Command {
   root.command('broker')
     .description('run the MQTT broker and the admin API (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
     .action(async () => { await serve(await runBroker(process.env, secrets)) })
-  registerPkiVerbs(root, { env: process.env, out: text => process.stdout.write(text + '\n') })
+  root.command('bridge')
+    .description('run the bridge: readings from the Redis log into the store and the temps API (needs REDIS_URL)')
+    .action(async () => { await serve(await runBridge(process.env)) })
+  root.command('api')
+    .description('run the temps API over the Redis reading store (needs REDIS_URL)')
+    .action(async () => { await serve(await runApi(process.env)) })
+  const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
+  registerPkiVerbs(root, cli)
+  registerReadingVerbs(root, cli)
   return root
 }
 

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { startBroker } from '../broker/index.js'
-import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, startAdminApi, DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+import {
+  createReadingsBackend, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend
+} from '../bridge/index.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { createRootLogger } from './logger.js'
 import { welcomeText } from './welcome.js'
@@ -8,51 +12,132 @@ import { welcomeText } from './welcome.js'
 /** A running mqgate process: what `close` stops, in reverse order of starting. */
 export interface RunningProcess {
   readonly log: Logger
-  readonly mqttPort: number
-  readonly adminPort: number
+  readonly ports: { readonly mqtt?: number, readonly admin?: number, readonly api?: number }
+  /** What the parts share, for tests that look behind the process's interfaces. */
+  readonly registry: OrgRegistry
+  readonly backend: ReadingsBackend
   close (): Promise<void>
 }
 
-/** Secrets the entry hands over outside the configuration object. */
-export interface ProcessSecrets {
+/** What the entry hands over besides the environment: the admin token (a secret, kept out of the configuration) and, in tests, a logger instead of stdout. */
+export interface ProcessOptions {
   readonly adminToken?: string
+  readonly logger?: Logger
+}
+
+type Part = (ctx: PartContext) => Promise<void>
+
+interface PartContext {
+  readonly cfg: Readonly<GatewayConfig>
+  readonly log: Logger
+  readonly registry: OrgRegistry
+  readonly backend: ReadingsBackend
+  readonly ports: { mqtt?: number, admin?: number, api?: number }
+  onClose (stop: () => Promise<void>): void
 }
 
 /**
  * `mqgate start`: every part in one process on embedded defaults (state under
- * ./data, no Redis needed). The first start creates the demo organisation and
- * its identities; clients without SNI land in it.
+ * ./data, readings in memory unless REDIS_URL is set). The first start creates
+ * the demo organisation and its identities; clients without SNI land in it.
  */
-export async function runStart (env: NodeJS.ProcessEnv, secrets: ProcessSecrets, print: (text: string) => void): Promise<RunningProcess> {
+export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions, print: (text: string) => void): Promise<RunningProcess> {
   const cfg = loadConfig(env, { defaultOrg: DEMO_ORG })
-  let files: BootstrapFiles | undefined
-  const running = await runGateway(cfg, secrets, async (registry, log) => { files = await ensureDemoBootstrap(registry, cfg.dataDir, log) })
-  if (files !== undefined) print(welcomeText(files, running.mqttPort, running.adminPort))
+  let welcome = (_ports: RunningProcess['ports']): void => {}
+  const running = await runParts(cfg, options, [
+    async ({ registry, log }) => {
+      const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
+      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0))
+    },
+    brokerPart(true), adminPart(options), tempsApiPart, bridgePart
+  ])
+  welcome(running.ports)
   return running
 }
 
-/** `mqgate broker`: the MQTT broker and the admin API, for deployments that run the parts separately. */
-export async function runBroker (env: NodeJS.ProcessEnv, secrets: ProcessSecrets): Promise<RunningProcess> {
-  return await runGateway(loadConfig(env), secrets, async () => {})
+/** `mqgate broker`: the MQTT broker and the admin API; with Redis it queues readings for `mqgate bridge`. */
+export async function runBroker (env: NodeJS.ProcessEnv, options: ProcessOptions): Promise<RunningProcess> {
+  const cfg = loadConfig(env)
+  return await runParts(cfg, options, [brokerPart(cfg.redisUrl !== undefined), adminPart(options)])
 }
 
-async function runGateway (
-  cfg: Readonly<GatewayConfig>,
-  secrets: ProcessSecrets,
-  prepare: (registry: Awaited<ReturnType<typeof openRegistry>>, log: Logger) => Promise<void>
-): Promise<RunningProcess> {
-  const log = createRootLogger(cfg.logLevel)
-  const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log })
-  const stops: Array<() => Promise<void>> = [async () => await registry.close()]
+/** `mqgate bridge`: readings from the Redis log into the store and the temps API. */
+export async function runBridge (env: NodeJS.ProcessEnv, options: ProcessOptions = {}): Promise<RunningProcess> {
+  const cfg = requireRedis(loadConfig(env), 'bridge')
+  return await runParts(cfg, options, [bridgePart])
+}
+
+/** `mqgate api`: the temps API over the Redis reading store. */
+export async function runApi (env: NodeJS.ProcessEnv, options: ProcessOptions = {}): Promise<RunningProcess> {
+  const cfg = requireRedis(loadConfig(env), 'api')
+  return await runParts(cfg, options, [tempsApiPart])
+}
+
+function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<GatewayConfig> {
+  if (cfg.redisUrl === undefined) throw new Error(`mqgate ${verb} shares its readings with the other processes through Redis: set REDIS_URL (without Redis, mqgate start runs every part in one process)`)
+  return cfg
+}
+
+function brokerPart (queueReadings: boolean): Part {
+  return async ({ cfg, log, registry, backend, ports, onClose }) => {
+    const readings = queueReadings ? readingSinkFor(backend.log, cfg.bridge) : undefined
+    const broker = await startBroker(cfg.broker, { registry, log, readings })
+    ports.mqtt = broker.port
+    onClose(async () => await broker.close())
+  }
+}
+
+function adminPart (options: ProcessOptions): Part {
+  return async ({ cfg, log, registry, backend, ports, onClose }) => {
+    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken)
+    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, { registry, log, extraRoutes: [readingAdminRoutes(backend.deadLetters)] })
+    ports.admin = admin.port
+    onClose(async () => await admin.close())
+  }
+}
+
+async function tempsApiPart ({ cfg, log, registry, backend, ports, onClose }: PartContext): Promise<void> {
+  const api = await startTempsApi({
+    ...cfg.api,
+    domain: cfg.broker.domain,
+    defaultOrg: cfg.broker.defaultOrg,
+    minTlsVersion: cfg.broker.minTlsVersion
+  }, { registry, store: backend.store, log })
+  ports.api = api.port
+  onClose(async () => await api.close())
+}
+
+async function bridgePart ({ cfg, log, registry, backend, ports, onClose }: PartContext): Promise<void> {
+  const bridge = startBridge(cfg.bridge, {
+    backend,
+    registry,
+    log,
+    files: {
+      ...(cfg.bridge.certFile === undefined || cfg.bridge.keyFile === undefined
+        ? {}
+        : { clientTls: { certPem: readFileSync(cfg.bridge.certFile, 'utf8'), keyPem: readFileSync(cfg.bridge.keyFile, 'utf8') } }),
+      ...(cfg.bridge.tempsCaFile === undefined ? {} : { tempsCaPem: readFileSync(cfg.bridge.tempsCaFile, 'utf8') })
+    },
+    ownTempsUrl: `https://127.0.0.1:${ports.api ?? cfg.api.port}/devices/{type}/{id}/temps`,
+    domain: cfg.broker.domain
+  })
+  onClose(async () => await bridge.close())
+}
+
+/** Starts the parts in order on one registry and one readings backend; closes what started if one fails. */
+async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, parts: readonly Part[]): Promise<RunningProcess> {
+  const log = options.logger ?? createRootLogger(cfg.logLevel)
+  const stops: Array<() => Promise<void>> = []
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
-    await prepare(registry, log)
-    const credentials = await ensureAdminCredentials(cfg.dataDir, secrets.adminToken)
-    const broker = await startBroker(cfg.broker, { registry, log })
-    stops.push(async () => await broker.close())
-    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, { registry, log })
-    stops.push(async () => await admin.close())
-    return { log, mqttPort: broker.port, adminPort: admin.port, close }
+    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log })
+    stops.push(async () => await registry.close())
+    const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
+    stops.push(async () => await backend.close())
+    const ports: PartContext['ports'] = {}
+    const ctx: PartContext = { cfg, log, registry, backend, ports, onClose: stop => stops.push(stop) }
+    for (const part of parts) await part(ctx)
+    return { log, ports, registry, backend, close }
   } catch (err) {
     await close()
     throw err

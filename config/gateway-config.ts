@@ -1,6 +1,8 @@
+import os from 'node:os'
 import path from 'node:path'
 import { BROKER_DEFAULTS, type BrokerConfig } from '../broker/index.js'
-import { ORG_PATTERN } from '../certs/index.js'
+import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
+import { NAME_PATTERN, ORG_PATTERN } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
 
 /** One process's configuration, read once from the environment by its entry and frozen. */
@@ -13,6 +15,8 @@ export interface GatewayConfig {
   readonly logLevel: string
   readonly broker: BrokerConfig
   readonly admin: AdminConfig
+  readonly bridge: BridgeConfig
+  readonly api: ApiConfig
 }
 
 /** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
@@ -66,8 +70,43 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     admin: Object.freeze({
       port: read.integer('MQGATE_ADMIN_PORT', ADMIN_DEFAULT_PORT, 0, 65535),
       host: read.optionalString('MQGATE_ADMIN_HOST')
+    }),
+    bridge: Object.freeze(readBridgeConfig(read, env)),
+    api: Object.freeze({
+      port: read.integer('MQGATE_API_PORT', BRIDGE_DEFAULTS.apiPort, 0, 65535),
+      host: read.optionalString('MQGATE_API_HOST'),
+      protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     })
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return Object.freeze(config)
+}
+
+function readBridgeConfig (read: EnvReader, env: NodeJS.ProcessEnv): BridgeConfig {
+  const readingEvent = read.string('MQGATE_READING_EVENT', BRIDGE_DEFAULTS.readingEvent)
+  const readingFormat = read.string('MQGATE_READING_FORMAT', BRIDGE_DEFAULTS.readingFormat)
+  read.require(NAME_PATTERN.test(readingEvent) && NAME_PATTERN.test(readingFormat), 'MQGATE_READING_EVENT and MQGATE_READING_FORMAT must be topic-level names ([A-Za-z0-9._-])')
+  const tempsUrl = read.optionalString('MQGATE_TEMPS_URL')
+  read.require(tempsUrl === undefined || /^https:\/\/[^\s]+$/.test(tempsUrl), 'MQGATE_TEMPS_URL must be an https:// URL')
+  const certFile = read.optionalString('MQGATE_BRIDGE_CERT_FILE')
+  const keyFile = read.optionalString('MQGATE_BRIDGE_KEY_FILE')
+  read.require((certFile === undefined) === (keyFile === undefined), 'MQGATE_BRIDGE_CERT_FILE and MQGATE_BRIDGE_KEY_FILE go together')
+  const name = read.string('MQGATE_BRIDGE_NAME', env.HOSTNAME ?? os.hostname())
+  read.require(/^[A-Za-z0-9._-]{1,100}$/.test(name), 'MQGATE_BRIDGE_NAME must be 1-100 characters of [A-Za-z0-9._-]')
+  return {
+    name,
+    readingEvent,
+    readingFormat,
+    readingsPerDevice: read.integer('MQGATE_READINGS_PER_DEVICE', BRIDGE_DEFAULTS.readingsPerDevice, 1, 10_000_000),
+    tempsUrl,
+    tempsServername: read.optionalString('MQGATE_TEMPS_SERVERNAME'),
+    tempsCaFile: read.optionalString('MQGATE_TEMPS_CA_FILE'),
+    tempsTimeoutMs: read.integer('MQGATE_TEMPS_TIMEOUT_MS', BRIDGE_DEFAULTS.tempsTimeoutMs, 100, 600_000),
+    certFile,
+    keyFile
+  }
+}
+
+function readProtectedHosts (raw: string): '*' | string[] {
+  return raw.trim() === '*' ? '*' : raw.split(',').map(h => h.trim().toLowerCase()).filter(h => h !== '')
 }

@@ -20,6 +20,8 @@ export interface AdminApiConfig {
 export interface AdminApiDeps {
   readonly registry: OrgRegistry
   readonly log: Logger
+  /** Routes other parts add behind the same token (the bridge's dead letters). */
+  readonly extraRoutes?: readonly RoutePlugin[]
 }
 
 export interface RunningAdminApi {
@@ -55,6 +57,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))
   await app.register(gatewayRoutes(context))
+  for (const routes of deps.extraRoutes ?? []) await app.register(routes)
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port
   log.info({ event: 'admin.listening', port }, 'admin API listening')

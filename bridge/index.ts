@@ -1,0 +1,13 @@
+/** The bridge's public surface: readings from the broker into the store and the temps API, and the temps API itself. */
+export { startBridge, type BridgeDeps, type RunningBridge } from './bridge.js'
+export { BRIDGE_DEFAULTS, type BridgeConfig, type ApiConfig } from './config.js'
+export { BridgeError, type BridgeErrorCode } from './errors.js'
+export { parseReading, MAX_READING_BYTES, type Reading } from './reading.js'
+export { createReadingsBackend, type ReadingsBackend } from './readings-backend.js'
+export type { ReadingLog, LogEntry, ReadingMessage } from './reading-log.js'
+export type { ReadingStore, StoredReading } from './reading-store.js'
+export type { DeadLetters, DeadLetter } from './dead-letters.js'
+export { startTempsApi, type RunningTempsApi, type TempsApiServerConfig } from './http/temps-server.js'
+export { BRIDGE_COMMON_NAME } from './bridge-credentials.js'
+export { readingSinkFor } from './reading-sink.js'
+export { readingAdminRoutes } from './admin-routes.js'

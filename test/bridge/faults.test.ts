@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { MqttClient } from 'mqtt'
+import { createClientCertificate, managedCaOf } from '../../certs/index.js'
+import { runApi, runBroker, type RunningProcess } from '../../cli/processes.js'
+import { createLogSink } from '../support/log-sink.js'
+import { connect, endAll } from '../support/mqtt-client.js'
+import { startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { startTestStack, within, type TestStack } from '../support/stack.js'
+import { makeTempDir } from '../support/temp-dir.js'
+import { startTempsRecorder, type TempsRecorder } from '../support/temps-recorder.js'
+
+const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
+
+const reading = (n: number): string => JSON.stringify({ temperature: n, time: new Date(Date.UTC(2024, 5, 1, 0, 0, 0, n)).toISOString() })
+
+/** How many distinct readings the recorder got, and how many POSTs in all. */
+function tally (recorder: TempsRecorder, device: string): { distinct: number, total: number } {
+  const bodies = recorder.posts.filter(p => String(p.body?.device).startsWith(device)).map(p => JSON.stringify(p.body))
+  return { distinct: new Set(bodies).size, total: bodies.length }
+}
+
+describe('readings survive faults (Redis)', function () {
+  this.timeout(90_000)
+  let redis: TestRedis
+  const clients: MqttClient[] = []
+
+  before(async () => { redis = await startTestRedis() })
+  after(async () => await redis.stop())
+  afterEach(async () => await endAll(...clients.splice(0)))
+
+  describe('with every part in one process', () => {
+    let stack: TestStack
+    let recorder: TempsRecorder
+    let temp: { dir: string, remove: () => Promise<void> }
+
+    before(async () => {
+      temp = await makeTempDir('faults')
+      const first = await startTestStack({ REDIS_URL: redis.url }, temp.dir)
+      await first.running.close()
+      recorder = await startTempsRecorder(first.caPem)
+      const caFile = path.join(temp.dir, 'recorder-ca.pem')
+      writeFileSync(caFile, recorder.caPem)
+      stack = await startTestStack({ REDIS_URL: redis.url, MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile }, temp.dir)
+    })
+    after(async () => {
+      await stack.close()
+      await recorder.close()
+      await temp.remove()
+    })
+
+    async function device (id: string): Promise<MqttClient> {
+      const client = await connect({ port: stack.mqttPort, caPem: stack.caPem, cert: stack.issue(`d:sensor:${id}`), clientId: `d:demo:sensor:${id}`, skipServerNameCheck: true })
+      clients.push(client)
+      return client
+    }
+
+    it('delivers every reading, once, to a temps API that was down for a while', async () => {
+      await recorder.stop()
+      const sensor = await device('outage')
+      for (let n = 0; n < 20; n++) await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
+      await new Promise(resolve => setTimeout(resolve, 2500))
+      assert.equal(tally(recorder, 'd:demo:sensor:outage').total, 0, 'nothing arrived while it was down')
+      assert.ok((await stack.running.backend.deadLetters.counters()).retried >= 20, 'each reading was tried and is waiting')
+      await recorder.restart()
+      await within(20_000, async () => tally(recorder, 'd:demo:sensor:outage').distinct === 20 ? true : undefined)
+      await new Promise(resolve => setTimeout(resolve, 500))
+      assert.deepEqual(tally(recorder, 'd:demo:sensor:outage'), { distinct: 20, total: 20 })
+      assert.equal((await stack.running.backend.deadLetters.list(100)).filter(l => l.deviceId === 'outage').length, 0, 'nothing was given up')
+    })
+
+    it('keeps readings acknowledged before and after a Redis restart, including those still waiting to be forwarded', async () => {
+      // With the temps API down, the first readings are still pending in Redis when it restarts.
+      await recorder.stop()
+      const sensor = await device('redis-restart')
+      for (let n = 0; n < 10; n++) await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
+      await redis.restart()
+      for (let n = 10; n < 20; n++) await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
+      await recorder.restart()
+      const stored = await within(20_000, async () => {
+        const list = await stack.running.backend.store.latest({ orgId: 'demo', typeId: 'sensor', deviceId: 'redis-restart' }, 100)
+        return list?.length === 20 ? list : undefined
+      })
+      assert.deepEqual(stored.map(r => r.temperature), Array.from({ length: 20 }, (_, n) => 19 - n))
+      await within(20_000, async () => tally(recorder, 'd:demo:sensor:redis-restart').distinct === 20 ? true : undefined)
+    })
+  })
+
+  describe('with the bridge as its own process', () => {
+    let temp: { dir: string, remove: () => Promise<void> }
+    let broker: RunningProcess
+    let api: RunningProcess
+    let recorder: TempsRecorder
+    let bridge: ChildProcess | undefined
+    let env: Record<string, string>
+
+    before(async () => {
+      await (async () => { const r = redis.connect(); await r.flushall(); r.disconnect() })()
+      temp = await makeTempDir('bridge-process')
+      const common = { REDIS_URL: redis.url, MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_LEVEL: 'warn' }
+      broker = await runBroker({ ...common, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0' }, { logger: createLogSink().logger })
+      api = await runApi({ ...common, MQGATE_API_PORT: '0' }, { logger: createLogSink().logger })
+      await broker.registry.createOrg('acme')
+      recorder = await startTempsRecorder(managedCaOf(broker.registry.require('acme')).certPem)
+      const caFile = path.join(temp.dir, 'recorder-ca.pem')
+      writeFileSync(caFile, recorder.caPem)
+      env = { ...process.env as Record<string, string>, ...common, MQGATE_BRIDGE_NAME: 'bridge-under-test', MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile }
+    })
+    after(async () => {
+      bridge?.kill('SIGKILL')
+      await recorder.close()
+      await api.close()
+      await broker.close()
+      await temp.remove()
+    })
+
+    function startBridgeProcess (): ChildProcess {
+      const child = spawn(process.execPath, [MQGATE, 'bridge'], { env, stdio: 'ignore' })
+      return child
+    }
+
+    it('loses no reading and stores none twice when the bridge is killed mid-stream and restarted', async () => {
+      const signer = broker.registry.signerOf('acme')
+      const sensors = await Promise.all([0, 1, 2, 3].map(async d => {
+        const cert = createClientCertificate(signer, `d:sensor:k${d}`)
+        const client = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert: { certPem: cert.certPem, keyPem: cert.keyPem as string }, clientId: `d:acme:sensor:k${d}` })
+        clients.push(client)
+        return client
+      }))
+      bridge = startBridgeProcess()
+      // Paced, so that the bridge is killed while readings keep arriving.
+      const publishing = Promise.all(sensors.map(async sensor => {
+        for (let n = 0; n < 100; n++) {
+          await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
+          await new Promise(resolve => setTimeout(resolve, 15))
+        }
+      }))
+      const storedSoFar = async (): Promise<number> => {
+        let sum = 0
+        for (let d = 0; d < 4; d++) sum += (await api.backend.store.latest({ orgId: 'acme', typeId: 'sensor', deviceId: `k${d}` }, 1000))?.length ?? 0
+        return sum
+      }
+      await within(30_000, async () => await storedSoFar() >= 40 ? true : undefined)
+      bridge.kill('SIGKILL')
+      await new Promise(resolve => bridge?.once('exit', resolve))
+      const atKill = await storedSoFar()
+      await publishing
+      assert.ok(atKill < 400, `killed mid-stream (${atKill} of 400 stored)`)
+      bridge = startBridgeProcess()
+      await within(40_000, async () => await storedSoFar() === 400 ? true : undefined)
+      for (let d = 0; d < 4; d++) {
+        const list = await api.backend.store.latest({ orgId: 'acme', typeId: 'sensor', deviceId: `k${d}` }, 1000)
+        assert.equal(list?.length, 100)
+        assert.equal(new Set(list?.map(r => r.id)).size, 100, 'none stored twice')
+      }
+      await within(40_000, async () => [0, 1, 2, 3].every(d => tally(recorder, `d:acme:sensor:k${d}`).distinct === 100) ? true : undefined)
+    })
+  })
+})

@@ -1,0 +1,77 @@
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { createServerCertificate } from '../../certs/index.js'
+import { mintCa } from './pki.js'
+
+export interface RecordedPost {
+  readonly path: string
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly body: any
+  /** The CN of the verified client certificate. */
+  readonly clientCn: string | undefined
+}
+
+/**
+ * A stand-in for an organisation's existing temps API (the seed): HTTPS that
+ * requires a client certificate from `clientCaPem`, records every POST, answers
+ * 201, and can be stopped and restarted on the same port or told to answer
+ * something else.
+ */
+export interface TempsRecorder {
+  readonly port: number
+  readonly url: string
+  /** The CA of its server certificate (for MQGATE_TEMPS_CA_FILE). */
+  readonly caPem: string
+  readonly posts: RecordedPost[]
+  answerWith (status: number): void
+  stop (): Promise<void>
+  restart (): Promise<void>
+  close (): Promise<void>
+}
+
+export async function startTempsRecorder (clientCaPem: string, port = 0): Promise<TempsRecorder> {
+  const ca = mintCa('Recorder CA')
+  const server = createServerCertificate(ca, ['localhost'])
+  const posts: RecordedPost[] = []
+  let status = 201
+  const make = (): https.Server => https.createServer({ key: server.keyPem, cert: server.certPem, ca: clientCaPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', chunk => chunks.push(chunk))
+    req.on('end', () => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate()
+      let body: unknown
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { body = Buffer.concat(chunks).toString('utf8') }
+      if (status >= 200 && status < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined })
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(status < 300 ? { ok: true } : { error: 'told to fail' }))
+    })
+  })
+  let current: https.Server | undefined = make()
+  const listen = async (s: https.Server, p: number): Promise<number> => await new Promise((resolve, reject) => {
+    s.once('error', reject)
+    s.listen(p, '127.0.0.1', () => resolve((s.address() as AddressInfo).port))
+  })
+  const boundPort = await listen(current, port)
+  const stopServer = async (): Promise<void> => {
+    const s = current
+    current = undefined
+    if (s === undefined) return
+    s.closeAllConnections()
+    await new Promise<void>(resolve => s.close(() => resolve()))
+  }
+  return {
+    port: boundPort,
+    url: `https://localhost:${boundPort}/temps`,
+    caPem: ca.certPem,
+    posts,
+    answerWith: s => { status = s },
+    stop: stopServer,
+    async restart () {
+      await stopServer()
+      current = make()
+      await listen(current, boundPort)
+    },
+    close: stopServer
+  }
+}
