@@ -30,6 +30,17 @@ export function retryDelay (deliveries: number): number {
 }
 
 /**
+ * A reading another bridge holds may be in flight there (waiting its turn in a
+ * batch): it is only taken over once that bridge looks dead, or two bridges
+ * would POST it.
+ */
+const TAKE_OVER_AFTER_MS = 30_000
+
+export function claimDelay (deliveries: number, heldBySelf: boolean): number {
+  return heldBySelf ? retryDelay(deliveries) : Math.max(retryDelay(deliveries), TAKE_OVER_AFTER_MS)
+}
+
+/**
  * The `forward` consumer group: POSTs each valid reading to the temps API.
  * 2xx: done. 4xx: the API refuses it for good: dead-lettered with its answer,
  * never retried. 5xx, network errors, timeouts: left pending, retried on the
@@ -43,7 +54,7 @@ export class ForwardStage {
   constructor (private readonly deps: ForwardStageDeps, consumer: string) {
     this.loop = new StageLoop('forward', deps.log, async () => {
       const fresh = await deps.readings.read('forward', consumer, BATCH, 250)
-      const due = await deps.readings.claim('forward', consumer, retryDelay, BATCH)
+      const due = await deps.readings.claim('forward', consumer, claimDelay, BATCH)
       await pMap([...fresh, ...due], async entry => await this.forward(entry), { concurrency: CONCURRENCY })
     })
   }

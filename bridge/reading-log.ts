@@ -30,14 +30,21 @@ export interface ReadingLog {
    */
   read (group: string, consumer: string, count: number, blockMs: number): Promise<LogEntry[]>
   ack (group: string, ids: readonly string[]): Promise<void>
-  /** Pending entries of any consumer of the group idle for at least `waitFor(deliveries)`, handed to `consumer` again. */
-  claim (group: string, consumer: string, waitFor: (deliveries: number) => number, count: number): Promise<LogEntry[]>
+  /**
+   * Pending entries of any consumer of the group idle for at least
+   * `waitFor(deliveries, heldBySelf)`, handed to `consumer`. An entry another
+   * consumer holds may be in its hands right now: wait longer for those.
+   */
+  claim (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]>
   /** Drops entries every group has acknowledged. */
   trim (): Promise<void>
   close (): Promise<void>
 }
 
 export const READING_GROUPS = ['store', 'forward'] as const
+
+/** How long a pending entry must have been idle before `claim` takes it. */
+export type ClaimDelay = (deliveries: number, heldBySelf: boolean) => number
 
 interface Pending {
   consumer: string
@@ -98,10 +105,10 @@ export class MemoryReadingLog implements ReadingLog {
     for (const id of ids) state.pending.delete(id)
   }
 
-  async claim (group: string, consumer: string, waitFor: (deliveries: number) => number, count: number): Promise<LogEntry[]> {
+  async claim (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]> {
     const state = this.group(group)
     const now = Date.now()
-    const due = [...state.pending].filter(([, p]) => now - p.deliveredAt >= waitFor(p.deliveries)).slice(0, count)
+    const due = [...state.pending].filter(([, p]) => now - p.deliveredAt >= waitFor(p.deliveries, p.consumer === consumer)).slice(0, count)
     return due.map(([id]) => this.deliver(state, id, consumer))
   }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { READING_GROUPS, type LogEntry, type ReadingLog, type ReadingMessage } from './reading-log.js'
+import { READING_GROUPS, type ClaimDelay, type LogEntry, type ReadingLog, type ReadingMessage } from './reading-log.js'
 
 const STREAM = 'mqgate:readings:stream'
 
@@ -43,13 +43,15 @@ export class RedisReadingLog implements ReadingLog {
     if (ids.length > 0) await this.redis.xack(STREAM, group, ...ids)
   }
 
-  async claim (group: string, consumer: string, waitFor: (deliveries: number) => number, count: number): Promise<LogEntry[]> {
+  async claim (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]> {
     await this.ensureGroups()
     const pending = await this.redis.xpending(STREAM, group, '-', '+', count * 4) as Array<[string, string, number, number]>
-    const due = pending.filter(([, , idleMs, deliveries]) => idleMs >= waitFor(deliveries)).slice(0, count)
+    const due = pending.filter(([, owner, idleMs, deliveries]) => idleMs >= waitFor(deliveries, owner === consumer)).slice(0, count)
     if (due.length === 0) return []
     const deliveries = new Map(due.map(([id, , , n]) => [id, n + 1]))
-    const claimed = await this.redis.xclaim(STREAM, group, consumer, Math.min(...due.map(([, , idle]) => idle)), ...due.map(([id]) => id))
+    // XCLAIM's min-idle re-checks each entry: one another consumer took meanwhile (idle reset) stays with it.
+    const minIdle = Math.min(...due.map(([, owner, , n]) => waitFor(n, owner === consumer)))
+    const claimed = await this.redis.xclaim(STREAM, group, consumer, minIdle, ...due.map(([id]) => id))
     return parseEntries(claimed as RawEntry[]).map(e => ({ ...e, deliveries: deliveries.get(e.id) ?? 1 }))
   }
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { createClientCertificate, managedCaOf } from '../../certs/index.js'
-import { runApi, runBroker, type RunningProcess } from '../../cli/processes.js'
+import { runApi, runBridge, runBroker, type RunningProcess } from '../../cli/processes.js'
 import { createLogSink } from '../support/log-sink.js'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
@@ -121,6 +121,30 @@ describe('readings survive faults (Redis)', function () {
       const child = spawn(process.execPath, [MQGATE, 'bridge'], { env, stdio: 'ignore' })
       return child
     }
+
+    it('shares the work between two bridge processes without storing or forwarding anything twice', async () => {
+      const sinks = [createLogSink('debug'), createLogSink('debug')]
+      const bridges = await Promise.all(sinks.map(async (sink, i) => await runBridge({ ...env, MQGATE_BRIDGE_NAME: `pair-${i}` }, { logger: sink.logger })))
+      try {
+        const signer = broker.registry.signerOf('acme')
+        const made = createClientCertificate(signer, 'd:sensor:shared')
+        const sensor = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert: { certPem: made.certPem, keyPem: made.keyPem as string }, clientId: 'd:acme:sensor:shared' })
+        clients.push(sensor)
+        for (let n = 0; n < 200; n++) {
+          await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
+          if (n % 20 === 0) await new Promise(resolve => setTimeout(resolve, 20))
+        }
+        await within(20_000, async () => tally(recorder, 'd:acme:sensor:shared').distinct === 200 ? true : undefined)
+        await new Promise(resolve => setTimeout(resolve, 500))
+        assert.deepEqual(tally(recorder, 'd:acme:sensor:shared'), { distinct: 200, total: 200 }, 'each reading forwarded by one bridge only')
+        assert.equal((await api.backend.store.latest({ orgId: 'acme', typeId: 'sensor', deviceId: 'shared' }, 1000))?.length, 200)
+        const storedBy = sinks.map(sink => sink.lines.filter(l => l.event === 'readings.stored').reduce((sum, l) => sum + (l.count as number), 0))
+        assert.equal(storedBy[0] + storedBy[1], 200)
+        assert.ok(storedBy.every(count => count > 0), `both bridges stored some: ${storedBy.join(' + ')}`)
+      } finally {
+        for (const bridge of bridges) await bridge.close()
+      }
+    })
 
     it('loses no reading and stores none twice when the bridge is killed mid-stream and restarted', async () => {
       const signer = broker.registry.signerOf('acme')
