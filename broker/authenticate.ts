@@ -4,7 +4,7 @@ import type { OrgRegistry } from '../certs/index.js'
 import { checkCertificateTrust } from './certificate-trust.js'
 import { connectionInfoOf, type ConnectionInfo } from './connection-gate.js'
 import { AuthError, CONNACK, allowed, refused, type Checked } from './errors.js'
-import { clientIdBelongsTo, type Identity } from './identity.js'
+import { clientIdBelongsTo, orgOfClientId, type Identity } from './identity.js'
 import { mayPublish, type GatewayScope } from './policy.js'
 import { internalTopic, parsePublishTopic } from './topics.js'
 
@@ -22,6 +22,11 @@ const sessions = new WeakMap<object, Session>()
 
 export function sessionOf (client: Client): Session | undefined {
   return sessions.get(client.conn)
+}
+
+/** The session of a connection, for code that has the stream rather than aedes' client. */
+export function sessionOfConnection (conn: object): Session | undefined {
+  return sessions.get(conn)
 }
 
 export interface AuthenticateDeps {
@@ -64,7 +69,7 @@ export function createAuthenticate (deps: AuthenticateDeps) {
       code: result.code,
       returnCode,
       clientId: client.id,
-      orgId: info?.orgId,
+      orgId: info?.orgId ?? orgOfClientId(client.id),
       fingerprint: info?.certificate.fingerprint,
       remoteAddress: info?.remoteAddress
     }, result.reason)
@@ -72,23 +77,27 @@ export function createAuthenticate (deps: AuthenticateDeps) {
   }
 
   function checkConnect (info: ConnectionInfo, client: Client, packet: ConnectPacket | undefined): Checked<Session> {
-    const org = deps.registry.get(info.orgId)
-    if (org === undefined) return refused('BROKER_ERR_CERT_UNTRUSTED', 'the organisation no longer exists')
+    const orgId = info.orgId ?? orgOfClientId(client.id)
+    if (orgId === undefined) return refused('BROKER_ERR_CLIENTID_MISMATCH', 'the clientId must name the organisation: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>')
+    const org = deps.registry.get(orgId)
+    if (org === undefined) return refused('BROKER_ERR_CERT_UNTRUSTED', `no organisation ${orgId}`)
     const trust = checkCertificateTrust(info.certificate, info.presentedChain, org, deps.now?.() ?? new Date())
     if (!trust.ok) return trust
     if (!info.identity.ok) return info.identity
     const identity = info.identity.value
-    if (!clientIdBelongsTo(client.id, identity, info.orgId)) {
+    if (!clientIdBelongsTo(client.id, identity, orgId)) {
       return refused('BROKER_ERR_CLIENTID_MISMATCH', 'the clientId must be the certificate identity\'s: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>[:<n>]')
     }
+    const fingerprint = info.certificate.fingerprint
     const will = packet?.will
     if (will != null) {
-      const checked = authorizeWill(info.orgId, identity, will as PublishPacket)
+      const checked = authorizeWill(orgId, identity, will as PublishPacket)
       if (!checked.ok) return refused('BROKER_ERR_WILL_FORBIDDEN', `the Will topic is refused: ${checked.reason}`)
+      // Stored with the Will, so that a replay after a crash can check its owner was not revoked since.
+      Object.assign(will, { ownerFingerprint: fingerprint })
     }
-    const fingerprint = info.certificate.fingerprint
-    const log = deps.log.child({ clientId: client.id, orgId: info.orgId, identity: identity.commonName, fingerprint, serial: info.certificate.serial })
-    return allowed({ orgId: info.orgId, identity, clientId: client.id, fingerprint, log, connectedAt: Date.now() })
+    const log = deps.log.child({ clientId: client.id, orgId, identity: identity.commonName, fingerprint, serial: info.certificate.serial })
+    return allowed({ orgId, identity, clientId: client.id, fingerprint, log, connectedAt: Date.now() })
   }
 
   /** A Will is a publish the broker makes later on the client's behalf: authorized now, stored in internal form. */

@@ -10,7 +10,13 @@ import { sniOrgOf, type OrgContexts } from './tls-contexts.js'
 
 /** What the TLS layer established about a connection, before any MQTT packet. */
 export interface ConnectionInfo {
-  readonly orgId: string
+  /**
+   * The organisation the SNI name chose; undefined for a TLS 1.2 session
+   * resumed from a ticket, where OpenSSL keeps no server name (and Node calls
+   * no SNI callback): CONNECT then takes the organisation its clientId names,
+   * and the certificate must be trusted there like any other.
+   */
+  readonly orgId: string | undefined
   readonly servername: string | undefined
   readonly remoteAddress: string | undefined
   readonly certificate: CertificateFacts
@@ -43,7 +49,8 @@ export class ConnectionGate {
     const servername = typeof socket.servername === 'string' ? socket.servername : undefined
     const base = { servername, remoteAddress: socket.remoteAddress }
     const sniOrg = sniOrgOf(socket)
-    const org = sniOrg === undefined ? this.contexts.orgForServername(servername) : { ok: true as const, value: sniOrg }
+    const nameless = sniOrg === undefined && servername === undefined && socket.isSessionReused()
+    const org = sniOrg !== undefined || nameless ? { ok: true as const, value: sniOrg } : this.contexts.orgForServername(servername)
     if (!org.ok) return this.refuse(socket, { ...base, code: org.code }, org.reason)
     const peer = socket.getPeerX509Certificate()
     if (peer === undefined) {

@@ -61,3 +61,9 @@ export function clientIdBelongsTo (clientId: string, identity: Identity, orgId: 
 export function thingOf (identity: Identity): { typeId: string, id: string } | undefined {
   return identity.kind === 'application' ? undefined : { typeId: identity.typeId, id: identity.id }
 }
+
+/** The organisation a clientId names (`d:<org>:...`), for sessions whose TLS layer kept no SNI name. */
+export function orgOfClientId (clientId: string): string | undefined {
+  const [kind, orgId] = clientId.split(':')
+  return (kind === 'd' || kind === 'g' || kind === 'a') && orgId !== undefined && orgId !== '' ? orgId : undefined
+}

@@ -22,7 +22,10 @@ export class CallerResolver {
 
   resolve (request: FastifyRequest): Caller | undefined {
     const socket = request.raw.socket as TLSSocket
-    const byName = this.contexts.orgForServername(socket.servername ?? undefined)
+    // A TLS 1.2 session resumed from a ticket keeps no SNI name: the Host header names the organisation
+    // then (as client-chosen as SNI), and the certificate must be trusted there.
+    const name = typeof socket.servername === 'string' ? socket.servername : socket.isSessionReused() ? request.hostname.replace(/:\d+$/, '') : undefined
+    const byName = this.contexts.orgForServername(name)
     const orgId = sniOrgOf(socket) ?? (byName.ok ? byName.value : undefined)
     if (orgId === undefined) return undefined
     const peer = socket.getPeerX509Certificate()
