@@ -1,5 +1,5 @@
 import tls from 'node:tls'
-import { activeServerCertOf, trustedCasOf, type OrgRegistry, type OrgState } from '../certs/index.js'
+import { activeServerCertOf, trustedCasOf, TLS_HARDENING, type OrgRegistry, type OrgState } from '../certs/index.js'
 import { BrokerError, allowed, refused, type Checked } from './errors.js'
 
 export interface TlsPolicy {
@@ -69,7 +69,8 @@ export class OrgContexts {
       key: server.keyPem,
       cert: server.certPem + server.chainPem,
       ca: trustedCasOf(state).map(ca => ca.certPem),
-      minVersion: this.policy.minVersion
+      minVersion: this.policy.minVersion,
+      ...TLS_HARDENING
     }
   }
 }

@@ -43,7 +43,7 @@ export async function ensureDemoBootstrap (registry: OrgRegistry, dataDir: strin
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const signer = registry.signerOf(DEMO_ORG)
   for (const [cn, files] of Object.entries(identities)) {
-    const issued = createClientCertificate(signer, cn)
+    const issued = createClientCertificate(signer, cn, { crlUrl: registry.options.crlUrlFor?.(DEMO_ORG) })
     await writeFileAtomic(files.keyFile, issued.keyPem as string, 0o600)
     await writeFileAtomic(files.certFile, issued.certPem, 0o644)
   }

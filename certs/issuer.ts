@@ -38,7 +38,7 @@ export async function issueClientCert (registry: OrgRegistry, orgId: string, req
     throw new CertsError('CERTS_ERR_CSR_CN_MISMATCH', `the CSR names "${csr.commonName.slice(0, 100)}", not ${request.commonName}`)
   }
   const signer = registry.signerOf(orgId)
-  const issued = createClientCertificate(signer, request.commonName, { days, publicKeyPem: csr?.publicKeyPem })
+  const issued = createClientCertificate(signer, request.commonName, { days, publicKeyPem: csr?.publicKeyPem, crlUrl: registry.options.crlUrlFor?.(orgId) })
   const facts = inspectCertificate(issued.certPem)
   const record: IssuedCertRecord = {
     id: randomUUID(),

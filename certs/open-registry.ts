@@ -5,10 +5,11 @@ import { OrgRegistry } from './org-registry.js'
 import { RedisRegistryStore } from './redis-registry-store.js'
 
 /** The registry on the store the configuration names: Redis when `redisUrl` is set, the data dir otherwise. */
-export async function openRegistry (options: { dataDir: string, redisUrl?: string, domain: string, log: Logger }): Promise<OrgRegistry> {
+export async function openRegistry (options: { dataDir: string, redisUrl?: string, domain: string, log: Logger, crlUrlTemplate?: string }): Promise<OrgRegistry> {
   const log = options.log.child({ component: 'registry' })
   const store = options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, log))
-  return await OrgRegistry.open(store, { domain: options.domain, log })
+  const template = options.crlUrlTemplate
+  return await OrgRegistry.open(store, { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
 }
 
 function connectRedis (url: string, log: Logger): Redis {

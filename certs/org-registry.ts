@@ -13,6 +13,8 @@ export interface RegistryOptions {
   /** `<org>.messaging.<domain>` names each organisation's server certificate. */
   readonly domain: string
   readonly log: Logger
+  /** Where the organisation's CRL is published, put in the certificates its managed CA signs. */
+  readonly crlUrlFor?: (orgId: string) => string
 }
 
 /** Who made a change, for the audit line every change writes. */
@@ -70,7 +72,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
     const now = new Date().toISOString()
     const ca = createManagedCa(orgId)
     const caRecord = caRecordFrom(inspectCertificate(ca.certPem), { kind: 'managed', keyPem: ca.keyPem, description: 'managed by mqgate', addedAt: now })
-    const server = createServerCertificate(ca, [this.serverNameFor(orgId), ...extraNames])
+    const server = createServerCertificate(ca, [this.serverNameFor(orgId), ...extraNames], { crlUrl: this.options.crlUrlFor?.(orgId) })
     const serverRecord = serverCertRecordFrom(inspectCertificate(server.certPem), '', server.keyPem, now)
     const state: OrgState = {
       org: { id: orgId, createdAt: now, managedCaId: caRecord.id, activeServerCertId: serverRecord.id },

@@ -41,7 +41,8 @@ export function createManagedCa (orgId: string, days = PROFILE_DAYS.ca): IssuedC
 }
 
 /** A TLS server certificate: CN is the first name, every name is also a SAN (IPs as iPAddress). */
-export function createServerCertificate (signer: Signer, names: readonly string[], days = PROFILE_DAYS.server): IssuedCertificate {
+export function createServerCertificate (signer: Signer, names: readonly string[], options: { days?: number, crlUrl?: string } = {}): IssuedCertificate {
+  const days = options.days ?? PROFILE_DAYS.server
   const keys = generateKeyPair()
   const altNames: AltName[] = names.map(name => ({ type: isIP(name) === 0 ? 2 : 7, value: name }))
   const certPem = buildCertificate({
@@ -52,7 +53,8 @@ export function createServerCertificate (signer: Signer, names: readonly string[
     basicConstraints: { cA: false },
     keyUsage: { digitalSignature: true, keyEncipherment: true, keyCertSign: false, cRLSign: false },
     extKeyUsage: { serverAuth: true },
-    altNames
+    altNames,
+    crlUrl: options.crlUrl
   })
   return { certPem, keyPem: keys.privateKeyPem }
 }
@@ -65,7 +67,7 @@ export function createServerCertificate (signer: Signer, names: readonly string[
 export function createClientCertificate (
   signer: Signer,
   commonName: string,
-  options: { days?: number, publicKeyPem?: string } = {}
+  options: { days?: number, publicKeyPem?: string, crlUrl?: string } = {}
 ): { certPem: string, keyPem?: string } {
   const keys = options.publicKeyPem === undefined ? generateKeyPair() : undefined
   const certPem = buildCertificate({
@@ -75,7 +77,8 @@ export function createClientCertificate (
     ...validity(options.days ?? PROFILE_DAYS.client),
     basicConstraints: { cA: false },
     keyUsage: { digitalSignature: true, keyEncipherment: true, keyCertSign: false, cRLSign: false },
-    extKeyUsage: { clientAuth: true }
+    extKeyUsage: { clientAuth: true },
+    crlUrl: options.crlUrl
   })
   return keys === undefined ? { certPem } : { certPem, keyPem: keys.privateKeyPem }
 }

@@ -38,6 +38,8 @@ export interface CertificateSpec {
   readonly keyUsage?: Readonly<Record<'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign', boolean>>
   readonly extKeyUsage?: { readonly serverAuth?: boolean, readonly clientAuth?: boolean }
   readonly altNames?: readonly AltName[]
+  /** Where relying parties fetch the issuer's CRL (RFC 5280 4.2.1.13). */
+  readonly crlUrl?: string
 }
 
 /** RSA-2048 from Node's native generator (node-forge would delegate to it too; its pure-JS path takes seconds). */
@@ -88,6 +90,9 @@ function extensionsFor (spec: CertificateSpec, cert: forge.pki.Certificate, issu
       name: 'subjectAltName',
       altNames: spec.altNames.map(n => n.type === 7 ? { type: 7, ip: n.value } : { type: n.type, value: n.value })
     })
+  }
+  if (spec.crlUrl !== undefined) {
+    extensions.push({ name: 'cRLDistributionPoints', altNames: [{ type: 6, value: spec.crlUrl }] })
   }
   extensions.push({ name: 'subjectKeyIdentifier' })
   const authority = issuerCert ?? cert

@@ -3,11 +3,12 @@ import type tls from 'node:tls'
 import Fastify, { type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { OrgContexts } from '../../broker/index.js'
-import type { OrgRegistry } from '../../certs/index.js'
+import { TLS_HARDENING, type OrgRegistry } from '../../certs/index.js'
 import { BridgeError } from '../errors.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
 import { CallerResolver, type Caller } from './caller.js'
+import { crlRoute, isPublicPath } from './crl-route.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
 
@@ -44,6 +45,7 @@ export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiSe
   const app = Fastify({
     https: {
       ...contexts.defaultContextOptions(),
+      ...TLS_HARDENING,
       minVersion: cfg.minTlsVersion,
       requestCert: true,
       // Each request decides (CallerResolver), so a refusal is a JSON 403 rather than a dropped connection.
@@ -67,7 +69,7 @@ export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiSe
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async (request, reply) => {
-    if (!isProtected(cfg.protectedHosts, hostOf(request))) return
+    if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
     const caller = resolver.resolve(request)
     if (caller?.identity === undefined) {
       log.warn({ event: 'api.refused', code: 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED', host: hostOf(request), reason: caller?.code, fingerprint: caller?.fingerprint, url: request.url.split('?')[0] }, 'request without a verified client certificate')
@@ -75,6 +77,7 @@ export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiSe
     }
   })
   await app.register(tempsRoutes({ store: deps.store, callerOf }))
+  await app.register(crlRoute(deps.registry))
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port
   log.info({ event: 'temps-api.listening', port }, 'temps API listening')

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
+import { TLS_HARDENING } from '../tls-hardening.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
@@ -37,7 +38,7 @@ const OPERATOR_HEADER = 'x-mqgate-operator'
 export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): Promise<RunningAdminApi> {
   const log = deps.log.child({ component: 'admin-api' })
   const app = Fastify({
-    https: { key: cfg.tls.keyPem, cert: cfg.tls.certPem, minVersion: 'TLSv1.2' },
+    https: { key: cfg.tls.keyPem, cert: cfg.tls.certPem, minVersion: 'TLSv1.2', ...TLS_HARDENING },
     bodyLimit: BODY_LIMIT,
     logger: false,
     // Refuse what does not fit the schema rather than silently dropping or coercing it.

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
-import { issueClientCert, revokeCert } from '../../certs/index.js'
+import https from 'node:https'
+import { issueClientCert, normalizeSerial, readCertificates, revokeCert } from '../../certs/index.js'
+import { readCrl } from '../../certs/crl.js'
+import { openssl } from '../support/openssl.js'
 import { mintCa, mintClient } from '../support/pki.js'
 import { httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 
@@ -126,6 +129,34 @@ describe('temps API', () => {
     it('stored none of the refused readings', async () => {
       const answer = await call({ path: '/temps', cert: stack.issue('d:sensor:bad-input') })
       assert.deepEqual(answer.body, [])
+    })
+  })
+
+  describe('the CRL', () => {
+    it('publishes the managed CA\'s CRL to anyone, listing revoked serials, signed so that openssl verifies it', async () => {
+      const issued = await issueClientCert(stack.running.registry, 'demo', { commonName: 'd:sensor:crl-listed' }, 'test')
+      assert.match(readCertificates(issued.record.certPem)[0].x509.toString(), /BEGIN CERTIFICATE/)
+      assert.ok(openssl(['x509', '-noout', '-ext', 'crlDistributionPoints'], { input: issued.record.certPem }).includes('/crl/demo.crl'), 'certificates point to it')
+      await revokeCert(stack.running.registry, 'demo', issued.record.id, 'test')
+      const answer = await new Promise<{ status: number, body: Buffer, type?: string }>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port: stack.apiPort, path: '/crl/demo.crl', servername: 'demo.messaging.localhost', ca: stack.caPem, checkServerIdentity: () => undefined }, res => {
+          const chunks: Buffer[] = []
+          res.on('data', c => chunks.push(c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers['content-type'] }))
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      assert.equal(answer.status, 200, 'no client certificate needed, even on a protected host')
+      assert.equal(answer.type, 'application/pkix-crl')
+      const crl = readCrl(answer.body, readCertificates(stack.caPem)[0].x509)
+      assert.ok(crl.serials.includes(normalizeSerial(issued.record.serial)), `${issued.record.serial} listed in ${crl.serials.join(',')}`)
+      const caFile = stack.writeFile('crl-ca.pem', stack.caPem)
+      assert.match(openssl(['crl', '-inform', 'DER', '-CAfile', caFile, '-noout'], { input: answer.body }), /^$/)
+    })
+
+    it('answers 404 for an unknown organisation\'s CRL', async () => {
+      assertError(await call({ path: '/crl/nobody.crl' }), 404, 'BRIDGE_ERR_API_NOT_FOUND')
     })
   })
 
