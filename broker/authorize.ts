@@ -1,8 +1,9 @@
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes'
 import type { Logger } from 'pino'
-import { sessionOf, type Session } from './authenticate.js'
+import { sessionOf, sessionOfConnection, type Session } from './authenticate.js'
 import { connectionInfoOf } from './connection-gate.js'
 import { BrokerError, type Checked } from './errors.js'
+import type { RetainedOwners } from './retained-owners.js'
 import type { Identity } from './identity.js'
 import { mayPublish, maySubscribe, type GatewayScope } from './policy.js'
 import { clientTopicFor, internalTopic, orgPrefix, parsePublishTopic, parseSubscribeFilter, stripOrg, type SchemeTopic } from './topics.js'
@@ -11,6 +12,10 @@ export interface AuthorizeDeps {
   readonly log: Logger
   readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
   readonly readings?: ReadingSink
+  /** Who published each retained message, so that a revoked certificate's can be withdrawn. */
+  readonly retainedOwners?: RetainedOwners
+  /** Whether a certificate of the organisation has been revoked (for Wills replayed without a client). */
+  readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
 }
 
 /**
@@ -47,14 +52,29 @@ export function createAuthorizers (deps: AuthorizeDeps) {
       return done(new BrokerError(checked.code, checked.reason))
     }
     packet.topic = internalTopic(session.orgId, checked.value)
+    recordRetainedOwner(packet, session.fingerprint)
+      .then(async () => await queueReading(session, checked.value, packet))
+      .then(() => done(null), (err: BrokerError) => done(err))
+  }
+
+  async function recordRetainedOwner (packet: PublishPacket, fingerprint: string): Promise<void> {
+    if (!packet.retain || deps.retainedOwners === undefined) return
+    // An empty retained publish clears the topic [MQTT-3.3.1-10].
+    if ((packet.payload?.length ?? 0) === 0) await deps.retainedOwners.forget(packet.topic)
+    else await deps.retainedOwners.record(packet.topic, fingerprint)
+  }
+
+  async function queueReading (session: Session, topic: SchemeTopic, packet: PublishPacket): Promise<void> {
     const readings = deps.readings
-    if (readings === undefined || !readings.accepts(checked.value)) return done(null)
-    const reading = { orgId: session.orgId, typeId: checked.value.typeId, deviceId: checked.value.id, payload: Buffer.from(packet.payload ?? ''), receivedAt: Date.now() }
-    readings.append(reading).then(() => done(null), (err: Error) => {
+    if (readings === undefined || !readings.accepts(topic)) return
+    const reading = { orgId: session.orgId, typeId: topic.typeId, deviceId: topic.id, payload: Buffer.from(packet.payload ?? ''), receivedAt: Date.now() }
+    try {
+      await readings.append(reading)
+    } catch (err) {
       // No PUBACK: the device keeps the reading and sends it again after reconnecting.
       session.log.error({ event: 'reading.not-queued', code: 'BROKER_ERR_READING_NOT_QUEUED', err }, 'could not queue a reading; refusing the publish')
-      done(new BrokerError('BROKER_ERR_READING_NOT_QUEUED', 'the reading could not be queued'))
-    })
+      throw new BrokerError('BROKER_ERR_READING_NOT_QUEUED', 'the reading could not be queued')
+    }
   }
 
   function authorizeSubscribe (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -87,12 +107,14 @@ export function createAuthorizers (deps: AuthorizeDeps) {
     return packet
   }
 
-  /** The client's filter in internal form, for UNSUBSCRIBE (aedes has no hook there). */
+  /** The client's filter in internal form, for UNSUBSCRIBE (aedes has no hook there; CONNECT came first). */
   function internalFilterFor (conn: object, filter: string): string {
+    // An UNSUBSCRIBE sent in the same packet burst as CONNECT is parsed before the session exists.
     const info = connectionInfoOf(conn)
-    if (info === undefined || !info.identity.ok) return filter
-    const parsed = parseSubscribeFilter(stripOrg(info.orgId, filter) ?? filter, info.identity.value)
-    return parsed.ok ? internalTopic(info.orgId, parsed.value) : filter
+    const session = sessionOfConnection(conn) ?? (info?.orgId !== undefined && info.identity.ok ? { orgId: info.orgId, identity: info.identity.value } : undefined)
+    if (session === undefined) return filter
+    const parsed = parseSubscribeFilter(stripOrg(session.orgId, filter) ?? filter, session.identity)
+    return parsed.ok ? internalTopic(session.orgId, parsed.value) : filter
   }
 
   function checkTopic (
@@ -108,16 +130,21 @@ export function createAuthorizers (deps: AuthorizeDeps) {
   }
 
   /**
-   * aedes replays the Will of a client whose broker died, with no client. It
-   * was authorized and rewritten at CONNECT, so it must be in the internal
-   * form of the organisation its clientId names.
+   * aedes replays the Will of a client whose broker died, with no client and
+   * no authorization of its own. It was authorized and rewritten at CONNECT
+   * and tagged with its owner's certificate: it must be in the internal form
+   * of the organisation its clientId names, and that certificate not revoked.
    */
   function authorizeReplayedWill (packet: PublishPacket): Error | null {
-    const clientId = (packet as PublishPacket & { clientId?: string }).clientId ?? ''
+    const will = packet as PublishPacket & { clientId?: string, ownerFingerprint?: string }
+    const clientId = will.clientId ?? ''
     const orgId = clientId.split(':')[1] ?? ''
-    if (orgId !== '' && packet.topic.startsWith(orgPrefix(orgId))) return null
-    deps.log.warn({ event: 'will.refused', code: 'BROKER_ERR_WILL_FORBIDDEN', clientId, topic: clip(packet.topic) }, 'replayed Will outside its organisation')
-    return new BrokerError('BROKER_ERR_WILL_FORBIDDEN', 'replayed Will outside its organisation')
+    const inOrg = orgId !== '' && packet.topic.startsWith(orgPrefix(orgId))
+    const revoked = inOrg && will.ownerFingerprint !== undefined && deps.isRevoked?.(orgId, will.ownerFingerprint) === true
+    if (inOrg && will.ownerFingerprint !== undefined && !revoked) return null
+    const code = revoked ? 'BROKER_ERR_CERT_REVOKED' : 'BROKER_ERR_WILL_FORBIDDEN'
+    deps.log.warn({ event: 'will.refused', code, clientId, topic: clip(packet.topic) }, 'replayed Will refused')
+    return new BrokerError(code, 'replayed Will refused')
   }
 
   return { authorizePublish, authorizeSubscribe, authorizeForward, internalFilterFor }

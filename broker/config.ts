@@ -12,15 +12,46 @@ export interface BrokerConfig {
   readonly defaultOrg?: string
   /** REDIS_URL: sessions and routing in Redis, shared by every broker process; in memory without it. */
   readonly redisUrl?: string
-  /** MQGATE_CONNECT_TIMEOUT_MS: how long a TLS connection may wait before sending CONNECT. */
-  readonly connectTimeoutMs: number
   /** TLS 1.2 at least (1.3 is negotiated when the client offers it). */
   readonly minTlsVersion: tls.SecureVersion
+  readonly limits: BrokerLimits
 }
+
+/** What one client may take; each refusal is logged with a BROKER_ERR_LIMIT_* / *_TIMEOUT code. */
+export interface BrokerLimits {
+  /** MQGATE_TLS_HANDSHAKE_TIMEOUT_MS: a TLS handshake must finish within this (Node's default is 120 s). */
+  readonly handshakeTimeoutMs: number
+  /** MQGATE_CONNECT_TIMEOUT_MS: CONNECT must follow the handshake within this. */
+  readonly connectTimeoutMs: number
+  /** MQGATE_KEEPALIVE_MAX_S: a longer (or disabled, 0) keepalive is held to this; MQTT 3.1.1 cannot tell the client. */
+  readonly keepaliveMaxSeconds: number
+  /** MQGATE_MAX_PACKET_BYTES: the largest MQTT packet accepted (IBM Watson IoT's 128 KiB by default). */
+  readonly maxPacketBytes: number
+  /** MQGATE_MAX_CONNECTIONS_PER_IP / MQGATE_MAX_CONNECTIONS / MQGATE_CONNECTION_RATE_PER_IP (per second). */
+  readonly connectionsPerIp: number
+  readonly connectionsTotal: number
+  readonly connectionRatePerIp: number
+  /** MQGATE_DRAIN_TIMEOUT_MS: a subscriber that does not read for this long is disconnected. */
+  readonly drainTimeoutMs: number
+  /** MQGATE_MAX_INFLIGHT_INBOUND: QoS 2 publishes a client may leave awaiting PUBREL. */
+  readonly maxInflightInbound: number
+}
+
+export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  keepaliveMaxSeconds: 1200,
+  maxPacketBytes: 128 * 1024,
+  connectionsPerIp: 1000,
+  connectionsTotal: 100_000,
+  connectionRatePerIp: 50,
+  drainTimeoutMs: 30_000,
+  maxInflightInbound: 100
+})
 
 export const BROKER_DEFAULTS = Object.freeze({
   port: 8883,
   domain: 'localhost',
-  connectTimeoutMs: 30_000,
-  minTlsVersion: 'TLSv1.2' as tls.SecureVersion
+  minTlsVersion: 'TLSv1.2' as tls.SecureVersion,
+  limits: BROKER_LIMIT_DEFAULTS
 })

@@ -36,6 +36,19 @@
  * BROKER_ERR_TOPIC_NOT_OWNED       another device's (or a non-represented device's) topic
  * BROKER_ERR_TOPIC_KIND_FORBIDDEN  events for applications, commands for devices, in the wrong direction
  *
+ * Limits (the connection is closed; each logged, floods throttled)
+ * BROKER_ERR_TLS_HANDSHAKE_TIMEOUT     the TLS handshake did not finish in time
+ * BROKER_ERR_CONNECT_TIMEOUT           no CONNECT in time after the handshake
+ * BROKER_ERR_KEEPALIVE_TIMEOUT         silent for 1.5 keepalive periods [MQTT-3.1.2-24]
+ * BROKER_ERR_DRAIN_TIMEOUT             a subscriber that stopped reading
+ * BROKER_ERR_PACKET_TOO_LARGE          a packet declaring more than MQGATE_MAX_PACKET_BYTES
+ * BROKER_ERR_PACKET_MALFORMED          a Remaining Length longer than four bytes
+ * BROKER_ERR_PROTOCOL                  anything else aedes or mqtt-packet refused before CONNECT completed
+ * BROKER_ERR_LIMIT_CONNECTIONS_PER_IP  too many open connections from one address
+ * BROKER_ERR_LIMIT_CONNECTIONS_TOTAL   too many open connections
+ * BROKER_ERR_LIMIT_CONNECTION_RATE     new connections from one address too fast
+ * BROKER_ERR_LIMIT_INFLIGHT            too many QoS 2 publishes awaiting PUBREL
+ *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
  */
@@ -64,6 +77,17 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_TOPIC_NOT_OWNED'
   | 'BROKER_ERR_TOPIC_KIND_FORBIDDEN'
   | 'BROKER_ERR_READING_NOT_QUEUED'
+  | 'BROKER_ERR_TLS_HANDSHAKE_TIMEOUT'
+  | 'BROKER_ERR_CONNECT_TIMEOUT'
+  | 'BROKER_ERR_KEEPALIVE_TIMEOUT'
+  | 'BROKER_ERR_DRAIN_TIMEOUT'
+  | 'BROKER_ERR_PACKET_TOO_LARGE'
+  | 'BROKER_ERR_PACKET_MALFORMED'
+  | 'BROKER_ERR_PROTOCOL'
+  | 'BROKER_ERR_LIMIT_CONNECTIONS_PER_IP'
+  | 'BROKER_ERR_LIMIT_CONNECTIONS_TOTAL'
+  | 'BROKER_ERR_LIMIT_CONNECTION_RATE'
+  | 'BROKER_ERR_LIMIT_INFLIGHT'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

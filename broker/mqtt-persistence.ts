@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js'
 import mqemitterRedis from 'mqemitter-redis'
+import { MemoryRetainedOwners, RedisRetainedOwners, type RetainedOwners } from './retained-owners.js'
 
 /**
  * aedes 1.2 pipes the retained-message source on SUBSCRIBE (`.pipe`), but the
@@ -21,6 +22,7 @@ class RedisPersistence extends AsyncRedisPersistence {
 export interface MqttPersistence {
   readonly persistence?: unknown
   readonly mq?: unknown
+  readonly retainedOwners: RetainedOwners
   readonly close: () => Promise<void>
 }
 
@@ -34,7 +36,7 @@ export const MQTT_KEY_PREFIX = 'mqgate:mqtt:'
  * delivers to subscribers connected to any of them.
  */
 export function createMqttPersistence (redisUrl: string | undefined, log: Logger): MqttPersistence {
-  if (redisUrl === undefined) return { close: async () => {} }
+  if (redisUrl === undefined) return { retainedOwners: new MemoryRetainedOwners(), close: async () => {} }
   const conn = new Redis(redisUrl, { keyPrefix: MQTT_KEY_PREFIX })
   conn.on('error', err => log.error({ event: 'redis.error', component: 'mqtt-persistence', err }, 'Redis connection error'))
   const persistence = new RedisPersistence({ conn })
@@ -46,6 +48,7 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
   return {
     persistence,
     mq,
+    retainedOwners: new RedisRetainedOwners(conn),
     close: async () => {
       // QUIT runs after the commands already queued (the last acknowledged
       // publishes being enqueued), where destroy() alone would drop them.

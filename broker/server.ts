@@ -1,18 +1,23 @@
-import type { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
 import tls from 'node:tls'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { Aedes as AedesBroker, Client } from 'aedes'
-import { gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
-import { createAuthenticate, sessionOf } from './authenticate.js'
+import type { Aedes as AedesBroker, ConnectPacket } from 'aedes'
+import { gatewayScopeOf, TLS_HARDENING, type OrgRegistry } from '../certs/index.js'
+import { createAuthenticate } from './authenticate.js'
 import { createAuthorizers, type ReadingSink } from './authorize.js'
+import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
+import { ConnectionLimits } from './connection-limits.js'
 import { BrokerError } from './errors.js'
+import { guardFrames } from './frame-guard.js'
 import type { Identity } from './identity.js'
 import { LiveSessions } from './live-sessions.js'
-import { createMqttPersistence } from './mqtt-persistence.js'
+import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
+import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import type { GatewayScope } from './policy.js'
+import { ThrottledLog } from './throttled-log.js'
 import { OrgContexts } from './tls-contexts.js'
 import { rewriteUnsubscribeFilters } from './unsubscribe-rewrite.js'
 
@@ -35,57 +40,45 @@ const MAX_CLIENT_ID_LENGTH = 256
 /** Starts Aedes behind a TLS listener whose SNI name picks the organisation. */
 export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
   const log = deps.log.child({ component: 'broker' })
-  // Read on every decision, so a changed gateway scope applies to the next PUBLISH.
-  const gatewayScope = (orgId: string, identity: Identity): GatewayScope =>
-    identity.kind === 'gateway' ? gatewayScopeOf(deps.registry.get(orgId), identity.typeId, identity.id) : 'any'
-  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
-  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings })
+  const throttled = new ThrottledLog(log)
+  const gatewayScope = gatewayScopeFor(deps.registry)
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
-  const { Aedes } = await import('aedes')
-  const aedes = await Aedes.createBroker({
-    persistence: mqttPersistence.persistence,
-    mq: mqttPersistence.mq,
-    preConnect,
-    authenticate,
-    authorizePublish: authorizers.authorizePublish,
-    authorizeSubscribe: authorizers.authorizeSubscribe,
-    authorizeForward: authorizers.authorizeForward,
-    connectTimeout: cfg.connectTimeoutMs,
-    maxClientsIdLength: MAX_CLIENT_ID_LENGTH
-  })
-  logClientLifecycle(aedes, log)
+  const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
+  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked })
+  const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence)
+  logClientEvents(aedes, log, throttled)
   const live = new LiveSessions(aedes, deps.registry, log)
-  // aedes reports persistence failures as 'error' on the broker; unheard, one would end the process.
-  const brokerEvents: EventEmitter = aedes as unknown as EventEmitter
-  brokerEvents.on('error', (err: Error) => log.error({ event: 'broker.error', err }, 'broker error'))
-
   const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
   const gate = new ConnectionGate(contexts, log)
+  const limits = new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
   const server = tls.createServer({
     ...contexts.defaultContextOptions(),
+    ...TLS_HARDENING,
     minVersion: cfg.minTlsVersion,
+    handshakeTimeout: cfg.limits.handshakeTimeoutMs,
     requestCert: true,
     // Verification is decided by the gate, so that a refusal can be logged with the certificate it refuses.
     rejectUnauthorized: false,
     SNICallback: function (this: tls.TLSSocket | undefined, servername, done) { contexts.sniCallback(this, servername, done) }
   })
+
   const sockets = new Set<Socket>()
-  server.on('connection', socket => {
+  server.on('connection', (socket: Socket) => {
+    const refusal = limits.admit(socket)
+    if (refusal !== undefined) {
+      throttled.warn(refusal, { event: 'connection.refused', remoteAddress: socket.remoteAddress }, 'connection refused by a limit')
+      socket.destroy()
+      return
+    }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
-  const onRegistryChange = (orgId: string): void => {
-    contexts.rebuild(orgId)
-    if (orgId === cfg.defaultOrg) {
-      const options = contexts.defaultContextOptions()
-      if (options !== undefined) server.setSecureContext(options)
-    }
-    live.revalidate(orgId)
-  }
-  deps.registry.on('changed', onRegistryChange)
   server.on('secureConnection', socket => {
     if (gate.admit(socket) === undefined) return
     const client = aedes.handle(socket)
+    guardFrames(socket, cfg.limits.maxPacketBytes, violation => {
+      throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
+    })
     if (!rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
       log.error({ event: 'broker.incompatible' }, 'aedes client has no parser to hook; refusing connections')
       socket.destroy()
@@ -94,10 +87,32 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
     const code = err instanceof BrokerError
       ? err.code
-      // Without SNI the server's own context answers: with no default organisation it has no certificate.
-      : (!socket.servername && !contexts.orgForServername(undefined).ok ? 'BROKER_ERR_TLS_NO_SNI' : 'BROKER_ERR_TLS_HANDSHAKE')
-    log.warn({ event: 'tls.refused', stage: 'handshake', code, servername: socket.servername || undefined, remoteAddress: socket.remoteAddress, tlsError: err.code }, err.message)
+      : err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+        ? 'BROKER_ERR_TLS_HANDSHAKE_TIMEOUT'
+        // Without SNI the server's own context answers: with no default organisation it has no certificate.
+        : (!socket.servername && !contexts.orgForServername(undefined).ok ? 'BROKER_ERR_TLS_NO_SNI' : 'BROKER_ERR_TLS_HANDSHAKE')
+    throttled.warn(code, { event: 'tls.refused', stage: 'handshake', servername: socket.servername || undefined, remoteAddress: socket.remoteAddress, tlsError: err.code, reason: err.message }, 'TLS handshake refused')
+    // Node reports a handshake timeout here but leaves the connection open.
+    socket.destroy()
   })
+
+  const onRegistryChange = (orgId: string): void => {
+    // New ticket keys: a session resumed from an old ticket would skip the
+    // handshake's verification of a certificate that may no longer be trusted.
+    server.setTicketKeys(randomBytes(48))
+    contexts.rebuild(orgId)
+    if (orgId === cfg.defaultOrg) {
+      const options = contexts.defaultContextOptions()
+      if (options !== undefined) server.setSecureContext({ ...options, ...TLS_HARDENING })
+    }
+    live.revalidate(orgId)
+    const org = deps.registry.get(orgId)
+    const store = (aedes as unknown as { persistence: RetainedStore }).persistence
+    if (org !== undefined) {
+      purgeRevokedRetained(org, mqttPersistence.retainedOwners, store, log).catch(err => log.error({ event: 'retained.purge-failed', orgId, err }, 'could not withdraw retained messages of revoked certificates'))
+    }
+  }
+  deps.registry.on('changed', onRegistryChange)
   if (cfg.defaultOrg !== undefined && deps.registry.get(cfg.defaultOrg) === undefined) {
     log.warn({ event: 'broker.default-org-missing', orgId: cfg.defaultOrg }, 'the default organisation does not exist; clients without SNI are refused')
   }
@@ -107,7 +122,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve() })
   })
   const port = (server.address() as AddressInfo).port
-  log.info({ event: 'broker.listening', port, domain: cfg.domain, defaultOrg: cfg.defaultOrg, orgs: deps.registry.list().map(s => s.org.id), redis: cfg.redisUrl !== undefined }, 'MQTT over TLS listening')
+  log.info({ event: 'broker.listening', port, domain: cfg.domain, defaultOrg: cfg.defaultOrg, orgs: deps.registry.list().map(s => s.org.id), redis: cfg.redisUrl !== undefined, limits: cfg.limits }, 'MQTT over TLS listening')
 
   return {
     port,
@@ -123,15 +138,46 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   }
 }
 
-function logClientLifecycle (aedes: AedesBroker, log: Logger): void {
-  aedes.on('clientDisconnect', (client: Client) => {
-    const session = sessionOf(client)
-    session?.log.info({ event: 'client.disconnected', durationMs: Date.now() - session.connectedAt }, 'client disconnected')
+/** Read at each decision, so a changed gateway scope applies to the next PUBLISH. */
+function gatewayScopeFor (registry: OrgRegistry): (orgId: string, identity: Identity) => GatewayScope {
+  return (orgId, identity) => identity.kind === 'gateway' ? gatewayScopeOf(registry.get(orgId), identity.typeId, identity.id) : 'any'
+}
+
+async function createAedes (
+  cfg: BrokerConfig,
+  deps: BrokerDeps,
+  log: Logger,
+  authorizers: ReturnType<typeof createAuthorizers>,
+  gatewayScope: (orgId: string, identity: Identity) => GatewayScope,
+  mqttPersistence: MqttPersistence
+): Promise<AedesBroker> {
+  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
+  const { Aedes } = await import('aedes')
+  const aedes = await Aedes.createBroker({
+    persistence: mqttPersistence.persistence,
+    mq: mqttPersistence.mq,
+    preConnect: (client, packet, done) => {
+      capKeepalive(packet, cfg.limits.keepaliveMaxSeconds)
+      preConnect(client, packet, done)
+    },
+    authenticate,
+    authorizePublish: authorizers.authorizePublish,
+    authorizeSubscribe: authorizers.authorizeSubscribe,
+    authorizeForward: authorizers.authorizeForward,
+    connectTimeout: cfg.limits.connectTimeoutMs,
+    drainTimeout: cfg.limits.drainTimeoutMs,
+    maxInflightInbound: cfg.limits.maxInflightInbound,
+    maxClientsIdLength: MAX_CLIENT_ID_LENGTH
   })
-  aedes.on('clientError', (client: Client, err: Error) => {
-    const session = sessionOf(client)
-    const fields = { event: 'client.error', code: (err as BrokerError).code, reason: err.message }
-    if (session !== undefined) session.log.info(fields, 'client connection closed on error')
-    else log.info({ ...fields, clientId: client.id }, 'client connection closed on error')
-  })
+  return aedes
+}
+
+/**
+ * MQTT 3.1.1 has no way to tell a client its keepalive is too long (MQTT 5's
+ * Server Keep Alive), so, like AWS IoT Core, the broker holds a longer or
+ * disabled one to its maximum: a silent client is dropped after 1.5 × that.
+ */
+function capKeepalive (packet: ConnectPacket, maxSeconds: number): void {
+  const asked = packet.keepalive ?? 0
+  if (asked === 0 || asked > maxSeconds) (packet as { keepalive: number }).keepalive = maxSeconds
 }

@@ -18,7 +18,11 @@ Environment (processes):
   MQGATE_MQTT_HOST           address to bind (default: all)
   MQGATE_DOMAIN              organisations are <org>.messaging.<domain> (default localhost)
   MQGATE_DEFAULT_ORG         organisation of clients without SNI (start: demo; broker: none)
-  MQGATE_CONNECT_TIMEOUT_MS  time allowed between TLS handshake and CONNECT (default 30000)
+  MQGATE_CONNECT_TIMEOUT_MS  time allowed between TLS handshake and CONNECT (default 10000)
+  MQGATE_TLS_HANDSHAKE_TIMEOUT_MS, MQGATE_KEEPALIVE_MAX_S, MQGATE_MAX_PACKET_BYTES,
+  MQGATE_MAX_CONNECTIONS_PER_IP, MQGATE_MAX_CONNECTIONS, MQGATE_CONNECTION_RATE_PER_IP,
+  MQGATE_DRAIN_TIMEOUT_MS, MQGATE_MAX_INFLIGHT_INBOUND   broker limits (see README)
+  MQGATE_CRL_URL             CRL location written into certificates ({org} filled in)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
   MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)

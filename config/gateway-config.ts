@@ -1,6 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
-import { BROKER_DEFAULTS, type BrokerConfig } from '../broker/index.js'
+import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
 import { NAME_PATTERN, ORG_PATTERN } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
@@ -17,6 +17,12 @@ export interface GatewayConfig {
   readonly admin: AdminConfig
   readonly bridge: BridgeConfig
   readonly api: ApiConfig
+  /**
+   * MQGATE_CRL_URL: where each organisation's CRL is published, written into
+   * the certificates its CA signs; `{org}` is filled in. Default: the temps
+   * API's /crl route on <org>.messaging.<domain>.
+   */
+  readonly crlUrlTemplate: string
 }
 
 /** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
@@ -54,6 +60,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
   read.require(DOMAIN_PATTERN.test(domain), `MQGATE_DOMAIN must be a DNS name, got "${domain}"`)
   const defaultOrg = read.optionalString('MQGATE_DEFAULT_ORG') ?? defaults.defaultOrg
   read.require(defaultOrg === undefined || ORG_PATTERN.test(defaultOrg), `MQGATE_DEFAULT_ORG must be an organisation id (a DNS label), got "${defaultOrg}"`)
+  const apiPort = read.integer('MQGATE_API_PORT', BRIDGE_DEFAULTS.apiPort, 0, 65535)
   const config: GatewayConfig = {
     dataDir: path.resolve(read.string('MQGATE_DATA_DIR', './data')),
     redisUrl,
@@ -64,8 +71,8 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       domain,
       defaultOrg,
       redisUrl,
-      connectTimeoutMs: read.integer('MQGATE_CONNECT_TIMEOUT_MS', BROKER_DEFAULTS.connectTimeoutMs, 1000, 600_000),
-      minTlsVersion: BROKER_DEFAULTS.minTlsVersion
+      minTlsVersion: BROKER_DEFAULTS.minTlsVersion,
+      limits: Object.freeze(readLimits(read))
     }),
     admin: Object.freeze({
       port: read.integer('MQGATE_ADMIN_PORT', ADMIN_DEFAULT_PORT, 0, 65535),
@@ -73,13 +80,35 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     }),
     bridge: Object.freeze(readBridgeConfig(read, env)),
     api: Object.freeze({
-      port: read.integer('MQGATE_API_PORT', BRIDGE_DEFAULTS.apiPort, 0, 65535),
+      port: apiPort,
       host: read.optionalString('MQGATE_API_HOST'),
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
-    })
+    }),
+    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort)
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return Object.freeze(config)
+}
+
+function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number): string {
+  const template = read.string('MQGATE_CRL_URL', `https://{org}.messaging.${domain}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`)
+  read.require(/^https?:\/\/\S+$/.test(template), 'MQGATE_CRL_URL must be an http(s) URL')
+  return template
+}
+
+function readLimits (read: EnvReader): BrokerLimits {
+  const d = BROKER_LIMIT_DEFAULTS
+  return {
+    handshakeTimeoutMs: read.integer('MQGATE_TLS_HANDSHAKE_TIMEOUT_MS', d.handshakeTimeoutMs, 100, 600_000),
+    connectTimeoutMs: read.integer('MQGATE_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 100, 600_000),
+    keepaliveMaxSeconds: read.integer('MQGATE_KEEPALIVE_MAX_S', d.keepaliveMaxSeconds, 1, 65_535),
+    maxPacketBytes: read.integer('MQGATE_MAX_PACKET_BYTES', d.maxPacketBytes, 1024, 256 * 1024 * 1024),
+    connectionsPerIp: read.integer('MQGATE_MAX_CONNECTIONS_PER_IP', d.connectionsPerIp, 1, 10_000_000),
+    connectionsTotal: read.integer('MQGATE_MAX_CONNECTIONS', d.connectionsTotal, 1, 10_000_000),
+    connectionRatePerIp: read.integer('MQGATE_CONNECTION_RATE_PER_IP', d.connectionRatePerIp, 1, 1_000_000),
+    drainTimeoutMs: read.integer('MQGATE_DRAIN_TIMEOUT_MS', d.drainTimeoutMs, 100, 600_000),
+    maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535)
+  }
 }
 
 function readBridgeConfig (read: EnvReader, env: NodeJS.ProcessEnv): BridgeConfig {

@@ -1,5 +1,5 @@
 import { startBroker, type RunningBroker } from '../../broker/index.js'
-import { BROKER_DEFAULTS } from '../../broker/config.js'
+import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
 import { createClientCertificate, ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import type { TestCert } from './pki.js'
@@ -13,6 +13,8 @@ export interface TestGatewayOptions {
   /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
   readonly dataDir?: string
   readonly port?: number
+  /** Limits to override (small timeouts and caps for the hardening tests). */
+  readonly limits?: Partial<BrokerLimits>
 }
 
 export interface TestGateway {
@@ -37,7 +39,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   const temp = options.dataDir === undefined ? await makeTempDir('gateway') : undefined
   const dataDir = options.dataDir ?? (temp as { dir: string }).dir
   const logs = createLogSink()
-  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger })
+  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger, crlUrlTemplate: 'https://{org}.messaging.localhost:8443/crl/{org}.crl' })
   for (const orgId of options.orgs ?? []) {
     if (registry.get(orgId) === undefined) await registry.createOrg(orgId)
   }
@@ -47,7 +49,8 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     port: options.port ?? 0,
     host: '127.0.0.1',
     defaultOrg: options.defaultOrg,
-    redisUrl: options.redisUrl
+    redisUrl: options.redisUrl,
+    limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger })
   const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger })
   return {

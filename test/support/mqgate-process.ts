@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { TestCert } from './pki.js'
+import { freePort } from './redis-server.js'
+import { makeTempDir } from './temp-dir.js'
+
+const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
+
+/** `mqgate start` in a child process, so that its memory can be measured apart from the test's. */
+export interface MqgateProcess {
+  readonly child: ChildProcess
+  readonly mqttPort: number
+  readonly dataDir: string
+  readonly caPem: string
+  /** A demo identity's certificate and key from the bootstrap files (d:sensor:demo-001, g:gw:demo-gw, a:demo-app). */
+  bootstrap (commonName: string): TestCert
+  /** Resident set size of the child, in bytes (from /proc). */
+  rss (): number
+  alive (): boolean
+  stop (): Promise<void>
+}
+
+export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
+  const temp = await makeTempDir('process')
+  const mqttPort = await freePort()
+  const child = spawn(process.execPath, [MQGATE, 'start'], {
+    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_API_PORT: String(await freePort()), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let output = ''
+  child.stdout?.on('data', chunk => { output += chunk })
+  const deadline = Date.now() + 20_000
+  while (!output.includes('mosquitto_pub ')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mqgate start did not come up:\n${output}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  const dir = path.join(temp.dir, 'orgs', 'demo', 'bootstrap')
+  return {
+    child,
+    mqttPort,
+    dataDir: temp.dir,
+    caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop () {
+      if (child.exitCode === null) {
+        await new Promise(resolve => { child.once('exit', resolve); child.kill('SIGTERM') })
+      }
+      await temp.remove()
+    }
+  }
+}
