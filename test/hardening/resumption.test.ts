@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { revokeCert, issueClientCert } from '../../certs/index.js'
+import { addCa, issueClientCert, revokeCert, setCaEnabled } from '../../certs/index.js'
+import { mintCa, mintClient } from '../support/pki.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { connectPacket, connectRaw } from '../support/raw-mqtt.js'
 
@@ -49,6 +50,19 @@ describe('hardening: TLS session resumption cannot carry an identity where it do
       again.end()
     })
   }
+
+  it('refuses a session resumed after its CA was disabled', async () => {
+    const operator = mintCa('Resumed operator CA')
+    const ca = await addCa(gw.registry, 'acme', operator.certPem, '', 'test')
+    const cert = mintClient(operator, 'd:sensor:op-resumed')
+    const session = await acmeSession(cert, 'd:acme:sensor:op-resumed', 'TLSv1.3')
+    await setCaEnabled(gw.registry, 'acme', ca.id, false, 'test')
+    const resumed = await connectRaw({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert, session })
+    resumed.send(connectPacket('d:acme:sensor:op-resumed'))
+    const answer = await resumed.next()
+    assert.ok(answer === undefined || (answer.cmd === 'connack' && answer.returnCode === 5), `refused, got ${JSON.stringify(answer)}`)
+    resumed.end()
+  })
 
   it('refuses a session resumed after its certificate was revoked, and rotates the ticket keys', async () => {
     const issued = await issueClientCert(gw.registry, 'acme', { commonName: 'd:sensor:revoked-later' }, 'test')
