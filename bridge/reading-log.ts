@@ -38,6 +38,8 @@ export interface ReadingLog {
   claim (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]>
   /** Drops entries every group has acknowledged. */
   trim (): Promise<void>
+  /** Per group: entries handed out and not acknowledged, and entries not handed out yet (the bridge's lag). */
+  stats (): Promise<Array<{ group: string, pending: number, lag: number }>>
   close (): Promise<void>
 }
 
@@ -121,6 +123,10 @@ export class MemoryReadingLog implements ReadingLog {
       if (!keep) this.byId.delete(e.id)
       return keep
     })
+  }
+
+  async stats (): Promise<Array<{ group: string, pending: number, lag: number }>> {
+    return [...this.groups].map(([group, state]) => ({ group, pending: state.pending.size, lag: this.unread(state) }))
   }
 
   async close (): Promise<void> {

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { closeRedis } from '../broker/index.js'
 import type { Logger } from 'pino'
 import { MemoryDeadLetters, RedisDeadLetters, type DeadLetters } from './dead-letters.js'
 import { MemoryForwardedMarks, RedisForwardedMarks, type ForwardedMarks } from './forwarded-marks.js'
@@ -14,6 +15,8 @@ export interface ReadingsBackend {
   readonly store: ReadingStore
   readonly deadLetters: DeadLetters
   readonly forwarded: ForwardedMarks
+  /** Round-trip time to Redis in seconds (undefined without Redis); rejects when it does not answer. */
+  ping (): Promise<number | undefined>
   close (): Promise<void>
 }
 
@@ -26,6 +29,7 @@ export function createReadingsBackend (redisUrl: string | undefined, readingsPer
       store: new MemoryReadingStore(readingsPerDevice),
       deadLetters: new MemoryDeadLetters(),
       forwarded: new MemoryForwardedMarks(),
+      ping: async () => undefined,
       close: async () => {}
     }
   }
@@ -38,9 +42,14 @@ export function createReadingsBackend (redisUrl: string | undefined, readingsPer
     store: new RedisReadingStore(redis, readingsPerDevice),
     deadLetters: new RedisDeadLetters(redis),
     forwarded: new RedisForwardedMarks(redis),
+    async ping () {
+      const started = process.hrtime.bigint()
+      await Promise.race([redis.ping(), new Promise((_resolve, reject) => setTimeout(() => reject(new Error('Redis did not answer PING within 1 s')), 1000).unref())])
+      return Number(process.hrtime.bigint() - started) / 1e9
+    },
     async close () {
       await readingLog.close()
-      await redis.quit().catch(() => {})
+      await closeRedis(redis)
     }
   }
 }

@@ -71,6 +71,15 @@ export class RedisReadingLog implements ReadingLog {
     if (floors.length > 0) await this.redis.xtrim(STREAM, 'MINID', floors.sort(compareIds)[0])
   }
 
+  async stats (): Promise<Array<{ group: string, pending: number, lag: number }>> {
+    await this.ensureGroups()
+    const infos = await this.redis.xinfo('GROUPS', STREAM) as unknown[][]
+    return infos.map(info => {
+      const field = (name: string): unknown => info[info.indexOf(name) + 1]
+      return { group: String(field('name')), pending: Number(field('pending')), lag: Number(field('lag') ?? 0) }
+    })
+  }
+
   async close (): Promise<void> {
     for (const reader of this.readers.values()) reader.disconnect()
     this.readers.clear()

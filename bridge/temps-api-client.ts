@@ -36,12 +36,14 @@ export class TempsApiClient {
     const url = new URL(fill(this.cfg.urlTemplate, reading))
     const device = `d:${reading.orgId}:${reading.typeId}:${reading.deviceId}`
     const body = JSON.stringify({ temperature: reading.temperature, time: reading.time, device })
+    const servername = this.servernameFor(url, reading.orgId)
     return await new Promise((resolve, reject) => {
       const req = https.request(url, {
         method: 'POST',
         agent: this.agentFor(reading.orgId),
-        servername: this.servernameFor(url, reading.orgId),
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-device-id': device },
+        servername,
+        // The Host names the organisation too: a resumed TLS 1.2 session carries no SNI name.
+        headers: { host: servername ?? url.host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-device-id': device },
         signal: AbortSignal.timeout(this.cfg.timeoutMs)
       }, res => {
         const chunks: Buffer[] = []

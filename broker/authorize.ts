@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { sessionOf, sessionOfConnection, type Session } from './authenticate.js'
 import { connectionInfoOf } from './connection-gate.js'
 import { BrokerError, type Checked } from './errors.js'
+import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import type { RetainedOwners } from './retained-owners.js'
 import type { Identity } from './identity.js'
 import { mayPublish, maySubscribe, type GatewayScope } from './policy.js'
@@ -16,6 +17,7 @@ export interface AuthorizeDeps {
   readonly retainedOwners?: RetainedOwners
   /** Whether a certificate of the organisation has been revoked (for Wills replayed without a client). */
   readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
+  readonly observer?: BrokerObserver
 }
 
 /**
@@ -42,18 +44,25 @@ const TOPIC_LOG_LIMIT = 256
  * internal `$org/<org>/...` form (topics.ts).
  */
 export function createAuthorizers (deps: AuthorizeDeps) {
+  const observer = deps.observer ?? SILENT_OBSERVER
+  // Publishes between authorization and their PUBACK (a reading being queued): shutdown waits for them.
+  let inFlight = 0
+
   function authorizePublish (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (client === null) return done(authorizeReplayedWill(packet))
     const session = sessionOf(client)
     if (session === undefined) return done(new BrokerError('BROKER_ERR_NO_IDENTITY', 'publish before authentication'))
     const checked = checkTopic(session, packet.topic, parsePublishTopic, mayPublish)
     if (!checked.ok) {
+      observer.publishRefused(checked.code)
       session.log.warn({ event: 'publish.refused', code: checked.code, topic: clip(packet.topic), qos: packet.qos, bytes: packet.payload?.length }, checked.reason)
       return done(new BrokerError(checked.code, checked.reason))
     }
     packet.topic = internalTopic(session.orgId, checked.value)
+    inFlight++
     recordRetainedOwner(packet, session.fingerprint)
       .then(async () => await queueReading(session, checked.value, packet))
+      .finally(() => { inFlight-- })
       .then(() => done(null), (err: BrokerError) => done(err))
   }
 
@@ -85,7 +94,9 @@ export function createAuthorizers (deps: AuthorizeDeps) {
     if (checked.ok && session !== undefined) {
       sub.topic = internalTopic(session.orgId, checked.value)
     } else if (!checked.ok) {
-      (session?.log ?? deps.log).warn({ event: 'subscribe.refused', code: checked.code, filter: clip(sub.topic), qos: sub.qos }, checked.reason)
+      observer.subscriptionRefused(checked.code)
+      const log = session?.log ?? deps.log
+      log.warn({ event: 'subscribe.refused', code: checked.code, filter: clip(sub.topic), qos: sub.qos }, checked.reason)
       sub.topic = REFUSED_FILTER
     }
     // Deferred so that every filter of the SUBSCRIBE is rewritten before aedes
@@ -104,6 +115,7 @@ export function createAuthorizers (deps: AuthorizeDeps) {
       return packet.topic.startsWith('$') ? null : packet
     }
     packet.topic = clientTopicFor(session.identity, canonical)
+    observer.messageOut()
     return packet
   }
 
@@ -147,7 +159,7 @@ export function createAuthorizers (deps: AuthorizeDeps) {
     return new BrokerError(code, 'replayed Will refused')
   }
 
-  return { authorizePublish, authorizeSubscribe, authorizeForward, internalFilterFor }
+  return { authorizePublish, authorizeSubscribe, authorizeForward, internalFilterFor, inFlight: () => inFlight }
 }
 
 function clip (topic: string): string {

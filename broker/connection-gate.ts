@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache'
 import { inspectCertificate, type CertificateFacts } from '../certs/index.js'
 import { codeForVerifyError } from './certificate-trust.js'
 import { refused, type Checked } from './errors.js'
+import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { identityFromCertificate, type Identity } from './identity.js'
 import { sniOrgOf, type OrgContexts } from './tls-contexts.js'
 
@@ -43,7 +44,7 @@ export class ConnectionGate {
   // Devices reconnect with the same certificate: decode each one once.
   private readonly facts = new LRUCache<string, CertificateFacts>({ max: 10_000 })
 
-  constructor (private readonly contexts: OrgContexts, private readonly log: Logger) {}
+  constructor (private readonly contexts: OrgContexts, private readonly log: Logger, private readonly observer: BrokerObserver = SILENT_OBSERVER) {}
 
   admit (socket: tls.TLSSocket): ConnectionInfo | undefined {
     const servername = typeof socket.servername === 'string' ? socket.servername : undefined
@@ -88,7 +89,8 @@ export class ConnectionGate {
     }
   }
 
-  private refuse (socket: tls.TLSSocket, fields: Record<string, unknown>, message: string): undefined {
+  private refuse (socket: tls.TLSSocket, fields: Record<string, unknown> & { code: string }, message: string): undefined {
+    this.observer.connectionRefused(fields.code)
     this.log.warn({ event: 'tls.refused', stage: 'tls', ...fields }, message)
     socket.destroy()
     return undefined

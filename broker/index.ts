@@ -10,3 +10,5 @@ export { checkCertificateTrust, codeForVerifyError } from './certificate-trust.j
 export { OrgContexts, sniOrgOf, type TlsPolicy } from './tls-contexts.js'
 export type { ReadingSink } from './authorize.js'
 export { presentedChainOf } from './connection-gate.js'
+export { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
+export { closeRedis } from './redis-close.js'

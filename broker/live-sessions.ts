@@ -27,6 +27,11 @@ export class LiveSessions {
     })
   }
 
+  /** How many authenticated clients each organisation has on this process. */
+  counts (): ReadonlyMap<string, number> {
+    return new Map([...this.byOrg].map(([orgId, clients]) => [orgId, clients.size]))
+  }
+
   /** Re-runs the CONNECT trust check on every live session of the organisation; closes those that fail it now. */
   revalidate (orgId: string, now = new Date()): void {
     const org = this.registry.get(orgId)

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js'
 import mqemitterRedis from 'mqemitter-redis'
+import { closeRedis } from './redis-close.js'
 import { MemoryRetainedOwners, RedisRetainedOwners, type RetainedOwners } from './retained-owners.js'
 
 /**
@@ -23,6 +24,8 @@ export interface MqttPersistence {
   readonly persistence?: unknown
   readonly mq?: unknown
   readonly retainedOwners: RetainedOwners
+  /** Drops the pub/sub connections at once (aedes' close waits for their QUIT, forever if Redis is down). */
+  readonly abandon: () => void
   readonly close: () => Promise<void>
 }
 
@@ -36,7 +39,7 @@ export const MQTT_KEY_PREFIX = 'mqgate:mqtt:'
  * delivers to subscribers connected to any of them.
  */
 export function createMqttPersistence (redisUrl: string | undefined, log: Logger): MqttPersistence {
-  if (redisUrl === undefined) return { retainedOwners: new MemoryRetainedOwners(), close: async () => {} }
+  if (redisUrl === undefined) return { retainedOwners: new MemoryRetainedOwners(), abandon: () => {}, close: async () => {} }
   const conn = new Redis(redisUrl, { keyPrefix: MQTT_KEY_PREFIX })
   conn.on('error', err => log.error({ event: 'redis.error', component: 'mqtt-persistence', err }, 'Redis connection error'))
   const persistence = new RedisPersistence({ conn })
@@ -49,11 +52,16 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
     persistence,
     mq,
     retainedOwners: new RedisRetainedOwners(conn),
+    abandon: () => {
+      const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
+      subConn.disconnect()
+      pubConn.disconnect()
+    },
     close: async () => {
       // QUIT runs after the commands already queued (the last acknowledged
       // publishes being enqueued), where destroy() alone would drop them.
-      await conn.quit().catch(() => {})
-      await persistence.destroy()
+      await closeRedis(conn)
+      await persistence.destroy().catch(() => {})
     }
   }
 }

@@ -14,6 +14,7 @@ import { BrokerError } from './errors.js'
 import { guardFrames } from './frame-guard.js'
 import type { Identity } from './identity.js'
 import { LiveSessions } from './live-sessions.js'
+import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import type { GatewayScope } from './policy.js'
@@ -26,13 +27,19 @@ export interface BrokerDeps {
   readonly log: Logger
   /** Where readings are queued for the bridge, before PUBACK; without it readings only reach MQTT subscribers. */
   readonly readings?: ReadingSink
+  readonly observer?: BrokerObserver
 }
 
 export interface RunningBroker {
   readonly port: number
   readonly aedes: AedesBroker
+  /** Authenticated clients per organisation on this process. */
+  connectionsByOrg (): ReadonlyMap<string, number>
   close (): Promise<void>
 }
+
+/** How long shutdown waits for publishes still being queued before closing their clients. */
+const IN_FLIGHT_GRACE_MS = 5000
 
 // clientIds carry the org and the identity (`a:<org>:<app>:<n>` is up to 196 characters).
 const MAX_CLIENT_ID_LENGTH = 256
@@ -44,12 +51,15 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const gatewayScope = gatewayScopeFor(deps.registry)
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
-  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked })
+  const observer = deps.observer ?? SILENT_OBSERVER
+  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer })
   const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence)
   logClientEvents(aedes, log, throttled)
+  aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
+  aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
   const live = new LiveSessions(aedes, deps.registry, log)
   const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
-  const gate = new ConnectionGate(contexts, log)
+  const gate = new ConnectionGate(contexts, log, observer)
   const limits = new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
   const server = tls.createServer({
     ...contexts.defaultContextOptions(),
@@ -66,6 +76,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   server.on('connection', (socket: Socket) => {
     const refusal = limits.admit(socket)
     if (refusal !== undefined) {
+      observer.connectionRefused(refusal)
       throttled.warn(refusal, { event: 'connection.refused', remoteAddress: socket.remoteAddress }, 'connection refused by a limit')
       socket.destroy()
       return
@@ -77,6 +88,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     if (gate.admit(socket) === undefined) return
     const client = aedes.handle(socket)
     guardFrames(socket, cfg.limits.maxPacketBytes, violation => {
+      observer.connectionRefused(violation.code)
       throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
     })
     if (!rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
@@ -91,6 +103,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
         ? 'BROKER_ERR_TLS_HANDSHAKE_TIMEOUT'
         // Without SNI the server's own context answers: with no default organisation it has no certificate.
         : (!socket.servername && !contexts.orgForServername(undefined).ok ? 'BROKER_ERR_TLS_NO_SNI' : 'BROKER_ERR_TLS_HANDSHAKE')
+    observer.connectionRefused(code)
     throttled.warn(code, { event: 'tls.refused', stage: 'handshake', servername: socket.servername || undefined, remoteAddress: socket.remoteAddress, tlsError: err.code, reason: err.message }, 'TLS handshake refused')
     // Node reports a handshake timeout here but leaves the connection open.
     socket.destroy()
@@ -127,15 +140,31 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   return {
     port,
     aedes,
+    connectionsByOrg: () => live.counts(),
+    /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
-      await new Promise<void>(resolve => aedes.close(() => resolve()))
+      const until = Date.now() + IN_FLIGHT_GRACE_MS
+      while (authorizers.inFlight() > 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
+      const aedesClosed = new Promise<void>(resolve => aedes.close(() => resolve()))
+      if (!await settlesWithin(aedesClosed, 3000)) {
+        log.warn({ event: 'broker.close-forced' }, 'Redis did not answer while closing; dropping its connections')
+        mqttPersistence.abandon()
+        await aedesClosed
+      }
       for (const socket of sockets) socket.destroy()
       await closed
       await mqttPersistence.close()
     }
   }
+}
+
+async function settlesWithin (promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
+  clearTimeout(timer)
+  return settled
 }
 
 /** Read at each decision, so a changed gateway scope applies to the next PUBLISH. */

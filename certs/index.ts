@@ -31,3 +31,4 @@ export { ensureAdminCredentials, adminCaFile, adminTokenFile, type AdminCredenti
 export { toPkcs12 } from './pkcs12.js'
 export { TLS_HARDENING } from './tls-hardening.js'
 export { buildOrgCrl, crlToPem } from './crl-builder.js'
+export { expiriesOf, type Expiry } from './expiry-report.js'

@@ -70,12 +70,27 @@ function emptyToUndefined (value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
-/** Keeps the process up until SIGTERM or SIGINT, then closes it gracefully. */
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 10_000
+
+/**
+ * Keeps the process up until SIGTERM or SIGINT, then closes it gracefully:
+ * listeners stop accepting, publishes being queued finish, clients are
+ * closed, stores flushed; after 10 s it exits regardless.
+ */
 async function serve (running: RunningProcess): Promise<void> {
   await new Promise<void>(resolve => {
     const stop = (signal: string): void => {
       running.log.info({ event: 'process.stopping', signal }, 'stopping')
-      running.close().then(resolve, err => {
+      const deadline = setTimeout(() => {
+        running.log.error({ event: 'process.stop-timeout', limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long; exiting')
+        process.exit(1)
+      }, SHUTDOWN_LIMIT_MS)
+      deadline.unref()
+      running.close().then(() => {
+        running.log.info({ event: 'process.stopped', signal }, 'stopped')
+        resolve()
+      }, err => {
         running.log.error({ err }, 'shutdown failed')
         process.exitCode = 1
         resolve()
@@ -84,6 +99,8 @@ async function serve (running: RunningProcess): Promise<void> {
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
   })
+  // Reconnect timers of clients already told to close must not keep a stopped process alive.
+  process.exit(process.exitCode ?? 0)
 }
 
 async function main (): Promise<void> {

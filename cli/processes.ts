@@ -4,7 +4,8 @@ import { startBroker } from '../broker/index.js'
 import {
   createReadingsBackend, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend
 } from '../bridge/index.js'
-import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { createRootLogger } from './logger.js'
 import { welcomeText } from './welcome.js'
@@ -32,7 +33,10 @@ interface PartContext {
   readonly log: Logger
   readonly registry: OrgRegistry
   readonly backend: ReadingsBackend
+  readonly metrics: GatewayMetrics
   readonly ports: { mqtt?: number, admin?: number, api?: number }
+  /** Set once every part has started: listeners bound. */
+  readonly started: { value: boolean }
   onClose (stop: () => Promise<void>): void
 }
 
@@ -79,18 +83,36 @@ function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<Gat
 }
 
 function brokerPart (queueReadings: boolean): Part {
-  return async ({ cfg, log, registry, backend, ports, onClose }) => {
+  return async ({ cfg, log, registry, backend, metrics, ports, onClose }) => {
     const readings = queueReadings ? readingSinkFor(backend.log, cfg.bridge) : undefined
-    const broker = await startBroker(cfg.broker, { registry, log, readings })
+    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics })
+    metrics.addSources({ connectionsByOrg: () => broker.connectionsByOrg() })
     ports.mqtt = broker.port
     onClose(async () => await broker.close())
   }
 }
 
 function adminPart (options: ProcessOptions): Part {
-  return async ({ cfg, log, registry, backend, ports, onClose }) => {
+  return async ({ cfg, log, registry, backend, metrics, ports, started, onClose }) => {
     const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken)
-    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, { registry, log, extraRoutes: [readingAdminRoutes(backend.deadLetters)] })
+    metrics.addSources({
+      readingCounters: async () => await backend.deadLetters.counters(),
+      readingLag: async () => await backend.log.stats(),
+      redisRoundTrip: async () => await backend.ping(),
+      expiries: async () => await expiriesOf(registry)
+    })
+    const readiness = {
+      check: async () => ({
+        listening: started.value,
+        ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
+      })
+    }
+    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, {
+      registry,
+      log,
+      extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)],
+      publicPaths: PROBE_PATHS
+    })
     ports.admin = admin.port
     onClose(async () => await admin.close())
   }
@@ -135,8 +157,10 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
-    const ctx: PartContext = { cfg, log, registry, backend, ports, onClose: stop => stops.push(stop) }
+    const started = { value: false }
+    const ctx: PartContext = { cfg, log, registry, backend, metrics: new GatewayMetrics(), ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
+    started.value = true
     return { log, ports, registry, backend, close }
   } catch (err) {
     await close()

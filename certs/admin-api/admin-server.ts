@@ -21,8 +21,10 @@ export interface AdminApiConfig {
 export interface AdminApiDeps {
   readonly registry: OrgRegistry
   readonly log: Logger
-  /** Routes other parts add behind the same token (the bridge's dead letters). */
+  /** Routes other parts add behind the same token (the bridge's dead letters, metrics). */
   readonly extraRoutes?: readonly RoutePlugin[]
+  /** Paths answered without the token (health probes). */
+  readonly publicPaths?: readonly string[]
 }
 
 export interface RunningAdminApi {
@@ -46,7 +48,9 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   })
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
+  const publicPaths = new Set(deps.publicPaths ?? [])
   app.addHook('onRequest', async (request, reply) => {
+    if (publicPaths.has(request.url.split('?')[0])) return
     if (!bearerMatches(request.headers.authorization, cfg.token)) {
       log.warn({ event: 'admin.unauthorized', code: 'ADMIN_ERR_UNAUTHORIZED', method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
       return await reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required'))

@@ -13,6 +13,8 @@ export interface TestRedis {
   readonly port: number
   /** A fresh connection (closed by the caller). */
   connect (): Redis
+  /** Stops the server, keeping its data and port for restart(). */
+  halt (): Promise<void>
   restart (): Promise<void>
   stop (): Promise<void>
 }
@@ -32,6 +34,9 @@ export async function startTestRedis (): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     connect: () => new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null }),
+    async halt () {
+      await shutdown(child)
+    },
     async restart () {
       await shutdown(child)
       child = await launch(port, temp.dir)

@@ -1,0 +1,22 @@
+/**
+ * What the broker reports as it works, for metrics. The broker knows no
+ * metrics library; the process wiring hands it an observer (metrics/).
+ */
+export interface BrokerObserver {
+  /** A connection refused before MQTT: handshake, TLS gate, connection limits, frame guard. */
+  connectionRefused (code: string): void
+  connack (returnCode: number): void
+  messageIn (): void
+  messageOut (): void
+  publishRefused (code: string): void
+  subscriptionRefused (code: string): void
+}
+
+export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
+  connectionRefused () {},
+  connack () {},
+  messageIn () {},
+  messageOut () {},
+  publishRefused () {},
+  subscriptionRefused () {}
+})

@@ -1,0 +1,22 @@
+import type { Redis } from 'ioredis'
+
+/**
+ * QUIT waits for the commands already queued, which is what a graceful close
+ * wants, but ioredis queues it forever while Redis is unreachable: after
+ * `graceMs` the connection is dropped instead, so a shutdown never hangs on a
+ * Redis that is down.
+ */
+export async function closeRedis (redis: Redis, graceMs = 2000): Promise<void> {
+  if (redis.status === 'end') return
+  if (redis.status !== 'ready') {
+    redis.disconnect()
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise<void>(resolve => { timer = setTimeout(resolve, graceMs) })
+  ])
+  clearTimeout(timer)
+  redis.disconnect()
+}

@@ -1,0 +1,90 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { BrokerObserver } from '../broker/index.js'
+import type { Expiry } from '../certs/index.js'
+
+/** Where the gauges read their values at scrape time; each part of the process registers what it has. */
+export interface MetricSources {
+  connectionsByOrg?: () => ReadonlyMap<string, number>
+  /** Cluster-wide reading counters (the bridge's, kept in Redis or in this process). */
+  readingCounters?: () => Promise<Record<string, number>>
+  readingLag?: () => Promise<Array<{ group: string, pending: number, lag: number }>>
+  redisRoundTrip?: () => Promise<number | undefined>
+  expiries?: () => Promise<Expiry[]>
+}
+
+/** Expiries read every issued certificate: at most once a minute. */
+const EXPIRY_CACHE_MS = 60_000
+
+/**
+ * The process's Prometheus metrics (prom-client), served on the admin port.
+ * Counters are incremented as the broker reports events (it is the broker's
+ * observer); gauges are read from their sources when scraped.
+ */
+export class GatewayMetrics implements BrokerObserver {
+  readonly registry = new Registry()
+  private sources: MetricSources = {}
+  private expiryCache: { at: number, value: Expiry[] } | undefined
+
+  private readonly refused = this.counter('mqgate_connections_refused_total', 'Connections refused before MQTT (handshake, TLS gate, limits, frame guard), by reason code', ['reason'])
+  private readonly connacks = this.counter('mqgate_connack_total', 'CONNACK return codes sent', ['code'])
+  private readonly messagesIn = this.counter('mqgate_messages_in_total', 'PUBLISH packets accepted from clients')
+  private readonly messagesOut = this.counter('mqgate_messages_out_total', 'Messages delivered to clients')
+  private readonly publishesRefused = this.counter('mqgate_publishes_refused_total', 'PUBLISH packets refused, by reason code', ['reason'])
+  private readonly subscriptionsRefused = this.counter('mqgate_subscriptions_refused_total', 'Subscriptions negated, by reason code', ['reason'])
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry })
+    const metrics = this
+    this.gauge('mqgate_connections', 'Authenticated MQTT clients on this process, by organisation', ['org'], function () {
+      this.reset()
+      for (const [org, count] of metrics.sources.connectionsByOrg?.() ?? []) this.set({ org }, count)
+    })
+    this.gauge('mqgate_readings', 'Readings stored, forwarded, retried, dead-lettered and rejected (by reason), across all bridge processes', ['outcome'], async function () {
+      this.reset()
+      for (const [outcome, value] of Object.entries(await metrics.sources.readingCounters?.() ?? {})) this.set({ outcome }, value)
+    })
+    this.gauge('mqgate_bridge_lag', 'Readings waiting for each bridge stage: handed out and unacknowledged (pending), or not yet handed out (lag)', ['stage', 'state'], async function () {
+      this.reset()
+      for (const { group, pending, lag } of await metrics.sources.readingLag?.() ?? []) {
+        this.set({ stage: group, state: 'pending' }, pending)
+        this.set({ stage: group, state: 'lag' }, lag)
+      }
+    })
+    this.gauge('mqgate_redis_round_trip_seconds', 'Time for Redis to answer a PING (absent without Redis)', [], async function () {
+      this.reset()
+      const seconds = await metrics.sources.redisRoundTrip?.().catch(() => undefined)
+      if (seconds !== undefined) this.set(seconds)
+    })
+    this.gauge('mqgate_certificate_expiry_seconds', 'Seconds until the earliest expiry, by organisation and kind (device certificate, CA, server certificate)', ['org', 'kind'], async function () {
+      this.reset()
+      for (const expiry of await metrics.expiries()) this.set({ org: expiry.orgId, kind: expiry.kind }, expiry.seconds)
+    })
+  }
+
+  addSources (sources: MetricSources): void {
+    this.sources = { ...this.sources, ...sources }
+  }
+
+  connectionRefused (code: string): void { this.refused.inc({ reason: code }) }
+  connack (returnCode: number): void { this.connacks.inc({ code: String(returnCode) }) }
+  messageIn (): void { this.messagesIn.inc() }
+  messageOut (): void { this.messagesOut.inc() }
+  publishRefused (code: string): void { this.publishesRefused.inc({ reason: code }) }
+  subscriptionRefused (code: string): void { this.subscriptionsRefused.inc({ reason: code }) }
+
+  private async expiries (): Promise<Expiry[]> {
+    if (this.sources.expiries === undefined) return []
+    if (this.expiryCache === undefined || Date.now() - this.expiryCache.at > EXPIRY_CACHE_MS) {
+      this.expiryCache = { at: Date.now(), value: await this.sources.expiries() }
+    }
+    return this.expiryCache.value
+  }
+
+  private counter<L extends string> (name: string, help: string, labelNames: L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] })
+  }
+
+  private gauge<L extends string> (name: string, help: string, labelNames: L[], collect: (this: Gauge<L>) => void | Promise<void>): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry], collect })
+  }
+}
