@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# The mqgate image: `docker build -t mqgate .`, then `docker run mqgate <verb>` (default: start).
+# docker-compose.yml runs it as `broker`, `bridge` and `api` next to Redis.
+
+# Build: TypeScript is a devDependency, so compile with them installed.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No dependency has an install script; skipping scripts keeps `prepare` (tsc) from running
+# before the sources are here. The `overrides` in package.json apply as they do to any `npm ci`.
+RUN npm ci --ignore-scripts
+COPY . .
+# The tests are not part of the image (.dockerignore leaves test/ out; removed again here in
+# case the context brings it anyway).
+RUN npm run build && rm -rf dist/test dist/.tsbuildinfo
+
+# Runtime: production dependencies and the compiled JavaScript only.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    MQGATE_DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# `mqgate` on the PATH for the operator verbs: `docker compose exec broker mqgate org list`.
+RUN chmod 0755 dist/cli/mqgate.js \
+    && ln -s /app/dist/cli/mqgate.js /usr/local/bin/mqgate \
+    && mkdir -p /data \
+    && chown node:node /data
+USER node
+# The registry files (without Redis), the admin API's CA and token, the demo bootstrap files.
+VOLUME /data
+# MQTT over TLS, the temps API, the admin API (HTTPS; /healthz for probes).
+EXPOSE 8883 8443 9443
+ENTRYPOINT ["node", "/app/dist/cli/mqgate.js"]
+CMD ["start"]
