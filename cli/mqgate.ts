@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander'
+import os from 'node:os'
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { isCertsError } from '../certs/index.js'
 import { AdminApiError, registerPkiVerbs } from '../certs/cli/index.js'
 import { ConfigError } from '../config/gateway-config.js'
 import { registerReadingVerbs } from '../bridge/cli/readings-verbs.js'
-import { runApi, runBridge, runBroker, runStart, type RunningProcess } from './processes.js'
+import { runStartWorkers } from './cluster.js'
+import { runApi, runBridge, runBroker, type RunningProcess } from './processes.js'
 
 /**
  * The `mqgate` command. Exit codes: 0 done, 1 refused or failed (reason on
@@ -49,8 +51,11 @@ function program (): Command {
     .addHelpText('after', ENVIRONMENT_HELP)
   const secrets = { adminToken: emptyToUndefined(process.env.MQGATE_ADMIN_TOKEN) }
   root.command('start')
-    .description('run the gateway in one process on embedded defaults; the first start creates the demo organisation')
-    .action(async () => { await serve(await runStart(process.env, secrets, text => process.stdout.write(text + '\n'))) })
+    .description('run the gateway on embedded defaults (broker, admin API, temps API, bridge); the first start creates the demo organisation')
+    .option('--workers <n>', 'processes sharing the ports (needs REDIS_URL; without it one runs)', parseWorkers, os.availableParallelism())
+    .action(async (options: { workers: number }) => {
+      await serve(await runStartWorkers(process.env, secrets, options.workers, text => process.stdout.write(text + '\n')))
+    })
   root.command('broker')
     .description('run the MQTT broker and the admin API (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
     .action(async () => { await serve(await runBroker(process.env, secrets)) })
@@ -64,6 +69,12 @@ function program (): Command {
   registerPkiVerbs(root, cli)
   registerReadingVerbs(root, cli)
   return root
+}
+
+function parseWorkers (value: string): number {
+  const workers = Number(value)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new InvalidArgumentError('a whole number from 1 to 256')
+  return workers
 }
 
 function emptyToUndefined (value: string | undefined): string | undefined {

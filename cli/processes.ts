@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { startBroker } from '../broker/index.js'
@@ -57,6 +58,29 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   ])
   welcome(running.ports)
   return running
+}
+
+/**
+ * One worker of `mqgate start --workers N` (cluster.ts): every part but the
+ * demo bootstrap, which the primary did once; its bridge consumer is named
+ * after the worker, so the workers share the reading log's work.
+ */
+export async function runWorkerParts (env: NodeJS.ProcessEnv, options: ProcessOptions, index: number): Promise<RunningProcess> {
+  const base = loadConfig(env, { defaultOrg: DEMO_ORG })
+  const cfg = Object.freeze({ ...base, bridge: Object.freeze({ ...base.bridge, name: `${base.bridge.name}-w${index}` }) })
+  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, bridgePart])
+  reportListening(running.ports)
+  return running
+}
+
+/** What a worker tells its primary: where it listens (the same ports for all, even when configured as 0). */
+export interface WorkerReport {
+  readonly mqgate: 'listening'
+  readonly ports: RunningProcess['ports']
+}
+
+function reportListening (ports: RunningProcess['ports']): void {
+  if (cluster.isWorker && process.send !== undefined) process.send({ mqgate: 'listening', ports } satisfies WorkerReport)
 }
 
 /** `mqgate broker`: the MQTT broker and the admin API; with Redis it queues readings for `mqgate bridge`. */

@@ -1,0 +1,80 @@
+import cluster, { type Worker } from 'node:cluster'
+import type { Logger } from 'pino'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+import { loadConfig } from '../config/gateway-config.js'
+import { createRootLogger } from './logger.js'
+import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
+import { welcomeText } from './welcome.js'
+
+const RESPAWN_DELAY_MS = 1000
+
+/**
+ * `mqgate start --workers N`: N processes serving the same ports (Node's
+ * cluster module), each a broker, admin API, temps API and bridge, sharing
+ * sessions, routing, readings and the registry through Redis. Without Redis
+ * the processes would share nothing, so it runs one.
+ */
+export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessOptions, workers: number, print: (text: string) => void): Promise<RunningProcess> {
+  if (cluster.isWorker) return await runWorkerParts(env, options, Number(env.MQGATE_WORKER ?? '1'))
+  const cfg = loadConfig(env, { defaultOrg: DEMO_ORG })
+  if (workers <= 1 || cfg.redisUrl === undefined) {
+    const running = await runStart(env, options, print)
+    if (workers > 1) running.log.info({ event: 'cluster.single', requested: workers }, 'without REDIS_URL the processes would share nothing: running one')
+    return running
+  }
+  const log = options.logger ?? createRootLogger(cfg.logLevel)
+  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log)
+  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0)))
+}
+
+/** What must happen once, not once per worker: the demo organisation and the admin credentials. */
+async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger): Promise<BootstrapFiles> {
+  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate })
+  try {
+    const files = await ensureDemoBootstrap(registry, dataDir, log)
+    await ensureAdminCredentials(dataDir, adminToken)
+    return files
+  } finally {
+    await registry.close()
+  }
+}
+
+function superviseWorkers (count: number, log: Logger, onFirstListening: (ports: RunningProcess['ports']) => void): RunningProcess {
+  let stopping = false
+  let welcomed = false
+  let ports: RunningProcess['ports'] = {}
+  const fork = (index: number): Worker => {
+    const worker = cluster.fork({ MQGATE_WORKER: String(index) })
+    worker.on('message', (message: WorkerReport) => {
+      if (message?.mqgate !== 'listening') return
+      ports = message.ports
+      if (!welcomed) {
+        welcomed = true
+        onFirstListening(message.ports)
+      }
+    })
+    worker.on('exit', (code, signal) => {
+      if (stopping) return
+      log.error({ event: 'cluster.worker-died', worker: index, code, signal }, 'a worker died; starting another')
+      setTimeout(() => fork(index), RESPAWN_DELAY_MS).unref()
+    })
+    return worker
+  }
+  for (let index = 1; index <= count; index++) fork(index)
+  log.info({ event: 'cluster.started', workers: count }, 'workers started')
+  return {
+    log,
+    get ports () { return ports },
+    get registry (): never { throw new Error('the primary holds no registry') },
+    get backend (): never { throw new Error('the primary holds no readings backend') },
+    async close () {
+      stopping = true
+      const exits = Object.values(cluster.workers ?? {}).map(async worker => await new Promise<void>(resolve => {
+        if (worker === undefined || worker.isDead()) return resolve()
+        worker.once('exit', () => resolve())
+        worker.process.kill('SIGTERM')
+      }))
+      await Promise.all(exits)
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { collect, connect, endAll } from '../support/mqtt-client.js'
+import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { within } from '../support/stack.js'
+import { makeTempDir } from '../support/temp-dir.js'
+
+const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
+
+describe('mqgate start --workers', function () {
+  this.timeout(60_000)
+  let redis: TestRedis
+  let temp: { dir: string, remove: () => Promise<void> }
+  let child: ChildProcess
+  let output = ''
+  let mqttPort: number
+
+  before(async () => {
+    redis = await startTestRedis()
+    temp = await makeTempDir('workers')
+    mqttPort = await freePort()
+    child = spawn(process.execPath, [MQGATE, 'start', '--workers', '2'], {
+      env: { ...process.env, REDIS_URL: redis.url, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_API_PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    child.stdout?.on('data', chunk => { output += chunk })
+    await within(30_000, async () => output.includes('mosquitto_pub ') ? true : undefined)
+  })
+  after(async () => {
+    if (child.exitCode === null) await new Promise(resolve => { child.once('exit', resolve); child.kill('SIGTERM') })
+    await redis.stop()
+    await temp.remove()
+  })
+
+  const bootstrap = (name: string): { certPem: string, keyPem: string } => {
+    const dir = path.join(temp.dir, 'orgs', 'demo', 'bootstrap')
+    return { certPem: readFileSync(path.join(dir, `${name}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${name}.key`), 'utf8') }
+  }
+  const caPem = (): string => readFileSync(path.join(temp.dir, 'orgs', 'demo', 'bootstrap', 'ca.pem'), 'utf8')
+  const pidsOf = (event: string, clientId: string): Set<number> =>
+    new Set(output.split('\n').filter(l => l.includes(`"event":"${event}"`) && l.includes(`"clientId":"${clientId}"`)).map(l => JSON.parse(l).pid as number))
+
+  it('runs the given number of processes on one port, sharing the connections', async () => {
+    for (let i = 0; i < 6; i++) {
+      const device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
+      await endAll(device)
+    }
+    await within(3000, async () => pidsOf('client.connected', 'd:demo:sensor:demo-001').size >= 2 ? true : undefined)
+    assert.ok(!pidsOf('client.connected', 'd:demo:sensor:demo-001').has(child.pid as number), 'the primary only supervises')
+  })
+
+  it('delivers from a device on one worker to an application on another, through Redis', async () => {
+    const app = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('a_demo-app'), clientId: 'a:demo:demo-app', skipServerNameCheck: true })
+    const inbox = collect(app)
+    await app.subscribeAsync('iot-2/type/+/id/+/evt/+/fmt/+', { qos: 1 })
+    let device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
+    // Round robin puts the next connection on the other worker; reconnect until it is.
+    const appPid = [...pidsOf('client.connected', 'a:demo:demo-app')][0]
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const last = output.split('\n').filter(l => l.includes('"event":"client.connected"') && l.includes('"clientId":"d:demo:sensor:demo-001"')).pop()
+      if (last !== undefined && JSON.parse(last).pid !== appPid) break
+      await endAll(device)
+      device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
+    }
+    const devicePid = JSON.parse(output.split('\n').filter(l => l.includes('"event":"client.connected"') && l.includes('"clientId":"d:demo:sensor:demo-001"')).pop() as string).pid
+    assert.notEqual(devicePid, appPid, 'the device and the application are on different workers')
+    await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":3,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
+    assert.equal((await inbox.next()).topic, 'iot-2/type/sensor/id/demo-001/evt/temp/fmt/json')
+    await endAll(app, device)
+  })
+
+  it('stops every worker on SIGTERM', async () => {
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+  })
+})
