@@ -121,7 +121,7 @@ function readSubject (tbs: Asn1[]): { subjectCommonNames: string[], subjectHasMu
 }
 
 // Invalid bytes decode to U+FFFD, which no name rule accepts.
-function decodeDirectoryString (value: Asn1): string {
+export function decodeDirectoryString (value: Asn1): string {
   const bytes = Buffer.from(value.value as string, 'binary')
   switch (value.type) {
     case forge.asn1.Type.UTF8: return bytes.toString('utf8')

@@ -34,7 +34,7 @@ export async function createServerCsr (registry: OrgRegistry, orgId: string, req
   for (const name of names) {
     if (!DNS_NAME.test(name) && isIP(name) === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
   }
-  const keyPem = request.reuseKey === true ? activeServerCertOf(state).keyPem : generateKeyPair().privateKeyPem
+  const keyPem = request.reuseKey === true ? activeServerCertOf(state).keyPem : generateKeyPair('ec').privateKeyPem
   const record: ServerCertRecord = {
     id: randomUUID(),
     status: 'pending',

@@ -1,5 +1,6 @@
-import { randomBytes, generateKeyPairSync } from 'node:crypto'
+import { createPublicKey, randomBytes, generateKeyPairSync } from 'node:crypto'
 import forge from 'node-forge'
+import { forgePlaceholderKey, signatureAlgorithm, signStructure, spkiAsn1, subjectKeyIdentifier, toPem } from './asn1-signing.js'
 import { CertsError } from './errors.js'
 
 /**
@@ -42,8 +43,19 @@ export interface CertificateSpec {
   readonly crlUrl?: string
 }
 
-/** RSA-2048 from Node's native generator (node-forge would delegate to it too; its pure-JS path takes seconds). */
-export function generateKeyPair (): KeyPairPem {
+/**
+ * RSA-2048 (what every client, PKCS#12 bundle and forge handles) or ECDSA
+ * P-256 (a TLS server signs each handshake with its key: P-256 costs a
+ * fraction of RSA-2048's CPU), from Node's native generator.
+ */
+export function generateKeyPair (kind: 'rsa' | 'ec' = 'rsa'): KeyPairPem {
+  if (kind === 'ec') {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    return {
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString()
+    }
+  }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
@@ -58,23 +70,36 @@ export function randomSerial (): string {
   return bytes.toString('hex').toUpperCase()
 }
 
+/**
+ * forge assembles the TBSCertificate; the subject's real SubjectPublicKeyInfo
+ * (RSA, ECDSA or Ed25519) replaces the placeholder forge needs, and Node signs
+ * (asn1-signing.ts), so that certificates are not limited to RSA keys.
+ */
 export function buildCertificate (spec: CertificateSpec): string {
+  const signingKeyPem = spec.issuer?.keyPem ?? spec.selfKeyPem
+  if (signingKeyPem === undefined) throw new Error('buildCertificate: neither an issuer nor a self-signing key')
   const cert = forge.pki.createCertificate()
-  cert.publicKey = readPublicKey(spec.publicKeyPem)
+  cert.publicKey = forgePlaceholderKey()
   cert.serialNumber = randomSerial()
   cert.validity.notBefore = spec.notBefore
   cert.validity.notAfter = spec.notAfter
   cert.setSubject(spec.subject.map(a => ({ shortName: a.shortName, value: a.value })))
   const issuerCert = spec.issuer === undefined ? undefined : readCertificate(spec.issuer.certPem)
   cert.setIssuer(issuerCert === undefined ? cert.subject.attributes : issuerCert.subject.attributes)
-  cert.setExtensions(extensionsFor(spec, cert, issuerCert))
-  const signingKeyPem = spec.issuer?.keyPem ?? spec.selfKeyPem
-  if (signingKeyPem === undefined) throw new Error('buildCertificate: neither an issuer nor a self-signing key')
-  cert.sign(readPrivateKey(signingKeyPem), forge.md.sha256.create())
-  return forge.pki.certificateToPem(cert)
+  const authorityKeyPem = spec.issuer === undefined ? spec.publicKeyPem : spec.issuer.certPem
+  cert.setExtensions(extensionsFor(spec, subjectKeyIdentifier(readKey(spec.publicKeyPem)), subjectKeyIdentifier(readKey(authorityKeyPem))))
+  const algorithm = signatureAlgorithm(readKey(signingKeyPem))
+  cert.siginfo.algorithmOid = algorithm.oid
+  const tbs = (forge.pki as unknown as { getTBSCertificate: (c: forge.pki.Certificate) => forge.asn1.Asn1 }).getTBSCertificate(cert)
+  const fields = tbs.value as forge.asn1.Asn1[]
+  // TBSCertificate: [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
+  fields[2] = algorithm.asn1
+  fields[6] = spkiAsn1(readKey(spec.publicKeyPem))
+  return toPem(signStructure(tbs, readKey(signingKeyPem)), 'CERTIFICATE')
 }
 
-function extensionsFor (spec: CertificateSpec, cert: forge.pki.Certificate, issuerCert?: forge.pki.Certificate): any[] {
+function extensionsFor (spec: CertificateSpec, ski: Buffer, aki: Buffer): any[] {
+  const { asn1 } = forge
   const extensions: any[] = []
   if (spec.basicConstraints !== undefined) {
     extensions.push({ name: 'basicConstraints', critical: true, ...spec.basicConstraints })
@@ -94,13 +119,22 @@ function extensionsFor (spec: CertificateSpec, cert: forge.pki.Certificate, issu
   if (spec.crlUrl !== undefined) {
     extensions.push({ name: 'cRLDistributionPoints', altNames: [{ type: 6, value: spec.crlUrl }] })
   }
-  extensions.push({ name: 'subjectKeyIdentifier' })
-  const authority = issuerCert ?? cert
+  extensions.push({ name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, ski.toString('binary')) })
   extensions.push({
     name: 'authorityKeyIdentifier',
-    keyIdentifier: authority.generateSubjectKeyIdentifier().getBytes()
+    value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, aki.toString('binary'))])
   })
   return extensions
+}
+
+/** A key (or a certificate's public key) in a form Node reads; a refusal names the bad input. */
+function readKey (pem: string): string {
+  try {
+    createPublicKey(pem)
+    return pem
+  } catch (err) {
+    throw new CertsError('CERTS_ERR_KEY_UNPARSABLE', 'a key could not be decoded', { cause: err })
+  }
 }
 
 export function readCertificate (pem: string): forge.pki.Certificate {
@@ -108,21 +142,5 @@ export function readCertificate (pem: string): forge.pki.Certificate {
     return forge.pki.certificateFromPem(pem)
   } catch (err) {
     throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'the certificate could not be decoded', { cause: err })
-  }
-}
-
-function readPrivateKey (pem: string): forge.pki.rsa.PrivateKey {
-  try {
-    return forge.pki.privateKeyFromPem(pem)
-  } catch (err) {
-    throw new CertsError('CERTS_ERR_KEY_UNPARSABLE', 'the private key could not be decoded', { cause: err })
-  }
-}
-
-function readPublicKey (pem: string): forge.pki.rsa.PublicKey {
-  try {
-    return forge.pki.publicKeyFromPem(pem) as forge.pki.rsa.PublicKey
-  } catch (err) {
-    throw new CertsError('CERTS_ERR_KEY_UNPARSABLE', 'the public key could not be decoded', { cause: err })
   }
 }

@@ -292,19 +292,27 @@ describe('admin API', () => {
       }
     })
 
-    it('refuses a malformed CN, a bad CSR, a CSR for another CN, a tampered CSR, an EC CSR and a validity out of range', async () => {
+    it('refuses a malformed CN, a bad CSR, a CSR for another CN, a tampered CSR and a validity out of range', async () => {
       await refusal('POST', '/orgs/acme/certs', { cn: 'sensor-1' }, 400, 'CERTS_ERR_NAME_INVALID')
       await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:a/b' }, 400, 'CERTS_ERR_NAME_INVALID')
       await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', csr: 'garbage' }, 400, 'CERTS_ERR_CSR_UNPARSABLE')
       const csr = opensslCsr(temp.dir, 'mismatch', '/CN=d:sensor:someone-else')
       await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', csr: csr.csrPem }, 400, 'CERTS_ERR_CSR_CN_MISMATCH')
       await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:someone-else', csr: tamper(csr.csrPem) }, 400, 'CERTS_ERR_CSR_SIGNATURE')
+      await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', days: 0 }, 400, 'CERTS_ERR_DAYS_INVALID')
+      await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', days: 5000 }, 400, 'CERTS_ERR_DAYS_INVALID')
+    })
+
+    it('signs the CSR of an ECDSA P-256 key (a constrained device\'s usual key), which then connects', async () => {
       const ecKey = path.join(temp.dir, 'ec.key')
       openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', ecKey])
       const ecCsr = openssl(['req', '-new', '-key', ecKey, '-subj', '/CN=d:sensor:ec'])
-      await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:ec', csr: ecCsr }, 400, 'CERTS_ERR_KEY_UNSUPPORTED')
-      await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', days: 0 }, 400, 'CERTS_ERR_DAYS_INVALID')
-      await refusal('POST', '/orgs/acme/certs', { cn: 'd:sensor:x', days: 5000 }, 400, 'CERTS_ERR_DAYS_INVALID')
+      const issued = await api.request('POST', '/orgs/acme/certs', { cn: 'd:sensor:ec', csr: ecCsr })
+      const file = path.join(temp.dir, 'ec.crt')
+      writeFileSync(file, issued.certificate)
+      assert.ok(opensslVerifies(path.join(temp.dir, 'acme-ca.pem'), file))
+      assert.match(openssl(['x509', '-in', file, '-noout', '-text']), /id-ecPublicKey/)
+      await endAll(await connect(device('acme', { certPem: issued.certificate, keyPem: readFileSync(ecKey, 'utf8') }, 'd:acme:sensor:ec')))
     })
 
     it('finds a certificate by id, serial and fingerprint, and lists the expiring ones with CAs and server certificates', async () => {

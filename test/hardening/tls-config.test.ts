@@ -30,11 +30,11 @@ describe('hardening: TLS configuration', function () {
     const modern = await handshake(gw, {})
     assert.equal(modern.socket?.getProtocol(), 'TLSv1.3')
     modern.socket?.destroy()
-    for (const weak of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA256', 'ECDHE-RSA-AES256-SHA', 'DHE-RSA-AES128-GCM-SHA256']) {
+    for (const weak of ['AES128-SHA', 'AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-RSA-AES128-SHA256', 'DHE-RSA-AES128-GCM-SHA256']) {
       const result = await handshake(gw, { maxVersion: 'TLSv1.2', ciphers: weak })
       assert.equal(result.ok, false, `${weak} refused`)
     }
-    const good = await handshake(gw, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })
+    const good = await handshake(gw, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })
     assert.equal(good.ok, true)
     good.socket?.destroy()
   })
