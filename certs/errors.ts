@@ -14,7 +14,7 @@
  * CERTS_ERR_KEY_UNPARSABLE         a private key could not be decoded
  * CERTS_ERR_KEY_PASSPHRASE         the key is encrypted and the passphrase is missing or wrong
  * CERTS_ERR_KEY_MISMATCH           the certificate does not belong to the key
- * CERTS_ERR_KEY_UNSUPPORTED        node-forge signs CSRs with RSA keys only
+ * CERTS_ERR_KEY_UNSUPPORTED        a key type mqgate cannot use there (a CSR's unknown algorithm, a non-RSA key for PKCS#12)
  * CAs and CRLs
  * CERTS_ERR_CA_NOT_FOUND           no such CA in the organisation
  * CERTS_ERR_CA_EXISTS              the same CA certificate is already registered
