@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto'
+import { X509Certificate, type KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
 import { allowed, refused, type BrokerErrorCode, type Checked } from './errors.js'
 
@@ -11,7 +12,8 @@ import { allowed, refused, type BrokerErrorCode, type Checked } from './errors.j
  */
 export function checkCertificateTrust (
   leaf: CertificateFacts,
-  presentedChain: readonly X509Certificate[],
+  /** The intermediates the client sent; read only when the leaf is not an active CA's own (rare, and costly to decode). */
+  presentedChain: () => readonly X509Certificate[],
   org: OrgState,
   now: Date
 ): Checked<CaRecord> {
@@ -22,22 +24,33 @@ export function checkCertificateTrust (
   let current: X509Certificate = leaf.x509
   // Bounded walk: leaf, then at most three presented intermediates.
   for (let depth = 0; depth < 4; depth++) {
-    const anchor = trust.anchors.find(a => issued(a.x509, current))
+    const anchor = trust.anchors.find(a => issued(a, current))
     if (anchor !== undefined) {
       if (!isWithinValidity(anchor.facts, now)) return refused('BROKER_ERR_CERT_UNTRUSTED', 'the issuing CA has expired')
       // A CRL lists what its CA signed directly: the leaf, or the intermediate that leads to it.
       if (anchor.crlSerials.has(normalizeSerial(current.serialNumber))) return refused('BROKER_ERR_CERT_REVOKED', 'the certificate is listed in its CA\'s CRL')
       return allowed(anchor.record)
     }
-    const next = presentedChain.find(c => c !== current && c.ca && issued(c, current) && withinValidity(c, now))
+    const next = presentedChain().find(c => c !== current && c.ca && issued({ x509: c, publicKey: c.publicKey }, current) && withinValidity(c, now))
     if (next === undefined) break
     current = next
   }
   return refused('BROKER_ERR_CERT_UNTRUSTED', 'the certificate does not chain to an active CA of this organisation')
 }
 
-function issued (issuer: X509Certificate, subject: X509Certificate): boolean {
-  return subject.checkIssued(issuer) && subject.verify(issuer.publicKey)
+// Whether one certificate's key signed another never changes: devices reconnect
+// with the same certificate, so each pair's signature is checked once.
+const signatures = new LRUCache<string, boolean>({ max: 100_000 })
+
+function issued (issuer: { x509: X509Certificate, publicKey: KeyObject }, subject: X509Certificate): boolean {
+  if (!subject.checkIssued(issuer.x509)) return false
+  const pair = `${issuer.x509.fingerprint256}/${subject.fingerprint256}`
+  let verified = signatures.get(pair)
+  if (verified === undefined) {
+    verified = subject.verify(issuer.publicKey)
+    signatures.set(pair, verified)
+  }
+  return verified
 }
 
 function withinValidity (cert: X509Certificate, now: Date): boolean {
@@ -47,6 +60,7 @@ function withinValidity (cert: X509Certificate, now: Date): boolean {
 interface Anchor {
   readonly record: CaRecord
   readonly x509: X509Certificate
+  readonly publicKey: KeyObject
   readonly facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>
   readonly crlSerials: ReadonlySet<string>
 }
@@ -65,7 +79,7 @@ function trustOf (org: OrgState): OrgTrust {
     trust = {
       anchors: trustedCasOf(org).map(record => {
         const x509 = new X509Certificate(record.certPem)
-        return { record, x509, facts: { notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) }, crlSerials: new Set(record.crl?.serials ?? []) }
+        return { record, x509, publicKey: x509.publicKey, facts: { notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo) }, crlSerials: new Set(record.crl?.serials ?? []) }
       }),
       revokedFingerprints: new Set(org.revocations.map(r => r.fingerprint))
     }

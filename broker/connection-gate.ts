@@ -21,8 +21,8 @@ export interface ConnectionInfo {
   readonly servername: string | undefined
   readonly remoteAddress: string | undefined
   readonly certificate: CertificateFacts
-  /** Intermediates the client sent after its certificate. */
-  readonly presentedChain: readonly X509Certificate[]
+  /** Intermediates the client sent after its certificate, decoded on first use. */
+  readonly presentedChain: () => readonly X509Certificate[]
   /** The identity the certificate names, or why it names none (answered with CONNACK 5 at CONNECT). */
   readonly identity: Checked<Identity>
 }
@@ -70,7 +70,7 @@ export class ConnectionGate {
       orgId: org.value,
       ...base,
       certificate: certificate.value,
-      presentedChain: presentedChainOf(socket),
+      presentedChain: lazyChainOf(socket),
       identity: identityFromCertificate(certificate.value)
     }
     connections.set(socket, info)
@@ -95,6 +95,16 @@ export class ConnectionGate {
     socket.destroy()
     return undefined
   }
+}
+
+/**
+ * The presented chain, read from the socket on first use: most certificates
+ * chain straight to an active CA, and decoding the chain costs more than the
+ * rest of CONNECT.
+ */
+function lazyChainOf (socket: tls.TLSSocket): () => readonly X509Certificate[] {
+  let chain: X509Certificate[] | undefined
+  return () => (chain ??= presentedChainOf(socket))
 }
 
 /** The intermediates the client sent after its certificate (at most four). */

@@ -34,7 +34,7 @@ export class CallerResolver {
     const facts = this.inspect(peer.raw, peer.fingerprint256)
     const state = this.registry.get(orgId)
     if (facts === undefined || state === undefined) return { orgId, identity: undefined, code: 'BROKER_ERR_CERT_UNPARSABLE' }
-    const trust = checkCertificateTrust(facts, presentedChainOf(socket), state, new Date())
+    const trust = checkCertificateTrust(facts, () => presentedChainOf(socket), state, new Date())
     if (!trust.ok) return { orgId, identity: undefined, code: trust.code, fingerprint: facts.fingerprint }
     const identity = identityFromCertificate(facts)
     if (!identity.ok) return { orgId, identity: undefined, code: identity.code, fingerprint: facts.fingerprint }
