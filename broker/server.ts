@@ -198,7 +198,27 @@ async function createAedes (
     maxInflightInbound: cfg.limits.maxInflightInbound,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH
   })
+  dropSysAnnouncements(aedes, cfg.redisUrl !== undefined)
   return aedes
+}
+
+/**
+ * Aedes announces every connect and disconnect on `$SYS/<broker>/...`. No
+ * client may subscribe to `$SYS` here (design.md, "Topics"), so the
+ * announcements reach only aedes itself, yet each runs the whole publish
+ * path. Brokers sharing a Redis need `new/clients` (it closes a session the
+ * clientId left on another process, [MQTT-3.1.4-2]) and the heartbeats;
+ * nothing needs `disconnect/clients`, nor `new/clients` in a single process.
+ */
+function dropSysAnnouncements (aedes: AedesBroker, shared: boolean): void {
+  const unread = new RegExp(`^\\$SYS/[^/]+/(disconnect/clients${shared ? '' : '|new/clients'})$`)
+  const publish = aedes.publish.bind(aedes) as (packet: { topic: string }, ...rest: unknown[]) => void
+  // publish(packet, [client,] done): aedes passes the publishing client too.
+  aedes.publish = ((packet: { topic: string }, ...rest: unknown[]) => {
+    if (!unread.test(packet.topic)) return publish(packet, ...rest)
+    const done = rest.find(arg => typeof arg === 'function') as (() => void) | undefined
+    done?.()
+  }) as unknown as typeof aedes.publish
 }
 
 /**
