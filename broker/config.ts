@@ -45,7 +45,7 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   connectionsPerIp: 1000,
   connectionsTotal: 100_000,
   connectionRatePerIp: 50,
-  drainTimeoutMs: 30_000,
+  drainTimeoutMs: 5_000,
   maxInflightInbound: 100
 })
 
