@@ -16,6 +16,12 @@ export interface StoreStageDeps {
 /** What a consumer left pending this long is presumed dead and taken over. */
 const STALE_MS = 30_000
 const BATCH = 500
+/**
+ * Batches in flight at once: with one, the bridge idles while Redis runs a
+ * batch's scripts and Redis idles while the bridge prepares the next (one
+ * lane stored 21,700 readings/s in the bench, four about 30,000).
+ */
+const LANES = 4
 
 /**
  * The `store` consumer group: validates each reading, stores the valid ones in
@@ -24,23 +30,29 @@ const BATCH = 500
  * unstored; a bad payload never holds up the ones behind it.
  */
 export class StoreStage {
-  private readonly loop: StageLoop
+  private readonly loops: StageLoop[]
 
   constructor (private readonly deps: StoreStageDeps, consumer: string) {
-    this.loop = new StageLoop('store', deps.log, async () => {
-      const entries = await deps.readings.read('store', consumer, BATCH, 1000)
-      const stale = this.loop.every(5000) ? await deps.readings.claim('store', consumer, () => STALE_MS, BATCH) : []
-      if (entries.length + stale.length > 0) await this.loop.untilDone(async () => await this.process([...entries, ...stale]))
-      if (this.loop.every(10_000, 'trim')) await deps.readings.trim()
-    })
+    // Lane names are stable, so a restarted bridge re-reads what each lane held.
+    this.loops = Array.from({ length: LANES }, (_, lane) => this.lane(lane === 0 ? consumer : `${consumer}#${lane + 1}`))
   }
 
   start (): void {
-    this.loop.start()
+    for (const loop of this.loops) loop.start()
   }
 
   async stop (): Promise<void> {
-    await this.loop.stop()
+    await Promise.all(this.loops.map(async loop => await loop.stop()))
+  }
+
+  private lane (consumer: string): StageLoop {
+    const loop: StageLoop = new StageLoop('store', this.deps.log, async () => {
+      const entries = await this.deps.readings.read('store', consumer, BATCH, 1000)
+      const stale = loop.every(5000) ? await this.deps.readings.claim('store', consumer, () => STALE_MS, BATCH) : []
+      if (entries.length + stale.length > 0) await loop.untilDone(async () => await this.process([...entries, ...stale]))
+      if (loop.every(10_000, 'trim')) await this.deps.readings.trim()
+    })
+    return loop
   }
 
   private async process (entries: readonly LogEntry[]): Promise<void> {
