@@ -26,7 +26,9 @@ export class BridgeCredentials {
     const cached = this.issued.get(orgId)
     if (cached !== undefined && cached.notAfter - Date.now() > RENEW_BEFORE_MS) return cached
     if (this.registry === undefined) throw new Error('the bridge has no client certificate: set MQGATE_BRIDGE_CERT_FILE and MQGATE_BRIDGE_KEY_FILE')
-    const made = createClientCertificate(this.registry.signerOf(orgId), BRIDGE_COMMON_NAME, { days: 2 })
+    // P-256: made on the event loop when the first reading of an organisation is
+    // forwarded, where an RSA key (hundreds of ms) stalled every client.
+    const made = createClientCertificate(this.registry.signerOf(orgId), BRIDGE_COMMON_NAME, { days: 2, keyType: 'ec' })
     const fresh = { certPem: made.certPem, keyPem: made.keyPem as string, notAfter: Date.parse(new X509Certificate(made.certPem).validTo) }
     this.issued.set(orgId, fresh)
     return fresh

@@ -71,9 +71,9 @@ export function createServerCertificate (signer: Signer, names: readonly string[
 export function createClientCertificate (
   signer: Signer,
   commonName: string,
-  options: { days?: number, publicKeyPem?: string, crlUrl?: string } = {}
+  options: { days?: number, publicKeyPem?: string, crlUrl?: string, keyType?: 'rsa' | 'ec' } = {}
 ): { certPem: string, keyPem?: string } {
-  const keys = options.publicKeyPem === undefined ? generateKeyPair() : undefined
+  const keys = options.publicKeyPem === undefined ? generateKeyPair(options.keyType) : undefined
   const certPem = buildCertificate({
     subject: [{ shortName: 'CN', value: commonName }],
     publicKeyPem: options.publicKeyPem ?? (keys as { publicKeyPem: string }).publicKeyPem,
