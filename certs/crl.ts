@@ -1,5 +1,6 @@
 import { createHash, verify, type X509Certificate } from 'node:crypto'
 import forge from 'node-forge'
+import { VERIFY_HASHES } from './asn1-signing.js'
 import { CertsError } from './errors.js'
 import { normalizeSerial, type CrlRecord } from './records.js'
 
@@ -20,7 +21,7 @@ export function readCrl (input: string | Buffer, ca: X509Certificate, now = new 
   } catch (err) {
     throw new CertsError('CERTS_ERR_CRL_UNPARSABLE', 'the CRL could not be decoded', { cause: err })
   }
-  const hash = SIGNATURE_HASHES[parsed.signatureOid]
+  const hash = VERIFY_HASHES[parsed.signatureOid]
   if (hash === undefined) throw new CertsError('CERTS_ERR_CRL_UNPARSABLE', `unsupported CRL signature algorithm ${parsed.signatureOid}`)
   if (!verify(hash, parsed.tbs, ca.publicKey, parsed.signature)) {
     throw new CertsError('CERTS_ERR_CRL_SIGNATURE', 'the CRL is not signed by this CA')
@@ -32,17 +33,6 @@ export function readCrl (input: string | Buffer, ca: X509Certificate, now = new 
     loadedAt: now.toISOString(),
     fingerprint: createHash('sha256').update(der).digest('hex')
   }
-}
-
-// null: the algorithm carries its own hash (Ed25519).
-const SIGNATURE_HASHES: Record<string, string | null> = {
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.3.101.112': null
 }
 
 function crlBytes (input: string | Buffer): Buffer {
