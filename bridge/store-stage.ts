@@ -34,7 +34,7 @@ export class StoreStage {
 
   constructor (private readonly deps: StoreStageDeps, consumer: string) {
     // Lane names are stable, so a restarted bridge re-reads what each lane held.
-    this.loops = Array.from({ length: LANES }, (_, lane) => this.lane(lane === 0 ? consumer : `${consumer}#${lane + 1}`))
+    this.loops = Array.from({ length: LANES }, (_, lane) => lane === 0 ? this.lane(consumer, true) : this.lane(`${consumer}#${lane + 1}`, false))
   }
 
   start (): void {
@@ -45,12 +45,13 @@ export class StoreStage {
     await Promise.all(this.loops.map(async loop => await loop.stop()))
   }
 
-  private lane (consumer: string): StageLoop {
+  /** `chores`: taking over what dead consumers left and trimming the log, for the whole process, on one lane. */
+  private lane (consumer: string, chores: boolean): StageLoop {
     const loop: StageLoop = new StageLoop('store', this.deps.log, async () => {
       const entries = await this.deps.readings.read('store', consumer, BATCH, 1000)
-      const stale = loop.every(5000) ? await this.deps.readings.claim('store', consumer, () => STALE_MS, BATCH) : []
+      const stale = chores && loop.every(5000) ? await this.deps.readings.claim('store', consumer, () => STALE_MS, BATCH) : []
       if (entries.length + stale.length > 0) await loop.untilDone(async () => await this.process([...entries, ...stale]))
-      if (loop.every(10_000, 'trim')) await this.deps.readings.trim()
+      if (chores && loop.every(10_000, 'trim')) await this.deps.readings.trim()
     })
     return loop
   }
