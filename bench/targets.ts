@@ -37,14 +37,15 @@ export function pinToCore (pid: number, core: number): void {
   spawnSync('taskset', ['-a', '-cp', String(core), String(pid)], { stdio: 'ignore' })
 }
 
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100
+
 /** CPU time (user + system) of processes, in microseconds, from /proc. */
 export function cpuMicros (pids: readonly number[]): number {
-  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
   let total = 0
   for (const pid of pids) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      total += (Number(fields[11]) + Number(fields[12])) * 1e6 / ticks
+      total += (Number(fields[11]) + Number(fields[12])) * 1e6 / CLOCK_TICKS
     } catch { /* the process is gone */ }
   }
   return total
