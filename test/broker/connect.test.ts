@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { addCa, setCaEnabled } from '../../certs/index.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { DAYS, mintCa, mintClient, type TestCert } from '../support/pki.js'
-import { collect, connect, endAll, tryConnect, type ClientSpec } from '../support/mqtt-client.js'
+import { closed, collect, connect, endAll, tryConnect, type ClientSpec } from '../support/mqtt-client.js'
 
 describe('broker: who may connect', () => {
   let gw: TestGateway
@@ -30,6 +30,17 @@ describe('broker: who may connect', () => {
     assert.deepEqual(result, { outcome: 'connack', returnCode })
     return await gw.logs.waitFor(l => l.event === 'connect.refused' && l.code === code && l.clientId === spec.clientId)
   }
+
+  // [MQTT-3.1.4-2]: in one process aedes closes the older connection itself, without the
+  // $SYS new/clients announcement the broker no longer publishes there.
+  it('closes the older connection when the same clientId connects again', async () => {
+    const cert = gw.issue('acme', 'd:sensor:twice')
+    const old = await connect(acme(cert, 'd:acme:sensor:twice'))
+    const fresh = await connect(acme(cert, 'd:acme:sensor:twice'))
+    assert.equal(await closed(old), true, 'the older connection is closed')
+    assert.equal(fresh.connected, true)
+    await endAll(old, fresh)
+  })
 
   it('delivers a device event in the short form to an application under the canonical topic', async () => {
     const app = await connect(acme(gw.issue('acme', 'a:dashboard'), 'a:acme:dashboard'))

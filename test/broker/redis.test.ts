@@ -32,6 +32,19 @@ describe('broker: sessions and routing in Redis', () => {
     await endAll(app, device)
   })
 
+  // [MQTT-3.1.4-2] across processes: aedes announces the new connection on $SYS/<id>/new/clients
+  // through Redis, and the other process closes the old one (why the broker keeps that announcement on Redis).
+  it('closes a device\'s connection on one broker process when the same clientId connects on another', async () => {
+    const first = await gateway()
+    const second = await gateway()
+    const cert = first.issue('acme', 'd:sensor:moved')
+    const old = await connect({ port: first.port, servername: first.serverName('acme'), caPem: first.caOf('acme'), cert, clientId: 'd:acme:sensor:moved' })
+    const fresh = await connect({ port: second.port, servername: second.serverName('acme'), caPem: second.caOf('acme'), cert, clientId: 'd:acme:sensor:moved' })
+    assert.equal(await closed(old), true, 'the first process closed the older connection')
+    assert.equal(fresh.connected, true)
+    await endAll(old, fresh)
+  })
+
   it('hands a retained event stored in Redis to a later subscriber', async () => {
     const gw = await gateway()
     const device = await connect({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert: gw.issue('acme', 'd:sensor:kept'), clientId: 'd:acme:sensor:kept' })
