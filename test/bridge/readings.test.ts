@@ -159,6 +159,8 @@ describe('readings forwarded to an external temps API', () => {
     assert.deepEqual(post.body, { ...READING, device: 'd:demo:sensor:ext-1' })
     assert.equal(post.headers['x-device-id'], 'd:demo:sensor:ext-1')
     assert.equal(post.clientCn, 'a:mqgate-bridge')
+    // Made on the event loop at the first forward: an RSA key stalled the process for hundreds of ms.
+    assert.equal(post.clientKeyType, 'ec')
     assert.equal(post.path, '/temps')
   })
 

@@ -10,6 +10,8 @@ export interface RecordedPost {
   readonly body: any
   /** The CN of the verified client certificate. */
   readonly clientCn: string | undefined
+  /** The client certificate's key type (rsa, ec, ...). */
+  readonly clientKeyType: string | undefined
 }
 
 /**
@@ -42,7 +44,7 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
       const peer = (req.socket as TLSSocket).getPeerCertificate()
       let body: unknown
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { body = Buffer.concat(chunks).toString('utf8') }
-      if (status >= 200 && status < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined })
+      if (status >= 200 && status < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined, clientKeyType: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey.asymmetricKeyType })
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(status < 300 ? { ok: true } : { error: 'told to fail' }))
     })
