@@ -61,9 +61,12 @@ describe('observability', function () {
     await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":1,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
     await tryConnect({ port: stack.mqttPort, caPem: stack.caPem, cert: stack.issue('d:sensor:wrong-id'), clientId: 'd:demo:sensor:not-mine', skipServerNameCheck: true })
     await tryConnect({ port: stack.mqttPort, caPem: stack.caPem, clientId: 'd:demo:sensor:x', skipServerNameCheck: true })
-    const text = await within(5000, async () => {
+    const text = await within(15_000, async () => {
       const body = (await admin('/metrics')).text
-      return (sample(body, 'mqgate_readings', { outcome: 'stored' }) ?? 0) >= 1 ? body : undefined
+      // The store and the forward to the temps API are separate stages: wait for both.
+      const stored = sample(body, 'mqgate_readings', { outcome: 'stored' }) ?? 0
+      const forwarded = sample(body, 'mqgate_readings', { outcome: 'forwarded' }) ?? 0
+      return stored >= 1 && forwarded >= 1 ? body : undefined
     })
     assert.equal(sample(text, 'mqgate_connections', { org: 'demo' }), 1)
     assert.ok((sample(text, 'mqgate_connack_total', { code: '0' }) ?? 0) >= 1)
