@@ -14,16 +14,11 @@ export class LiveSessions {
   private readonly byOrg = new Map<string, Set<Client>>()
 
   constructor (private readonly aedes: Aedes, private readonly registry: OrgRegistry, private readonly log: Logger) {
-    aedes.on('clientReady', client => {
-      const session = sessionOf(client)
-      if (session === undefined) return
-      const clients = this.byOrg.get(session.orgId) ?? new Set()
-      clients.add(client)
-      this.byOrg.set(session.orgId, clients)
-    })
-    aedes.on('clientDisconnect', client => {
-      const session = sessionOf(client)
-      if (session !== undefined) this.byOrg.get(session.orgId)?.delete(client)
+    // Tracked from CONNACK, not from `clientReady`: aedes resumes reading the
+    // client and replays its offline queue between the two, which can take
+    // seconds, and a trust change in that gap would otherwise never reach it.
+    aedes.on('connackSent', (packet, client) => {
+      if ((packet.returnCode ?? 0) === 0) this.track(client)
     })
   }
 
@@ -34,20 +29,39 @@ export class LiveSessions {
 
   /** Re-runs the CONNECT trust check on every live session of the organisation; closes those that fail it now. */
   revalidate (orgId: string, now = new Date()): void {
+    for (const client of this.byOrg.get(orgId) ?? []) this.closeIfUntrusted(client, orgId, now)
+  }
+
+  /**
+   * The trust check ran at authentication, before aedes' asynchronous session
+   * steps; a change made during those steps is caught by checking again here.
+   */
+  private track (client: Client): void {
+    const session = sessionOf(client)
+    if (session === undefined) return
+    const { orgId } = session
+    if (this.closeIfUntrusted(client, orgId, new Date())) return
+    const clients = this.byOrg.get(orgId) ?? new Set()
+    clients.add(client)
+    this.byOrg.set(orgId, clients)
+    // The socket, not aedes' `clientDisconnect`: that one is not emitted for a client closed before it registered.
+    client.conn.once('close', () => this.byOrg.get(orgId)?.delete(client))
+  }
+
+  private closeIfUntrusted (client: Client, orgId: string, now: Date): boolean {
+    const info = connectionInfoOf(client.conn)
+    const session = sessionOf(client)
+    if (info === undefined || session === undefined) return false
     const org = this.registry.get(orgId)
-    for (const client of this.byOrg.get(orgId) ?? []) {
-      const info = connectionInfoOf(client.conn)
-      const session = sessionOf(client)
-      if (info === undefined || session === undefined) continue
-      const trust = org === undefined
-        ? { ok: false as const, code: 'BROKER_ERR_CERT_UNTRUSTED' as const, reason: 'the organisation no longer exists' }
-        : checkCertificateTrust(info.certificate, info.presentedChain, org, now)
-      if (trust.ok) continue
-      session.log.warn({ event: 'session.closed', code: trust.code }, trust.reason)
-      this.byOrg.get(orgId)?.delete(client)
-      this.dropWill(client)
-      client.close()
-    }
+    const trust = org === undefined
+      ? { ok: false as const, code: 'BROKER_ERR_CERT_UNTRUSTED' as const, reason: 'the organisation no longer exists' }
+      : checkCertificateTrust(info.certificate, info.presentedChain, org, now)
+    if (trust.ok) return false
+    session.log.warn({ event: 'session.closed', code: trust.code }, trust.reason)
+    this.byOrg.get(orgId)?.delete(client)
+    this.dropWill(client)
+    client.close()
+    return true
   }
 
   /** A certificate no longer trusted has no last word: its Will is not published. */
