@@ -225,9 +225,10 @@ for (const factory of [memoryLogs(), redisLogs()]) {
       const [id] = await appendAll(log, 1)
       await log.read('forward', 'a', 10, 0)
       const asked: number[] = []
-      const waitFor = (deliveries: number): number => { asked.push(deliveries); return 100 }
+      // A second: a stall of the machine between two calls must not make the entry look idle.
+      const waitFor = (deliveries: number): number => { asked.push(deliveries); return 1000 }
       assert.deepEqual(await log.claim('forward', 'b', waitFor, 10), [], 'not idle long enough yet')
-      await sleep(150)
+      await sleep(1100)
       const claimed = await log.claim('forward', 'b', waitFor, 10)
       assert.deepEqual(idsOf(claimed), [id])
       assert.deepEqual(deliveriesOf(claimed), [2])

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import type { MqttClient } from 'mqtt'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -48,24 +49,29 @@ describe('mqgate start --workers', function () {
       const device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
       await endAll(device)
     }
-    await within(3000, async () => pidsOf('client.connected', 'd:demo:sensor:demo-001').size >= 2 ? true : undefined)
+    await within(10_000, async () => pidsOf('client.connected', 'd:demo:sensor:demo-001').size >= 2 ? true : undefined)
     assert.ok(!pidsOf('client.connected', 'd:demo:sensor:demo-001').has(child.pid as number), 'the primary only supervises')
   })
 
+  /** Connects and finds the worker that logged the connection (its line comes through a pipe, a moment later). */
+  async function connectOnWorker (name: string, clientId: string): Promise<{ client: MqttClient, pid: number }> {
+    const lines = (): string[] => output.split('\n').filter(l => l.includes('"event":"client.connected"') && l.includes(`"clientId":"${clientId}"`))
+    const before = lines().length
+    const client = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap(name), clientId, skipServerNameCheck: true })
+    const line = await within(10_000, async () => lines()[before])
+    return { client, pid: JSON.parse(line).pid as number }
+  }
+
   it('delivers from a device on one worker to an application on another, through Redis', async () => {
-    const app = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('a_demo-app'), clientId: 'a:demo:demo-app', skipServerNameCheck: true })
+    const { client: app, pid: appPid } = await connectOnWorker('a_demo-app', 'a:demo:demo-app')
     const inbox = collect(app)
     await app.subscribeAsync('iot-2/type/+/id/+/evt/+/fmt/+', { qos: 1 })
-    let device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
     // Round robin puts the next connection on the other worker; reconnect until it is.
-    const appPid = [...pidsOf('client.connected', 'a:demo:demo-app')][0]
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const last = output.split('\n').filter(l => l.includes('"event":"client.connected"') && l.includes('"clientId":"d:demo:sensor:demo-001"')).pop()
-      if (last !== undefined && JSON.parse(last).pid !== appPid) break
-      await endAll(device)
-      device = await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
+    let { client: device, pid: devicePid } = await connectOnWorker('d_sensor_demo-001', 'd:demo:sensor:demo-001')
+    for (let attempt = 0; attempt < 4 && devicePid === appPid; attempt++) {
+      await endAll(device);
+      ({ client: device, pid: devicePid } = await connectOnWorker('d_sensor_demo-001', 'd:demo:sensor:demo-001'))
     }
-    const devicePid = JSON.parse(output.split('\n').filter(l => l.includes('"event":"client.connected"') && l.includes('"clientId":"d:demo:sensor:demo-001"')).pop() as string).pid
     assert.notEqual(devicePid, appPid, 'the device and the application are on different workers')
     await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":3,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
     assert.equal((await inbox.next()).topic, 'iot-2/type/sensor/id/demo-001/evt/temp/fmt/json')

@@ -80,7 +80,7 @@ describe('observability', function () {
     assert.ok(serverExpiry > 300 * 86400 && serverExpiry < 398 * 86400, `server certificate expires in ${serverExpiry} s`)
     assert.ok((sample(text, 'mqgate_certificate_expiry_seconds', { org: 'demo', kind: 'ca' }) ?? 0) > 3000 * 86400)
     device.publish('iot-2/type/sensor/id/other/evt/temp/fmt/json', '{}', { qos: 1 })
-    await within(3000, async () => sample((await admin('/metrics')).text, 'mqgate_publishes_refused_total', { reason: 'BROKER_ERR_TOPIC_NOT_OWNED' }) === 1 ? true : undefined)
+    await within(10_000, async () => sample((await admin('/metrics')).text, 'mqgate_publishes_refused_total', { reason: 'BROKER_ERR_TOPIC_NOT_OWNED' }) === 1 ? true : undefined)
     await endAll(device)
   })
 
@@ -113,7 +113,8 @@ describe('graceful shutdown', function () {
       const device = await connect({ port: mqttPort, caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'), cert, clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
       await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":2,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
       const started = Date.now()
-      const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+      // 'close', not 'exit': only then has the last of stdout been read.
+      const exited = new Promise<number | null>(resolve => child.once('close', code => resolve(code)))
       child.kill('SIGTERM')
       assert.equal(await exited, 0)
       assert.ok(Date.now() - started < 10_000)
