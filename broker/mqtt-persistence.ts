@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js'
 import mqemitterRedis from 'mqemitter-redis'
-import { closeRedis } from './redis-close.js'
+import { closeRedis, settlesWithin } from './redis-close.js'
 import { MemoryRetainedOwners, RedisRetainedOwners, type RetainedOwners } from './retained-owners.js'
 
 /**
@@ -24,6 +24,8 @@ export interface MqttPersistence {
   readonly persistence?: unknown
   readonly mq?: unknown
   readonly retainedOwners: RetainedOwners
+  /** Whether every Redis connection is up, so that a graceful close can be waited for. */
+  readonly connected: () => boolean
   /** Drops the pub/sub connections at once (aedes' close waits for their QUIT, forever if Redis is down). */
   readonly abandon: () => void
   readonly close: () => Promise<void>
@@ -39,7 +41,7 @@ export const MQTT_KEY_PREFIX = 'mqgate:mqtt:'
  * delivers to subscribers connected to any of them.
  */
 export function createMqttPersistence (redisUrl: string | undefined, log: Logger): MqttPersistence {
-  if (redisUrl === undefined) return { retainedOwners: new MemoryRetainedOwners(), abandon: () => {}, close: async () => {} }
+  if (redisUrl === undefined) return { retainedOwners: new MemoryRetainedOwners(), connected: () => true, abandon: () => {}, close: async () => {} }
   const conn = new Redis(redisUrl, { keyPrefix: MQTT_KEY_PREFIX })
   conn.on('error', err => log.error({ event: 'redis.error', component: 'mqtt-persistence', err }, 'Redis connection error'))
   const persistence = new RedisPersistence({ conn })
@@ -52,6 +54,10 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
     persistence,
     mq,
     retainedOwners: new RedisRetainedOwners(conn),
+    connected: () => {
+      const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
+      return [conn, subConn, pubConn].every(c => c.status === 'ready')
+    },
     abandon: () => {
       const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
       subConn.disconnect()
@@ -61,7 +67,9 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
       // QUIT runs after the commands already queued (the last acknowledged
       // publishes being enqueued), where destroy() alone would drop them.
       await closeRedis(conn)
-      await persistence.destroy().catch(() => {})
+      // destroy() first unsubscribes through the pub/sub connections, which
+      // never answers once they are gone (Redis down at shutdown).
+      if (!await settlesWithin(persistence.destroy(), 1000)) conn.disconnect()
     }
   }
 }

@@ -20,3 +20,11 @@ export async function closeRedis (redis: Redis, graceMs = 2000): Promise<void> {
   clearTimeout(timer)
   redis.disconnect()
 }
+
+/** Whether `promise` settles within `ms`; it is left running either way. */
+export async function settlesWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([promise.then(() => true, () => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
+  clearTimeout(timer)
+  return settled
+}

@@ -17,6 +17,7 @@ import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
+import { settlesWithin } from './redis-close.js'
 import type { GatewayScope } from './policy.js'
 import { ThrottledLog } from './throttled-log.js'
 import { OrgContexts } from './tls-contexts.js'
@@ -148,23 +149,19 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       const until = Date.now() + IN_FLIGHT_GRACE_MS
       while (authorizers.inFlight() > 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
       const aedesClosed = new Promise<void>(resolve => aedes.close(() => resolve()))
-      if (!await settlesWithin(aedesClosed, 3000)) {
-        log.warn({ event: 'broker.close-forced' }, 'Redis did not answer while closing; dropping its connections')
+      // A Redis that is down (or still reconnecting) would hold aedes' close until it is back.
+      if (!mqttPersistence.connected() || !await settlesWithin(aedesClosed, 3000)) {
+        log.warn({ event: 'broker.close-forced' }, 'Redis is not answering while closing; dropping its connections')
         mqttPersistence.abandon()
-        await aedesClosed
+        // mqemitter-redis waits for an 'end' event from each connection; one
+        // already ended never emits it again, and a shutdown must not hang on it.
+        if (!await settlesWithin(aedesClosed, 1000)) log.warn({ event: 'broker.close-abandoned' }, 'the pub/sub connections did not report their end; closing anyway')
       }
       for (const socket of sockets) socket.destroy()
       await closed
       await mqttPersistence.close()
     }
   }
-}
-
-async function settlesWithin (promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
-  clearTimeout(timer)
-  return settled
 }
 
 /** Read at each decision, so a changed gateway scope applies to the next PUBLISH. */

@@ -100,6 +100,25 @@ describe('observability', function () {
 describe('graceful shutdown', function () {
   this.timeout(60_000)
 
+  it('closes within 10 s while Redis is down, and while it is coming back', async () => {
+    for (const redisState of ['down', 'restarted'] as const) {
+      const redis = await startTestRedis()
+      try {
+        const stack = await startTestStack({ REDIS_URL: redis.url })
+        const device = await connect({ port: stack.mqttPort, caPem: stack.caPem, cert: stack.issue('d:sensor:last'), clientId: 'd:demo:sensor:last', skipServerNameCheck: true })
+        await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":4,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
+        await endAll(device)
+        if (redisState === 'down') await redis.halt()
+        else await redis.restart()
+        const started = Date.now()
+        await stack.close()
+        assert.ok(Date.now() - started < 10_000, `closed in ${Date.now() - started} ms with Redis ${redisState}`)
+      } finally {
+        await redis.stop()
+      }
+    }
+  })
+
   it('stops on SIGTERM within 10 s with exit code 0, after accepting a last publish', async () => {
     const temp = await makeTempDir('sigterm')
     const mqttPort = await freePort()

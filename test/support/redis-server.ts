@@ -77,7 +77,8 @@ async function answersPing (port: number): Promise<boolean> {
 }
 
 async function shutdown (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
+  // A child ended by a signal has a null exitCode, and emits 'exit' no more.
+  if (child.exitCode !== null || child.signalCode !== null) return
   await new Promise<void>(resolve => {
     child.once('exit', () => resolve())
     child.kill('SIGTERM')
