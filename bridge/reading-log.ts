@@ -1,3 +1,5 @@
+import { BridgeError } from './errors.js'
+
 /**
  * The durable queue between the broker and the bridge: the broker appends an
  * accepted reading before it acknowledges it to the device, and each bridge
@@ -40,6 +42,7 @@ export interface ReadingLog {
   trim (): Promise<void>
   /** Per group: entries handed out and not acknowledged, and entries not handed out yet (the bridge's lag). */
   stats (): Promise<Array<{ group: string, pending: number, lag: number }>>
+  /** Ends the log's connections; a `read` afterwards rejects with BRIDGE_ERR_CLOSED. */
   close (): Promise<void>
 }
 
@@ -69,6 +72,7 @@ export class MemoryReadingLog implements ReadingLog {
   private seq = 0
   private readonly groups = new Map<string, { next: number, pending: Map<string, Pending>, resumed: Set<string> }>()
   private waiters: Array<() => void> = []
+  private closed = false
 
   constructor (groups: readonly string[] = READING_GROUPS) {
     for (const group of groups) this.groups.set(group, { next: 0, pending: new Map(), resumed: new Set() })
@@ -85,6 +89,7 @@ export class MemoryReadingLog implements ReadingLog {
   }
 
   async read (group: string, consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
+    if (this.closed) throw new BridgeError('BRIDGE_ERR_CLOSED', 'the reading log is closed')
     const state = this.group(group)
     if (!state.resumed.has(consumer)) {
       state.resumed.add(consumer)
@@ -130,6 +135,7 @@ export class MemoryReadingLog implements ReadingLog {
   }
 
   async close (): Promise<void> {
+    this.closed = true
     for (const wake of this.waiters.splice(0)) wake()
   }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { BridgeError } from './errors.js'
 import { READING_GROUPS, type ClaimDelay, type LogEntry, type ReadingLog, type ReadingMessage } from './reading-log.js'
 
 const STREAM = 'mqgate:readings:stream'
@@ -13,6 +14,7 @@ export class RedisReadingLog implements ReadingLog {
   private readonly readers = new Map<string, Redis>()
   private readonly resumed = new Set<string>()
   private groupsReady: Promise<void> | undefined
+  private closed = false
 
   constructor (private readonly redis: Redis) {}
 
@@ -81,6 +83,7 @@ export class RedisReadingLog implements ReadingLog {
   }
 
   async close (): Promise<void> {
+    this.closed = true
     for (const reader of this.readers.values()) reader.disconnect()
     this.readers.clear()
   }
@@ -99,6 +102,9 @@ export class RedisReadingLog implements ReadingLog {
 
   /** XREADGROUP BLOCK holds its connection: each consumer blocks on one of its own. */
   private reader (key: string): Redis {
+    // A step still running when its stage stopped must not open a connection
+    // nobody closes: it would reconnect to Redis for as long as the process lives.
+    if (this.closed) throw new BridgeError('BRIDGE_ERR_CLOSED', 'the reading log is closed')
     let reader = this.readers.get(key)
     if (reader === undefined) {
       reader = this.redis.duplicate()

@@ -1,5 +1,6 @@
 import pRetry from 'p-retry'
 import type { Logger } from 'pino'
+import { BridgeError } from './errors.js'
 
 /**
  * The run loop of a bridge stage: repeats one step until stopped, retries a
@@ -39,6 +40,9 @@ export class StageLoop {
 
   /** Retries `work` until it succeeds or the loop stops: a store that is down holds its batch until it is back. */
   async untilDone (work: () => Promise<void>): Promise<void> {
+    // p-retry only listens for an abort that has not happened yet: called from a
+    // step that outlived stop(), it would retry forever and keep the process alive.
+    if (this.abort.signal.aborted) throw new BridgeError('BRIDGE_ERR_CLOSED', `the ${this.name} stage is stopped`)
     await pRetry(work, {
       // `forever` repeats the last (10 s) delay once the ten are spent; `retries: Infinity`
       // would make the retry module precompute an endless list of delays.
@@ -49,6 +53,7 @@ export class StageLoop {
       factor: 2,
       signal: this.abort.signal,
       onFailedAttempt: error => {
+        if (this.abort.signal.aborted) return
         this.log.error({ event: 'bridge.stage-failed', stage: this.name, attempt: error.attemptNumber, err: error }, 'bridge stage failed; retrying')
       }
     })

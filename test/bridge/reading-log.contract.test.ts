@@ -122,6 +122,12 @@ for (const factory of [memoryLogs(), redisLogs()]) {
     })
     afterEach(async () => await factory.closeAll())
 
+    it('hands out no more work once closed, so that a step outliving its stage opens nothing', async () => {
+      await append(log)
+      await log.close()
+      await assert.rejects(log.read('store', 'late', 10, 100), { code: 'BRIDGE_ERR_CLOSED' })
+    })
+
     it('gives each appended entry its own id', async () => {
       const ids = await appendAll(log, 5)
       assert.equal(new Set(ids).size, 5)
