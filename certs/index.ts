@@ -5,7 +5,7 @@ export {
   inspectCertificate, splitPemCertificates, isWithinValidity, allowsClientAuth, keyMatchesCertificate,
   OID_CLIENT_AUTH, OID_SERVER_AUTH, type CertificateFacts
 } from './certificate-facts.js'
-export { buildCertificate, generateKeyPair, randomSerial, type CertificateSpec, type KeyPairPem, type AltName, type SubjectAttribute } from './x509-builder.js'
+export { buildCertificate, generateKeyPair, randomSerial, serialFrom, type CertificateSpec, type KeyPairPem, type AltName, type SubjectAttribute } from './x509-builder.js'
 export { createManagedCa, createServerCertificate, createClientCertificate, PROFILE_DAYS, type Signer } from './profiles.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,

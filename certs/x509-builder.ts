@@ -63,10 +63,21 @@ export function generateKeyPair (kind: 'rsa' | 'ec' = 'rsa'): KeyPairPem {
   }
 }
 
-/** A positive 127-bit serial (RFC 5280 4.1.2.2 asks for at most 20 octets, non-negative). */
+/** A positive 126-bit random serial (RFC 5280 4.1.2.2: at most 20 octets, non-negative). */
 export function randomSerial (): string {
-  const bytes = randomBytes(16)
-  bytes[0] &= 0x7f
+  return serialFrom(randomBytes(16))
+}
+
+/**
+ * forge writes the serial's octets as the INTEGER's content unchanged, so the
+ * first octet must make a minimal DER encoding: high bit clear (non-negative)
+ * and not zero. A leading zero followed by an octet below 0x80 is a padding
+ * OpenSSL refuses ("illegal padding"): one certificate in 256 could not be
+ * loaded when the first octet was only masked with 0x7f.
+ */
+export function serialFrom (random: Buffer): string {
+  const bytes = Buffer.from(random)
+  bytes[0] = (bytes[0] & 0x3f) | 0x40
   return bytes.toString('hex').toUpperCase()
 }
 
