@@ -29,7 +29,7 @@ export class LiveSessions {
 
   /** Re-runs the CONNECT trust check on every live session of the organisation; closes those that fail it now. */
   revalidate (orgId: string, now = new Date()): void {
-    for (const client of this.byOrg.get(orgId) ?? []) this.closeIfUntrusted(client, orgId, now)
+    for (const client of this.byOrg.get(orgId) ?? []) this.closeIfUntrusted(client, now)
   }
 
   /**
@@ -40,7 +40,7 @@ export class LiveSessions {
     const session = sessionOf(client)
     if (session === undefined) return
     const { orgId } = session
-    if (this.closeIfUntrusted(client, orgId, new Date())) return
+    if (this.closeIfUntrusted(client, new Date())) return
     const clients = this.byOrg.get(orgId) ?? new Set()
     clients.add(client)
     this.byOrg.set(orgId, clients)
@@ -48,10 +48,11 @@ export class LiveSessions {
     client.conn.once('close', () => this.byOrg.get(orgId)?.delete(client))
   }
 
-  private closeIfUntrusted (client: Client, orgId: string, now: Date): boolean {
+  private closeIfUntrusted (client: Client, now: Date): boolean {
     const info = connectionInfoOf(client.conn)
     const session = sessionOf(client)
     if (info === undefined || session === undefined) return false
+    const { orgId } = session
     const org = this.registry.get(orgId)
     const trust = org === undefined
       ? { ok: false as const, code: 'BROKER_ERR_CERT_UNTRUSTED' as const, reason: 'the organisation no longer exists' }

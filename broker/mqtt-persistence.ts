@@ -50,16 +50,13 @@ export function createMqttPersistence (redisUrl: string | undefined, log: Logger
   // mqemitter-redis reports connection trouble on `state`; unheard, an 'error' there would end the process.
   const mqState = (mq as unknown as { state: EventEmitter }).state
   mqState.on('error', (err: Error) => log.error({ event: 'redis.error', component: 'mqemitter', err }, 'Redis pub/sub error'))
+  const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
   return {
     persistence,
     mq,
     retainedOwners: new RedisRetainedOwners(conn),
-    connected: () => {
-      const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
-      return [conn, subConn, pubConn].every(c => c.status === 'ready')
-    },
+    connected: () => [conn, subConn, pubConn].every(c => c.status === 'ready'),
     abandon: () => {
-      const { subConn, pubConn } = mq as unknown as { subConn: Redis, pubConn: Redis }
       subConn.disconnect()
       pubConn.disconnect()
     },

@@ -12,12 +12,7 @@ export async function closeRedis (redis: Redis, graceMs = 2000): Promise<void> {
     redis.disconnect()
     return
   }
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    redis.quit().catch(() => undefined),
-    new Promise<void>(resolve => { timer = setTimeout(resolve, graceMs) })
-  ])
-  clearTimeout(timer)
+  await settlesWithin(redis.quit(), graceMs)
   redis.disconnect()
 }
 
