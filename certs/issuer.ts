@@ -38,6 +38,10 @@ export async function issueClientCert (registry: OrgRegistry, orgId: string, req
     throw new CertsError('CERTS_ERR_CSR_CN_MISMATCH', `the CSR names "${csr.commonName.slice(0, 100)}", not ${request.commonName}`)
   }
   const signer = registry.signerOf(orgId)
+  // The instant of issue, not the certificate's notBefore: that one is back-dated
+  // for clock skew and has whole seconds only, so it cannot order what one
+  // second issued.
+  const issuedOn = new Date().toISOString()
   const issued = createClientCertificate(signer, request.commonName, { days, publicKeyPem: csr?.publicKeyPem, crlUrl: registry.options.crlUrlFor?.(orgId) })
   const facts = inspectCertificate(issued.certPem)
   const record: IssuedCertRecord = {
@@ -50,7 +54,7 @@ export async function issueClientCert (registry: OrgRegistry, orgId: string, req
     signatureAlgorithm: 'SHA256WithRSA',
     certPem: issued.certPem,
     csrPem: request.csrPem ?? createCsr(issued.keyPem as string, request.commonName, []),
-    issuedOn: facts.notBefore.toISOString(),
+    issuedOn,
     expiresOn: facts.notAfter.toISOString(),
     validityDays: days
   }
@@ -61,7 +65,8 @@ export async function issueClientCert (registry: OrgRegistry, orgId: string, req
 
 export async function listIssued (registry: OrgRegistry, orgId: string): Promise<IssuedCertRecord[]> {
   registry.require(orgId)
-  return (await registry.store.list(orgId, 'issued')).sort((a, b) => a.issuedOn < b.issuedOn ? -1 : 1)
+  // Ties (two processes in one millisecond) fall back to the id, so the order is the same on every call.
+  return (await registry.store.list(orgId, 'issued')).sort((a, b) => a.issuedOn.localeCompare(b.issuedOn) || a.id.localeCompare(b.id))
 }
 
 /** By id, serial number (any case, colons allowed) or SHA-256 fingerprint. */

@@ -125,6 +125,13 @@ for (const factory of [fileStores(), redisStores()]) {
       }
     })
 
+    it('lists issued certificates in the order they were issued, several in one second included', async () => {
+      const ids: string[] = []
+      for (let i = 0; i < 6; i++) ids.push((await issueClientCert(registry, 'acme', { commonName: `d:sensor:order-${i}` }, 'test')).record.id)
+      const listed = (await listIssued(registry, 'acme')).map(r => r.id).filter(id => ids.includes(id))
+      assert.deepEqual(listed, ids)
+    })
+
     it('records issued certificates without announcing them, and revocations with', async () => {
       const issued = await issueClientCert(registry, 'acme', { commonName: 'd:sensor:kept' }, 'test')
       assert.equal((await listIssued(registry, 'acme')).some(r => r.id === issued.record.id), true)
