@@ -58,7 +58,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
-  const live = new LiveSessions(aedes, deps.registry, log)
+  const live = new LiveSessions(aedes, deps.registry, log, { maxChainDepth: cfg.maxChainDepth })
   const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
   const gate = new ConnectionGate(contexts, log, observer)
   const limits = new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
@@ -177,7 +177,7 @@ async function createAedes (
   gatewayScope: (orgId: string, identity: Identity) => GatewayScope,
   mqttPersistence: MqttPersistence
 ): Promise<AedesBroker> {
-  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
+  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope, trustPolicy: { maxChainDepth: cfg.maxChainDepth } })
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker({
     persistence: mqttPersistence.persistence,

@@ -147,7 +147,8 @@ async function tempsApiPart ({ cfg, log, registry, backend, ports, onClose }: Pa
     ...cfg.api,
     domain: cfg.broker.domain,
     defaultOrg: cfg.broker.defaultOrg,
-    minTlsVersion: cfg.broker.minTlsVersion
+    minTlsVersion: cfg.broker.minTlsVersion,
+    maxChainDepth: cfg.broker.maxChainDepth
   }, { registry, store: backend.store, log })
   ports.api = api.port
   onClose(async () => await api.close())
