@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
+import { crlPolicyOf, isCrlStale, isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
 import { allowed, refused, type BrokerErrorCode, type Checked } from './errors.js'
 
 /** How far the broker follows a chain; the process entry reads it from MQGATE_MAX_CHAIN_DEPTH. */
@@ -51,9 +51,9 @@ export function checkCertificateTrust (
         return refused('BROKER_ERR_CHAIN_TOO_DEEP', `the chain holds ${path.length} certificates below the trusted CA, more than ${policy.maxChainDepth} (MQGATE_MAX_CHAIN_DEPTH)`)
       }
       if (!isWithinValidity(anchor.facts, now)) return refused('BROKER_ERR_CERT_UNTRUSTED', 'the issuing CA has expired')
-      const listed = crlVerdict(anchor, current)
+      const listed = crlVerdict(anchor, current, now)
       if (!listed.ok) return listed
-      const above = checkAboveAnchor(anchor, trust)
+      const above = checkAboveAnchor(anchor, trust, now)
       return above.ok ? allowed(anchor.record) : above
     }
     // Each presented certificate is used once: a chain that loops ends here.
@@ -65,20 +65,27 @@ export function checkCertificateTrust (
   return refused('BROKER_ERR_CERT_UNTRUSTED', 'the certificate does not chain to an active CA of this organisation')
 }
 
-/** A CRL lists what its CA signed directly: the leaf, or the intermediate that leads to it. */
-function crlVerdict (issuer: Anchor, subject: X509Certificate): Checked<true> {
+/**
+ * A CRL lists what its CA signed directly: the leaf, or the intermediate that
+ * leads to it. A serial listed stays revoked however old the list; past its
+ * nextUpdate, the CA's CRL policy decides whether the rest still passes.
+ */
+function crlVerdict (issuer: Anchor, subject: X509Certificate, now: Date): Checked<true> {
   if (issuer.crlSerials.has(normalizeSerial(subject.serialNumber))) return refused('BROKER_ERR_CERT_REVOKED', 'the certificate (or a CA above it) is listed in its CA\'s CRL')
+  if (crlPolicyOf(issuer.record) === 'closed' && isCrlStale(issuer.record, now)) {
+    return refused('BROKER_ERR_CRL_EXPIRED', `the CRL of CA ${issuer.record.id} passed its nextUpdate and the CA's CRL policy is closed: load a fresh CRL`)
+  }
   return allowed(true)
 }
 
 /** The CRLs of the organisation's CAs above the anchor (an uploaded root above an uploaded intermediate). */
-function checkAboveAnchor (anchor: Anchor, trust: OrgTrust): Checked<true> {
+function checkAboveAnchor (anchor: Anchor, trust: OrgTrust, now: Date): Checked<true> {
   let node = anchor
   const visited = new Set([node])
   for (;;) {
     const parent = trust.all.find(a => !visited.has(a) && issued(a, node.x509))
     if (parent === undefined) return allowed(true)
-    const listed = crlVerdict(parent, node.x509)
+    const listed = crlVerdict(parent, node.x509, now)
     if (!listed.ok) return listed
     visited.add(parent)
     node = parent

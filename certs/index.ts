@@ -9,7 +9,7 @@ export { buildCertificate, generateKeyPair, randomSerial, serialFrom, type Certi
 export { createManagedCa, createServerCertificate, createClientCertificate, PROFILE_DAYS, type Signer } from './profiles.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,
-  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type IssuedCertRecord, type CrlRecord
+  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type IssuedCertRecord, type CrlRecord, type CrlPolicy, CRL_POLICIES
 } from './records.js'
 export type { RegistryStore } from './registry-store.js'
 export { FileRegistryStore } from './file-registry-store.js'
@@ -19,6 +19,7 @@ export { ensureDemoBootstrap, DEMO_ORG, DEMO_IDENTITIES, type BootstrapFiles } f
 export { writeFileAtomic } from './atomic-file.js'
 export { openRegistry } from './open-registry.js'
 export { addCa, setCaEnabled, removeCa, loadCrl, findCa } from './ca-admin.js'
+export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
 export { createServerCsr, uploadServerCert, activateServerCert } from './server-cert-admin.js'
 export { issueClientCert, listIssued, findIssued, revokeCert, restoreCert, issuedStateOf, type Issued, type IssuedState } from './issuer.js'
 export { setGatewayDevices, gatewayScopeOf } from './gateway-scopes.js'

@@ -35,7 +35,16 @@ export interface CaRecord {
   readonly description: string
   readonly addedAt: string
   readonly crl?: CrlRecord
+  /**
+   * What a loaded CRL past its nextUpdate means (`ca crl-policy`): `open` (the
+   * default, when absent) keeps applying the last list; `closed` refuses the
+   * CA's devices until a fresh CRL is loaded.
+   */
+  readonly crlPolicy?: CrlPolicy
 }
+
+export const CRL_POLICIES = ['open', 'closed'] as const
+export type CrlPolicy = typeof CRL_POLICIES[number]
 
 export interface ServerCertRecord {
   readonly id: string

@@ -5,7 +5,7 @@ import { startBroker } from '../broker/index.js'
 import {
   createReadingsBackend, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend
 } from '../bridge/index.js'
-import { ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { crlDeadlinesOf, ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { createRootLogger } from './logger.js'
@@ -123,7 +123,8 @@ function adminPart (options: ProcessOptions): Part {
       readingCounters: async () => await backend.deadLetters.counters(),
       readingLag: async () => await backend.log.stats(),
       redisRoundTrip: async () => await backend.ping(),
-      expiries: async () => await expiriesOf(registry)
+      expiries: async () => await expiriesOf(registry),
+      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date())
     })
     const readiness = {
       check: async () => ({

@@ -31,6 +31,7 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     description: ca.description,
     added_at: ca.addedAt,
     certificate: ca.certPem,
+    crl_policy: ca.crlPolicy ?? 'open',
     crl: ca.crl === undefined
       ? null
       : { this_update: ca.crl.thisUpdate, next_update: ca.crl.nextUpdate ?? null, revoked_serials: ca.crl.serials.length, loaded_at: ca.crl.loadedAt, fingerprint_sha256: ca.crl.fingerprint }
