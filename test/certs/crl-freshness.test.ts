@@ -104,6 +104,12 @@ describe('CRL freshness', function () {
     assert.ok(await closed(closedLive.client as MqttClient, 5000), 'the live session of the closed CA is closed')
     assert.deepEqual(await mqtt(closedDevice, 'fresh-closed'), { outcome: 'connack', returnCode: 5 })
     assert.ok(await stack.logs.waitFor(l => l.code === 'BROKER_ERR_CRL_EXPIRED' && l.clientId === 'd:demo:sensor:fresh-closed'))
+    const caPem = managedCaOf(stack.running.registry.require('demo')).certPem
+    const tempsAs = async (device: ChainLeaf): Promise<number> =>
+      (await httpsRequest(stack.apiPort, { path: '/temps', caPem, cert: { certPem: device.certPem, keyPem: device.keyPem }, servername: 'demo.messaging.localhost' })).status
+    assert.equal(await tempsAs(closedDevice), 403)
+    assert.ok(stack.logs.find(l => l.event === 'api.refused' && l.reason === 'BROKER_ERR_CRL_EXPIRED'))
+    assert.equal(await tempsAs(openDevice), 200)
     assert.ok(openLive.client?.connected, 'the open CA\'s live session stays')
     assert.equal((await mqtt(openDevice, 'fresh-open')).outcome, 'connected')
     const after = await metrics()
