@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import type tls from 'node:tls'
+import { LRUCache } from 'lru-cache'
 
 /** The certificates a client presented: its own, and the intermediates it sent after it. */
 export interface PeerCertificates {
@@ -28,12 +29,32 @@ const read = new WeakMap<tls.TLSSocket, PeerCertificates>()
 export function peerCertificatesOf (socket: tls.TLSSocket): PeerCertificates {
   let certificates = read.get(socket)
   if (certificates === undefined) {
-    const raws = presentedChainDer(socket)
+    let raws = presentedChainDer(socket)
+    const peer = socket.getPeerX509Certificate()
+    if (peer !== undefined) raws = rememberedChain(peer.fingerprint256, raws, socket.isSessionReused())
     let chain: X509Certificate[] | undefined
-    certificates = { peer: socket.getPeerX509Certificate(), chain: () => (chain ??= raws.map(der => new X509Certificate(der))) }
+    certificates = { peer, chain: () => (chain ??= raws.map(der => new X509Certificate(der))) }
     read.set(socket, certificates)
   }
   return certificates
+}
+
+// The intermediates each certificate came with at its last full handshake.
+const chainsByLeaf = new LRUCache<string, Buffer[]>({ max: 10_000 })
+
+/**
+ * A resumed TLS session carries the client's certificate but not the
+ * intermediates it sent (OpenSSL keeps no peer chain in a ticket): the chain
+ * of that certificate's last full handshake stands in. Safe to share across
+ * connections and organisations: intermediates are untrusted input, each one
+ * checked by signature up to an anchor of the organisation at every CONNECT.
+ */
+function rememberedChain (fingerprint: string, raws: Buffer[], resumed: boolean): Buffer[] {
+  if (raws.length > 0) {
+    chainsByLeaf.set(fingerprint, raws)
+    return raws
+  }
+  return resumed ? chainsByLeaf.get(fingerprint) ?? raws : raws
 }
 
 /** The DER of each intermediate after the client's certificate (OpenSSL links them through `issuerCertificate`). */

@@ -6,6 +6,7 @@ import { endAll, tryConnect } from '../support/mqtt-client.js'
 import { openssl } from '../support/openssl.js'
 import { chainCrl, chainIntermediate, chainLeaf, chainRoot, pemBundle, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { httpsRequest, startTestStack, within, type TestStack } from '../support/stack.js'
+import { connectPacket, connectRaw } from '../support/raw-mqtt.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 /**
@@ -165,6 +166,26 @@ describe('intermediate CA chains', function () {
       await refusedWith('BROKER_ERR_CERT_REVOKED', 'd:both:sensor:chain-1')
       assert.equal(await temps('both', presenting(L1)), 403)
     })
+  })
+
+  describe('TLS session resumption', () => {
+    // A resumed session carries the device's certificate but not the intermediates it sent.
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      it(`resumes the session of a device that sent its intermediate (${version})`, async () => {
+        const cert = presenting(L1, I1)
+        const first = await connectRaw({ port: stack.mqttPort, servername: 'demo.messaging.localhost', caPem: caOf('demo'), cert, maxVersion: version })
+        first.send(connectPacket('d:demo:sensor:chain-1'))
+        assert.deepEqual([(await first.next())?.cmd, (await first.session()).length > 0], ['connack', true])
+        const session = await first.session()
+        first.end()
+        const again = await connectRaw({ port: stack.mqttPort, servername: 'demo.messaging.localhost', caPem: caOf('demo'), cert, session, maxVersion: version })
+        assert.equal(again.socket.isSessionReused(), true)
+        again.send(connectPacket('d:demo:sensor:chain-1'))
+        const answer = await again.next() as { cmd: string, returnCode?: number } | undefined
+        assert.deepEqual([answer?.cmd, answer?.returnCode], ['connack', 0])
+        again.end()
+      })
+    }
   })
 
   describe('chain depth (MQGATE_MAX_CHAIN_DEPTH=3)', () => {
