@@ -1,6 +1,7 @@
 import { readSingleCertificate } from './certificate-input.js'
 import { readCrl } from './crl.js'
 import { CertsError } from './errors.js'
+import { refuseIncludedPrivateKey } from './included-key.js'
 import { caRecordFrom, type Actor, type OrgRegistry } from './org-registry.js'
 import type { CaRecord } from './records.js'
 import { CA_UPLOAD_RULES, enforce } from './upload-rules.js'
@@ -12,6 +13,7 @@ import { CA_UPLOAD_RULES, enforce } from './upload-rules.js'
 
 export async function addCa (registry: OrgRegistry, orgId: string, certificate: string | Buffer, description: string, actor: Actor): Promise<CaRecord> {
   const state = registry.require(orgId)
+  refuseIncludedPrivateKey(certificate)
   const facts = readSingleCertificate(certificate)
   enforce(CA_UPLOAD_RULES, facts)
   if (state.cas.some(c => c.fingerprint === facts.fingerprint)) {
