@@ -150,4 +150,37 @@ describe('CA uploads', function () {
       assert.equal(gw.logs.lines.filter(l => l.code === 'CERTS_ERR_CA_KEY_INCLUDED').length, refusalsBefore, 'the gateway never saw the request')
     })
   })
+
+  describe('weak material', () => {
+    // [what, the CA, its refusal code or 'accepted'] — each refused CA differs from an accepted one in one property.
+    const cases: Array<[string, CaSpec, string]> = [
+      ['RSA 2048, SHA-256', { newkey: 'rsa:2048', md: '-sha256' }, 'accepted'],
+      ['RSA 1024, SHA-256', { newkey: 'rsa:1024', md: '-sha256' }, 'CERTS_ERR_CA_KEY_TOO_SMALL'],
+      ['RSA 2047, SHA-256', { newkey: 'rsa:2047', md: '-sha256' }, 'CERTS_ERR_CA_KEY_TOO_SMALL'],
+      ['RSA 2048, SHA-1', { newkey: 'rsa:2048', md: '-sha1' }, 'CERTS_ERR_CA_SIGNATURE_WEAK'],
+      ['RSA 2048, MD5', { newkey: 'rsa:2048', md: '-md5' }, 'CERTS_ERR_CA_SIGNATURE_WEAK'],
+      ['RSA-PSS 2048, SHA-256', { newkey: 'rsa:2048', md: '-sha256', pss: true }, 'accepted'],
+      ['RSA-PSS 2048, SHA-1', { newkey: 'rsa:2048', md: '-sha1', pss: true }, 'CERTS_ERR_CA_SIGNATURE_WEAK'],
+      ['ECDSA P-256, SHA-256', { newkey: 'ec', curve: 'P-256', md: '-sha256' }, 'accepted'],
+      ['ECDSA P-384, SHA-384', { newkey: 'ec', curve: 'P-384', md: '-sha384' }, 'accepted'],
+      ['ECDSA P-521, SHA-512', { newkey: 'ec', curve: 'P-521', md: '-sha512' }, 'accepted'],
+      ['ECDSA P-256, SHA-1', { newkey: 'ec', curve: 'P-256', md: '-sha1' }, 'CERTS_ERR_CA_SIGNATURE_WEAK'],
+      ['ECDSA secp256k1, SHA-256', { newkey: 'ec', curve: 'secp256k1', md: '-sha256' }, 'CERTS_ERR_CA_CURVE_UNSUPPORTED'],
+      ['ECDSA brainpoolP256r1, SHA-256', { newkey: 'ec', curve: 'brainpoolP256r1', md: '-sha256' }, 'CERTS_ERR_CA_CURVE_UNSUPPORTED'],
+      ['ECDSA P-224, SHA-256', { newkey: 'ec', curve: 'P-224', md: '-sha256' }, 'CERTS_ERR_CA_CURVE_UNSUPPORTED'],
+      ['Ed25519', { newkey: 'ed25519' }, 'accepted']
+    ]
+    for (const [label, spec, outcome] of cases) {
+      if (outcome === 'accepted') {
+        it(`accepts a CA with ${label}`, async () => {
+          const added = await api.request('POST', '/orgs/initech/cas', { certificate: caWith(temp.dir, spec).certPem })
+          assert.equal(added.kind, 'uploaded')
+        })
+      } else {
+        it(`refuses a CA with ${label} (${outcome}), changing nothing`, async () => {
+          await refused('initech', { certificate: caWith(temp.dir, spec).certPem }, 400, outcome)
+        })
+      }
+    }
+  })
 })
