@@ -35,6 +35,8 @@ export interface CaRecord {
   readonly description: string
   readonly addedAt: string
   readonly crl?: CrlRecord
+  /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
+  readonly shared?: boolean
 }
 
 export interface ServerCertRecord {

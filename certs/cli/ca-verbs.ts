@@ -10,11 +10,12 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
 
   apiCommand(ca, 'add <org> <file>', 'upload an operator CA certificate (PEM or DER); active at once')
     .option('--description <text>', 'what this CA is for')
-    .action(async (orgId: string, file: string, options: ClientOptions & { description?: string }) => {
+    .option('--shared', 'the same CA is trusted by another organisation and that is intended (its devices are trusted in both; CRLs are per organisation)')
+    .action(async (orgId: string, file: string, options: ClientOptions & { description?: string, shared?: boolean }) => {
       const certificate = readUpload(file)
       // Refused here as well as by the API, so the CA's key never even travels to the gateway.
       refuseIncludedPrivateKey(certificate)
-      const body = { certificate, ...(options.description === undefined ? {} : { description: options.description }) }
+      const body = { certificate, ...(options.description === undefined ? {} : { description: options.description }), ...(options.shared === true ? { shared: true } : {}) }
       await runApi(ctx, options, async c => await c.request('POST', path(orgId), body), r => `added ${caLine(r)}`)
     })
   apiCommand(ca, 'list <org>', 'list the organisation\'s CAs')

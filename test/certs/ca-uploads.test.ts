@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { AdminApiError } from '../../certs/cli/index.js'
 import { AdminClient } from '../../certs/cli/admin-client.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
-import { openssl, type OpensslCa } from '../support/openssl.js'
+import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
+import { openssl, opensslClientCert, type OpensslCa } from '../support/openssl.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 /**
@@ -182,5 +183,57 @@ describe('CA uploads', function () {
         })
       }
     }
+  })
+
+  describe('the same CA in a second organisation', () => {
+    let factory: OpensslCa
+
+    before(async () => {
+      factory = caWith(temp.dir, { newkey: 'rsa:2048', md: '-sha256', subject: '/CN=Factory Root/O=Shared Co' })
+      await api.request('POST', '/orgs/acme/cas', { certificate: factory.certPem })
+    })
+
+    it('refuses it with CERTS_ERR_CA_IN_OTHER_ORG (409) without the acknowledgement', async () => {
+      const err = await refused('globex', { certificate: factory.certPem }, 409, 'CERTS_ERR_CA_IN_OTHER_ORG')
+      assert.match(err.message, /acme/)
+    })
+
+    it('refuses a re-issued certificate of that CA too (same subject and key, other serial and dates)', async () => {
+      const reissued = path.join(temp.dir, 'reissued.crt')
+      openssl(['req', '-x509', '-key', factory.keyFile, '-out', reissued, '-days', '60', '-sha256', '-subj', '/CN=Factory Root/O=Shared Co',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+      await refused('globex', { certificate: readFileSync(reissued, 'utf8') }, 409, 'CERTS_ERR_CA_IN_OTHER_ORG')
+    })
+
+    it('accepts a CA with the same subject but another key, and one with the same key but another subject', async () => {
+      const sameName = caWith(temp.dir, { newkey: 'rsa:2048', md: '-sha256', subject: '/CN=Factory Root/O=Shared Co' })
+      assert.equal((await api.request('POST', '/orgs/globex/cas', { certificate: sameName.certPem })).shared, false)
+      const otherName = openssl(['req', '-x509', '-key', factory.keyFile, '-days', '30', '-sha256', '-subj', '/CN=Factory Root 2/O=Shared Co',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+      assert.equal((await api.request('POST', '/orgs/globex/cas', { certificate: otherName })).shared, false)
+    })
+
+    it('mqgate ca add refuses it, and --shared adds it: its devices are then trusted in both organisations', async () => {
+      const file = factory.certFile
+      const plain = await mqgateCli(['ca', 'add', 'initech', file])
+      assert.equal(plain.status, 1, plain.stderr)
+      assert.match(plain.stderr, /^mqgate: CERTS_ERR_CA_IN_OTHER_ORG: /)
+      const device = opensslClientCert(factory, 'shared-dev', 'd:sensor:shared-1')
+      const spec = (orgId: string): Parameters<typeof connect>[0] => ({ port: gw.port, servername: gw.serverName(orgId), caPem: gw.caOf(orgId), cert: device, clientId: `d:${orgId}:sensor:shared-1` })
+      assert.notEqual((await tryConnect(spec('initech'))).outcome, 'connected')
+
+      const shared = await mqgateCli(['ca', 'add', 'initech', file, '--shared', '--json'])
+      assert.equal(shared.status, 0, shared.stderr)
+      assert.equal(JSON.parse(shared.stdout).shared, true)
+      await endAll(await connect(spec('acme')))
+      await endAll(await connect(spec('initech')))
+      assert.deepEqual(gw.logs.find(l => l.event === 'audit' && l.action === 'ca.add' && l.orgId === 'initech' && l.sharedWith !== undefined)?.sharedWith, ['acme'])
+    })
+
+    it('the API takes "shared": true', async () => {
+      const other = caWith(temp.dir, { newkey: 'ec', curve: 'P-256', md: '-sha256' })
+      await api.request('POST', '/orgs/acme/cas', { certificate: other.certPem })
+      assert.equal((await api.request('POST', '/orgs/globex/cas', { certificate: other.certPem, shared: true })).shared, true)
+    })
   })
 })
