@@ -1,4 +1,4 @@
-import { readCsrSubject } from '../csr-subject.js'
+import { readCsrSubject, type CsrSubject } from '../csr-subject.js'
 import type { IssuedState } from '../issuer.js'
 import type { IssuedCertRecord } from '../records.js'
 import type { Failure } from './http-errors.js'
@@ -41,14 +41,14 @@ export function failed (failure: Pick<Failure, 'code' | 'message'>): Envelope {
  * is immediate, so never pending_revocation).
  */
 export function clientCertificateView (rec: IssuedCertRecord, state: IssuedState, caName: string): Record<string, unknown> {
-  const subject = readCsrSubject(rec.csrPem)
+  const subject = csrSubjectOf(rec)
   return {
     id: rec.id,
     certificate: rec.certPem,
     certificate_authority: { id: rec.caId, name: caName },
     common_name: rec.commonName,
     country: subject.country,
-    csr: rec.csrPem,
+    csr: rec.csrPem ?? '',
     expires_on: rec.expiresOn,
     fingerprint_sha256: rec.fingerprint,
     issued_on: rec.issuedOn,
@@ -61,5 +61,17 @@ export function clientCertificateView (rec: IssuedCertRecord, state: IssuedState
     state: subject.state,
     status: state,
     validity_days: rec.validityDays
+  }
+}
+
+const NO_SUBJECT: CsrSubject = { commonName: '', organization: '', organizationalUnit: '', country: '', state: '', locality: '' }
+
+/** A certificate recorded without a requester's CSR (one mqgate signed for itself) has no subject fields to report. */
+function csrSubjectOf (rec: IssuedCertRecord): CsrSubject {
+  if (typeof rec.csrPem !== 'string' || rec.csrPem === '') return NO_SUBJECT
+  try {
+    return readCsrSubject(rec.csrPem)
+  } catch {
+    return NO_SUBJECT
   }
 }
