@@ -6,9 +6,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No dependency has an install script; skipping scripts keeps `prepare` (tsc) from running
-# before the sources are here. The `overrides` in package.json apply as they do to any `npm ci`.
-RUN npm ci --ignore-scripts
+COPY patches ./patches
+# Skipping scripts keeps `prepare` (tsc) from running before the sources are here; the one
+# install step mqgate needs, its fixes to dependencies in patches/, is applied by hand. The
+# `overrides` in package.json apply as they do to any `npm ci`.
+RUN npm ci --ignore-scripts && npx patch-package
 COPY . .
 # The tests are not part of the image (.dockerignore leaves test/ out; removed again here in
 # case the context brings it anyway).
@@ -20,7 +22,9 @@ ENV NODE_ENV=production \
     MQGATE_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY patches ./patches
+# patches/ holds fixes to dependencies (see its README); the image runs the patched code.
+RUN npm ci --omit=dev --ignore-scripts && npx patch-package && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # `mqgate` on the PATH for the operator verbs: `docker compose exec broker mqgate org list`.
 RUN chmod 0755 dist/cli/mqgate.js \

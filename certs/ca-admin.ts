@@ -1,6 +1,8 @@
+import { refuseUnacknowledgedSharing, sameCaElsewhere } from './ca-sharing.js'
 import { readSingleCertificate } from './certificate-input.js'
 import { readCrl } from './crl.js'
 import { CertsError } from './errors.js'
+import { refuseIncludedPrivateKey } from './included-key.js'
 import { caRecordFrom, type Actor, type OrgRegistry } from './org-registry.js'
 import type { CaRecord } from './records.js'
 import { CA_UPLOAD_RULES, enforce } from './upload-rules.js'
@@ -10,16 +12,28 @@ import { CA_UPLOAD_RULES, enforce } from './upload-rules.js'
  * check runs before anything is written, so a refused upload changes nothing.
  */
 
-export async function addCa (registry: OrgRegistry, orgId: string, certificate: string | Buffer, description: string, actor: Actor): Promise<CaRecord> {
+export interface AddCaOptions {
+  /** The operator knows this CA is trusted by another organisation too, and wants that (`--shared`). */
+  readonly shared?: boolean
+}
+
+export async function addCa (registry: OrgRegistry, orgId: string, certificate: string | Buffer, description: string, actor: Actor, options: AddCaOptions = {}): Promise<CaRecord> {
   const state = registry.require(orgId)
+  refuseIncludedPrivateKey(certificate)
   const facts = readSingleCertificate(certificate)
   enforce(CA_UPLOAD_RULES, facts)
   if (state.cas.some(c => c.fingerprint === facts.fingerprint)) {
     throw new CertsError('CERTS_ERR_CA_EXISTS', 'this CA is already registered for the organisation')
   }
-  const record = caRecordFrom(facts, { kind: 'uploaded', description: description.slice(0, 200), addedAt: new Date().toISOString() })
+  const elsewhere = sameCaElsewhere(registry, orgId, facts)
+  refuseUnacknowledgedSharing(elsewhere, options.shared === true)
+  const base = caRecordFrom(facts, { kind: 'uploaded', description: description.slice(0, 200), addedAt: new Date().toISOString() })
+  const record: CaRecord = elsewhere.length > 0 ? { ...base, shared: true } : base
   await registry.store.put(orgId, 'cas', record)
-  registry.audit(actor, 'ca.add', orgId, { caId: record.id, subject: record.subject, fingerprint: record.fingerprint, notAfter: record.notAfter })
+  registry.audit(actor, 'ca.add', orgId, {
+    caId: record.id, subject: record.subject, fingerprint: record.fingerprint, notAfter: record.notAfter,
+    ...(elsewhere.length > 0 ? { sharedWith: elsewhere.map(e => e.orgId) } : {})
+  })
   await registry.reload(orgId)
   return record
 }

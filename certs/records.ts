@@ -41,6 +41,8 @@ export interface CaRecord {
    * CA's devices until a fresh CRL is loaded.
    */
   readonly crlPolicy?: CrlPolicy
+  /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
+  readonly shared?: boolean
 }
 
 export const CRL_POLICIES = ['open', 'closed'] as const

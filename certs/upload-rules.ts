@@ -1,3 +1,4 @@
+import { mustBeSignedStrongly, mustHaveStrongKey } from './ca-strength-rules.js'
 import { CertsError } from './errors.js'
 import type { CertificateFacts } from './certificate-facts.js'
 
@@ -36,7 +37,7 @@ export function mustName (serverName: string): UploadRule {
   }
 }
 
-export const CA_UPLOAD_RULES: readonly UploadRule[] = [mustBeCa, mustMaySignCertificates, mustBeValidNow]
+export const CA_UPLOAD_RULES: readonly UploadRule[] = [mustBeCa, mustMaySignCertificates, mustBeValidNow, mustHaveStrongKey, mustBeSignedStrongly]
 
 export function serverCertRules (serverName: string): readonly UploadRule[] {
   return [mustNotBeCa, mustBeValidNow, mustName(serverName)]

@@ -7,6 +7,8 @@ import { TLS_HARDENING } from '../tls-hardening.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
+import { clientCertificateRoutes } from './routes/client-certificates.js'
+import { failed } from './cloudflare-views.js'
 import { gatewayRoutes } from './routes/gateways.js'
 import { orgRoutes } from './routes/orgs.js'
 import { serverCertRoutes } from './routes/server-certs.js'
@@ -53,7 +55,10 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     if (publicPaths.has(request.url.split('?')[0])) return
     if (!bearerMatches(request.headers.authorization, cfg.token)) {
       log.warn({ event: 'admin.unauthorized', code: 'ADMIN_ERR_UNAUTHORIZED', method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
-      return await reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required'))
+      const refusal = { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'a valid bearer token is required' }
+      // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
+      const body = request.url.startsWith('/client/v4/') ? failed(refusal) : errorBody(refusal.code, refusal.message)
+      return await reply.status(401).header('www-authenticate', 'Bearer').send(body)
     }
   })
   const context = { registry: deps.registry, actorOf }
@@ -62,6 +67,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))
   await app.register(gatewayRoutes(context))
+  await app.register(clientCertificateRoutes(context, log))
   for (const routes of deps.extraRoutes ?? []) await app.register(routes)
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port

@@ -10,6 +10,7 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_CERT_NOT_FOUND: 404,
   CERTS_ERR_ORG_EXISTS: 409,
   CERTS_ERR_CA_EXISTS: 409,
+  CERTS_ERR_CA_IN_OTHER_ORG: 409,
   CERTS_ERR_SERVER_CERT_PENDING: 409,
   CERTS_ERR_CA_MANAGED: 409,
   CERTS_ERR_STORE: 503
@@ -23,26 +24,36 @@ export function errorBody (code: string, message: string): ErrorBody {
   return { error: { code, message } }
 }
 
+/** A refusal as it leaves the API, whatever envelope carries it. */
+export interface Failure {
+  readonly status: number
+  readonly code: string
+  readonly message: string
+}
+
 /**
- * Every failure leaves as `{"error":{"code","message"}}`: PKI refusals with
- * their own code, fastify's (bad JSON, schema, size) as ADMIN_ERR_*, anything
- * unexpected as a 500 whose cause is logged, not returned.
+ * PKI refusals keep their own code; fastify's (bad JSON, schema, size) become
+ * ADMIN_ERR_*; anything unexpected is a 500 whose cause is logged, not returned.
  */
+export function failureOf (err: FastifyError | CertsError, request: FastifyRequest, log: Logger): Failure {
+  if (err instanceof CertsError) {
+    const status = STATUS[err.code] ?? 400
+    log.warn({ event: 'admin.refused', code: err.code, method: request.method, url: request.url, status }, err.message)
+    return { status, code: err.code, message: err.message }
+  }
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+  if (status === 500) {
+    log.error({ event: 'admin.error', err, method: request.method, url: request.url }, 'admin request failed')
+    return { status, code: 'ADMIN_ERR_INTERNAL', message: 'the request failed; the gateway log has the cause' }
+  }
+  const code = status === 413 ? 'ADMIN_ERR_TOO_LARGE' : status === 415 ? 'ADMIN_ERR_MEDIA_TYPE' : 'ADMIN_ERR_BAD_REQUEST'
+  return { status, code, message: err.message }
+}
+
+/** Every failure of the native routes leaves as `{"error":{"code","message"}}`. */
 export function createErrorHandler (log: Logger) {
   return function handleError (err: FastifyError | CertsError, request: FastifyRequest, reply: FastifyReply): void {
-    if (err instanceof CertsError) {
-      const status = STATUS[err.code] ?? 400
-      log.warn({ event: 'admin.refused', code: err.code, method: request.method, url: request.url, status }, err.message)
-      void reply.status(status).send(errorBody(err.code, err.message))
-      return
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-    if (status === 500) {
-      log.error({ event: 'admin.error', err, method: request.method, url: request.url }, 'admin request failed')
-      void reply.status(500).send(errorBody('ADMIN_ERR_INTERNAL', 'the request failed; the gateway log has the cause'))
-      return
-    }
-    const code = status === 413 ? 'ADMIN_ERR_TOO_LARGE' : status === 415 ? 'ADMIN_ERR_MEDIA_TYPE' : 'ADMIN_ERR_BAD_REQUEST'
-    void reply.status(status).send(errorBody(code, err.message))
+    const failure = failureOf(err, request, log)
+    void reply.status(failure.status).send(errorBody(failure.code, failure.message))
   }
 }

@@ -30,6 +30,7 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     enabled: ca.enabled,
     description: ca.description,
     added_at: ca.addedAt,
+    shared: ca.shared === true,
     certificate: ca.certPem,
     crl_policy: ca.crlPolicy ?? 'open',
     crl: ca.crl === undefined

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { refuseIncludedPrivateKey } from '../included-key.js'
 import { apiCommand, readUpload, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
 
 const caLine = (r: any): string => `${r.id}  ${r.enabled === true ? 'enabled' : 'disabled'}  ${r.subject.replace(/\n/g, ', ')}  sha256:${r.fingerprint_sha256}`
@@ -9,8 +10,12 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
 
   apiCommand(ca, 'add <org> <file>', 'upload an operator CA certificate (PEM or DER); active at once')
     .option('--description <text>', 'what this CA is for')
-    .action(async (orgId: string, file: string, options: ClientOptions & { description?: string }) => {
-      const body = { certificate: readUpload(file), ...(options.description === undefined ? {} : { description: options.description }) }
+    .option('--shared', 'the same CA is trusted by another organisation and that is intended (its devices are trusted in both; CRLs are per organisation)')
+    .action(async (orgId: string, file: string, options: ClientOptions & { description?: string, shared?: boolean }) => {
+      const certificate = readUpload(file)
+      // Refused here as well as by the API, so the CA's key never even travels to the gateway.
+      refuseIncludedPrivateKey(certificate)
+      const body = { certificate, ...(options.description === undefined ? {} : { description: options.description }), ...(options.shared === true ? { shared: true } : {}) }
       await runApi(ctx, options, async c => await c.request('POST', path(orgId), body), r => `added ${caLine(r)}`)
     })
   apiCommand(ca, 'list <org>', 'list the organisation\'s CAs')

@@ -6,7 +6,7 @@ import { toPkcs12 } from '../pkcs12.js'
 import { apiCommand, parseDays, readText, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
 
 interface IssueOptions extends ClientOptions {
-  readonly cn: string
+  readonly cn?: string
   readonly csr?: string
   readonly days?: number
   readonly out?: string
@@ -19,17 +19,20 @@ export function registerCertVerbs (program: Command, ctx: CliContext): void {
   const path_ = (orgId: string, ref = ''): string => `/orgs/${encodeURIComponent(orgId)}/certs${ref === '' ? '' : '/' + encodeURIComponent(ref)}`
 
   apiCommand(cert, 'issue <org>', 'issue a client certificate for a device, gateway or application (key generated unless --csr)')
-    .requiredOption('--cn <cn>', 'd:<type>:<id>, g:<type>:<id> or a:<app>')
+    .option('--cn <cn>', 'd:<type>:<id>, g:<type>:<id> or a:<app> (default with --csr: the CSR\'s subject CN)')
     .option('--csr <file>', 'sign this CSR (PEM) instead of generating a key')
     .option('--days <n>', 'validity in days (default 365)', parseDays)
     .option('--out <dir>', 'write <name>.crt, <name>.key (when generated, mode 0600) and ca.pem there')
     .option('--p12 <file>', 'also write a PKCS#12 bundle for a mobile app (needs the generated key)')
     .option('--password <password>', 'password of the PKCS#12 bundle')
     .action(async (orgId: string, options: IssueOptions, command: Command) => {
+      if (options.cn === undefined && options.csr === undefined) {
+        command.error('--cn is required unless --csr names the identity in its subject CN', { exitCode: 2, code: 'mqgate.usage' })
+      }
       if (options.p12 !== undefined && (options.csr !== undefined || options.password === undefined)) {
         command.error('--p12 needs --password and a generated key (omit --csr)', { exitCode: 2, code: 'mqgate.usage' })
       }
-      const body = { cn: options.cn, ...(options.csr === undefined ? {} : { csr: readText(options.csr) }), ...(options.days === undefined ? {} : { days: options.days }) }
+      const body = { ...(options.cn === undefined ? {} : { cn: options.cn }), ...(options.csr === undefined ? {} : { csr: readText(options.csr) }), ...(options.days === undefined ? {} : { days: options.days }) }
       const result = await runApi(ctx, options, async c => await c.request('POST', path_(orgId), body),
         r => `issued ${r.common_name}: serial ${r.serial_number}, sha256:${r.fingerprint_sha256}, until ${r.expires_on}` + (r.private_key !== undefined && options.out === undefined && options.p12 === undefined ? '\n' + String(r.certificate) + String(r.private_key) : ''))
       writeIssuedFiles(result, options)

@@ -44,11 +44,13 @@ describe('intermediate CA chains', function () {
     stack = await startTestStack({ MQGATE_MAX_CHAIN_DEPTH: '3' })
     const registry = stack.running.registry
     for (const org of ['inter-only', 'both', 'deep']) await registry.createOrg(org)
-    ids.demoRoot = (await addCa(registry, 'demo', R.certPem, 'root', 'test')).id
-    ids.interOnly = (await addCa(registry, 'inter-only', I1.certPem, 'intermediate only', 'test')).id
-    ids.bothRoot = (await addCa(registry, 'both', R.certPem, 'root', 'test')).id
-    ids.bothInter = (await addCa(registry, 'both', I1.certPem, 'intermediate', 'test')).id
-    await addCa(stack.running.registry, 'deep', R.certPem, 'root', 'test')
+    // One PKI trusted by several test organisations: an acknowledged sharing (ca add --shared).
+    const shared = { shared: true }
+    ids.demoRoot = (await addCa(registry, 'demo', R.certPem, 'root', 'test', shared)).id
+    ids.interOnly = (await addCa(registry, 'inter-only', I1.certPem, 'intermediate only', 'test', shared)).id
+    ids.bothRoot = (await addCa(registry, 'both', R.certPem, 'root', 'test', shared)).id
+    ids.bothInter = (await addCa(registry, 'both', I1.certPem, 'intermediate', 'test', shared)).id
+    await addCa(registry, 'deep', R.certPem, 'root', 'test', shared)
   })
   after(async () => {
     await stack?.close()

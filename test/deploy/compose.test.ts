@@ -317,6 +317,19 @@ describe('deploying with docker-compose', () => {
     }))
   })
 
+  it('applies the fixes in patches/ in both stages, as installing with --ignore-scripts skips postinstall', () => {
+    const postinstall = (JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts.postinstall
+    assert.equal(postinstall, 'patch-package', 'npm install applies patches/')
+    for (const stage of dockerfileStages()) {
+      const runs = stage.instructions.filter(i => i.keyword === 'RUN').map(i => i.args)
+      const install = runs.findIndex(run => /\bnpm ci\b/.test(run))
+      if (install === -1) continue
+      assert.ok(copiesOf(stage).some(copy => copy.sources.includes('patches')), `stage ${stage.name ?? '?'} copies patches/ before installing`)
+      const scripts = /--ignore-scripts/.test(runs[install])
+      assert.ok(!scripts || runs.slice(install).some(run => /\bnpx patch-package\b/.test(run)), `stage ${stage.name ?? '?'} installs with --ignore-scripts, so it runs npx patch-package itself`)
+    }
+  })
+
   it('builds an image whose entrypoint runs dist/cli/mqgate.js from the runtime stage', () => {
     const stages = dockerfileStages()
     const runtime = stages.at(-1)

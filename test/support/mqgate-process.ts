@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import https from 'node:https'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestCert } from './pki.js'
@@ -16,6 +17,8 @@ export interface MqgateProcess {
   readonly caPem: string
   /** A demo identity's certificate and key from the bootstrap files (d:sensor:demo-001, g:gw:demo-gw, a:demo-app). */
   bootstrap (commonName: string): TestCert
+  /** A new client certificate of the demo organisation, issued through the admin API as an operator would. */
+  issue (commonName: string): Promise<TestCert>
   /** Resident set size of the child, in bytes (from /proc). */
   rss (): number
   alive (): boolean
@@ -25,8 +28,9 @@ export interface MqgateProcess {
 export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
   const temp = await makeTempDir('process')
   const mqttPort = await freePort()
+  const adminPort = await freePort()
   const child = spawn(process.execPath, [MQGATE, 'start'], {
-    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_API_PORT: String(await freePort()), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
+    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(await freePort()), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let output = ''
@@ -43,6 +47,7 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
     dataDir: temp.dir,
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
     bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
+    issue: async cn => await issueThroughAdminApi(temp.dir, adminPort, cn),
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop () {
@@ -52,4 +57,30 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
       await temp.remove()
     }
   }
+}
+
+async function issueThroughAdminApi (dataDir: string, adminPort: number, commonName: string): Promise<TestCert> {
+  const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim()
+  const ca = readFileSync(path.join(dataDir, 'admin', 'ca.pem'), 'utf8')
+  const body = await new Promise<string>((resolve, reject) => {
+    const request = https.request({
+      host: '127.0.0.1',
+      port: adminPort,
+      path: '/orgs/demo/certs',
+      method: 'POST',
+      ca,
+      checkServerIdentity: () => undefined,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    }, response => {
+      let text = ''
+      response.setEncoding('utf8').on('data', chunk => { text += chunk }).on('end', () => {
+        if (response.statusCode === 201) resolve(text)
+        else reject(new Error(`issuing ${commonName}: HTTP ${String(response.statusCode)} ${text}`))
+      })
+    })
+    request.on('error', reject)
+    request.end(JSON.stringify({ cn: commonName }))
+  })
+  const issued = JSON.parse(body) as { certificate: string, private_key: string }
+  return { certPem: issued.certificate, keyPem: issued.private_key }
 }

@@ -12,10 +12,11 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
   return async (app: FastifyInstance) => {
     app.get<{ Params: { org: string } }>('/orgs/:org/cas', async request => ({ cas: registry.require(request.params.org).cas.map(caView) }))
 
-    app.post<{ Params: { org: string }, Body: { certificate: string, description?: string } }>('/orgs/:org/cas', {
-      schema: { body: { type: 'object', required: ['certificate'], additionalProperties: false, properties: { certificate: PEM_OR_BASE64, description: { type: 'string', maxLength: 200 } } } }
+    app.post<{ Params: { org: string }, Body: { certificate: string, description?: string, shared?: boolean } }>('/orgs/:org/cas', {
+      schema: { body: { type: 'object', required: ['certificate'], additionalProperties: false, properties: { certificate: PEM_OR_BASE64, description: { type: 'string', maxLength: 200 }, shared: { type: 'boolean' } } } }
     }, async (request, reply) => {
-      const ca = await addCa(registry, request.params.org, request.body.certificate, request.body.description ?? '', actorOf(request))
+      const { certificate, description, shared } = request.body
+      const ca = await addCa(registry, request.params.org, certificate, description ?? '', actorOf(request), { shared: shared === true })
       return await reply.status(201).send(caView(ca))
     })
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { resolveIssueRequest } from '../../issue-request.js'
 import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, revokeCert } from '../../issuer.js'
 import { managedCaOf, type OrgState } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
@@ -10,18 +11,24 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
   const caName = (state: OrgState): string => managedCaOf(state).subject.replace(/\n/g, ', ')
 
   return async (app: FastifyInstance) => {
-    app.post<{ Params: { org: string }, Body: { cn: string, csr?: string, days?: number } }>('/orgs/:org/certs', {
+    app.post<{ Params: { org: string }, Body: { cn?: string, csr?: string, days?: number, validity_days?: number } }>('/orgs/:org/certs', {
       schema: {
         body: {
           type: 'object',
-          required: ['cn'],
           additionalProperties: false,
-          properties: { cn: { type: 'string', maxLength: 200 }, csr: { type: 'string', maxLength: 64 * 1024 }, days: { type: 'integer' } }
+          // validity_days: Cloudflare's name for days, so the seed's request body works here too.
+          properties: { cn: { type: 'string', maxLength: 200 }, csr: { type: 'string', maxLength: 64 * 1024 }, days: { type: 'integer' }, validity_days: { type: 'integer' } }
         }
       }
     }, async (request, reply) => {
       const { org } = request.params
-      const issued = await issueClientCert(registry, org, { commonName: request.body.cn, csrPem: request.body.csr, days: request.body.days }, actorOf(request))
+      const { cn, csr, days, validity_days: validityDays } = request.body
+      if (days !== undefined && validityDays !== undefined && days !== validityDays) {
+        throw Object.assign(new Error('days and validity_days disagree; give one of them'), { statusCode: 400 })
+      }
+      // Without a cn the CSR's subject CN is the identity (and must be a valid one).
+      const issueRequest = resolveIssueRequest({ commonName: cn, csrPem: csr, days: days ?? validityDays })
+      const issued = await issueClientCert(registry, org, issueRequest, actorOf(request))
       const state = registry.require(org)
       // ca_certificate: what the new certificate's holder trusts; private_key: the one response
       // that carries a key, generated for this caller and never stored.
