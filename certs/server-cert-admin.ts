@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
-import { keyMatchesCertificate } from './certificate-facts.js'
+import { inspectCertificate, keyMatchesCertificate } from './certificate-facts.js'
 import { chainPemOf, readCertificates } from './certificate-input.js'
 import { createCsr } from './csr.js'
 import { CertsError } from './errors.js'
+import { issue, orgAuthority } from './issuance.js'
 import { serverCertRecordFrom, type Actor, type OrgRegistry } from './org-registry.js'
 import { spkiPin } from './pins.js'
 import { readPrivateKey } from './private-key.js'
@@ -49,6 +50,21 @@ export async function createServerCsr (registry: OrgRegistry, orgId: string, req
   }
   await registry.store.put(orgId, 'server-certs', record)
   registry.audit(actor, 'server-cert.csr', orgId, { serverCertId: record.id, names, spkiPin: record.spkiPin, reuseKey: request.reuseKey === true })
+  await registry.reload(orgId)
+  return record
+}
+
+/**
+ * A new server certificate from the organisation's managed CA (its key made
+ * here, ECDSA P-256), through the one issuance path: recorded as kind
+ * `server`, ready to activate.
+ */
+export async function issueServerCert (registry: OrgRegistry, orgId: string, request: { names?: readonly string[], days?: number }, actor: Actor): Promise<ServerCertRecord> {
+  const names = [...new Set([registry.serverNameFor(orgId), ...(request.names ?? [])])]
+  const issued = await issue(orgAuthority(registry, orgId), { kind: 'server', profile: 'server', names, keyType: 'ec', days: request.days }, actor)
+  const record = serverCertRecordFrom(inspectCertificate(issued.record.certPem), '', issued.keyPem as string, issued.record.issuedOn)
+  await registry.store.put(orgId, 'server-certs', record)
+  registry.audit(actor, 'server-cert.issue', orgId, { serverCertId: record.id, fingerprint: record.fingerprint, names: record.names, notAfter: record.notAfter })
   await registry.reload(orgId)
   return record
 }

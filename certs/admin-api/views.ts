@@ -1,5 +1,5 @@
 import type { IssuedState } from '../issuer.js'
-import type { CaRecord, GatewayScopeRecord, IssuedCertRecord, OrgState, ServerCertRecord } from '../records.js'
+import { kindOf, type CaRecord, type GatewayScopeRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from '../records.js'
 
 /**
  * What the admin API returns for each record: snake_case JSON, never a
@@ -56,6 +56,7 @@ export function serverCertView (sc: ServerCertRecord, activeId: string): Record<
 export function issuedView (rec: IssuedCertRecord, state: IssuedState, caName: string): Record<string, unknown> {
   return {
     id: rec.id,
+    kind: kindOf(rec),
     certificate: rec.certPem,
     csr: rec.csrPem,
     ski: rec.ski,
