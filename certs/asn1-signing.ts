@@ -21,11 +21,18 @@ export function spkiDer (keyPem: string): Buffer {
   return createPublicKey(keyPem).export({ type: 'spki', format: 'der' })
 }
 
-/** RFC 5280 4.2.1.2, method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
+/**
+ * RFC 5280 4.2.1.2, method 1: SHA-1 of the value of the subjectPublicKey BIT
+ * STRING, without its tag, length and unused-bits octet. The BIT STRING is
+ * read undecoded: by default forge decodes a BIT STRING whose bits parse as
+ * ASN.1 (an RSAPublicKey does) into child nodes, and hashing its "value" then
+ * hashed nothing (every RSA key had SKI da39a3ee..., the SHA-1 of no bytes).
+ */
 export function subjectKeyIdentifier (keyPem: string): Buffer {
-  const spki = spkiAsn1(keyPem)
-  const bits = Buffer.from((spki.value as Asn1[])[1].value as string, 'binary')
-  return createHash('sha1').update(bits.subarray(1)).digest()
+  const spki = asn1.fromDer(forge.util.createBuffer(spkiDer(keyPem).toString('binary')), { decodeBitStrings: false } as unknown as boolean)
+  const bitString = (spki.value as Asn1[])[1]
+  if (bitString.type !== asn1.Type.BITSTRING || typeof bitString.value !== 'string') throw new Error('SubjectPublicKeyInfo without a BIT STRING')
+  return createHash('sha1').update(Buffer.from(bitString.value, 'binary').subarray(1)).digest()
 }
 
 /** An AlgorithmIdentifier: RSA's carry NULL parameters (RFC 4055 5); ECDSA's and Ed25519's none (RFC 5758 3.2, RFC 8410 3). */
