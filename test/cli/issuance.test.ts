@@ -66,6 +66,21 @@ describe('one issuance path: what mqgate signs itself is listed and revocable', 
     }
   })
 
+  it('replaces a revoked bridge certificate at the next reading, so a leaked bridge key can be revoked', async () => {
+    const bridgeCerts = async (): Promise<any[]> => ((await json(['cert', 'list', 'demo', '--all'])).certificates as any[]).filter(c => c.kind === 'bridge')
+    const device = await connect(demoDevice())
+    try {
+      await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":22.5,"time":"2020-09-28T02:55:56Z"}', { qos: 1 })
+      const first = await within(20_000, async () => (await bridgeCerts()).find(c => c.status === 'active'))
+      assertDone(await gateway.cli(['cert', 'revoke', 'demo', first.fingerprint_sha256]))
+      await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":22.6,"time":"2020-09-28T02:56:56Z"}', { qos: 1 })
+      const renewed = await within(20_000, async () => (await bridgeCerts()).find(c => c.status === 'active'))
+      assert.notEqual(renewed.fingerprint_sha256, first.fingerprint_sha256)
+    } finally {
+      await endAll(device)
+    }
+  })
+
   it('records the admin API\'s own certificate, the one its port serves', async () => {
     const records = JSON.parse(readFileSync(path.join(gateway.dataDir, 'admin', 'issued.json'), 'utf8')) as any[]
     const served = await servedFingerprint(gateway.adminPort, 'localhost', readFileSync(path.join(gateway.dataDir, 'admin', 'ca.pem'), 'utf8'))
