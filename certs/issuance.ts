@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
 import { inspectCertificate } from './certificate-facts.js'
 import { createCsr, readCsr } from './csr.js'
 import { CertsError } from './errors.js'
-import { parseIdentityName } from './names.js'
+import { isServerName, parseIdentityName } from './names.js'
 import type { Actor, OrgRegistry } from './org-registry.js'
 import { PROFILE_DAYS, PROFILES, type ProfileName } from './profiles.js'
 import type { IssuedCertRecord, IssuedKind } from './records.js'
@@ -87,13 +86,11 @@ export async function issue (authority: Authority, request: IssuanceRequest, act
     validityDays: days
   }
   await authority.record(record)
-  authority.audit(actor, `cert.issue`, {
+  authority.audit(actor, 'cert.issue', {
     kind: record.kind, certId: record.id, commonName: record.commonName, serial: record.serial, fingerprint: record.fingerprint, expiresOn: record.expiresOn, keyGenerated: csr === undefined
   })
   return keys === undefined ? { record } : { record, keyPem: keys.privateKeyPem }
 }
-
-const DNS_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
 
 /** The validators: names the profile allows, a validity within bounds. Returns the validity in days. */
 function validateRequest (request: IssuanceRequest): number {
@@ -104,7 +101,7 @@ function validateRequest (request: IssuanceRequest): number {
   } else {
     if (request.names.length === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', 'a server certificate needs at least one name')
     for (const name of request.names) {
-      if (!DNS_NAME.test(name) && isIP(name) === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
+      if (!isServerName(name)) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
     }
   }
   const days = request.days ?? PROFILE_DAYS[request.profile]

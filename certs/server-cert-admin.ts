@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
 import { inspectCertificate, keyMatchesCertificate } from './certificate-facts.js'
 import { chainPemOf, readCertificates } from './certificate-input.js'
 import { createCsr } from './csr.js'
 import { CertsError } from './errors.js'
+import { isServerName } from './names.js'
 import { issue, orgAuthority } from './issuance.js'
 import { serverCertRecordFrom, type Actor, type OrgRegistry } from './org-registry.js'
 import { spkiPin } from './pins.js'
@@ -19,8 +19,6 @@ import { generateKeyPair } from './x509-builder.js'
  * next handshake uses.
  */
 
-const DNS_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
-
 export interface CsrRequest {
   readonly commonName?: string
   readonly sans?: readonly string[]
@@ -33,7 +31,7 @@ export async function createServerCsr (registry: OrgRegistry, orgId: string, req
   const commonName = request.commonName ?? registry.serverNameFor(orgId)
   const names = [...new Set([commonName, ...(request.sans ?? [])])]
   for (const name of names) {
-    if (!DNS_NAME.test(name) && isIP(name) === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
+    if (!isServerName(name)) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
   }
   const keyPem = request.reuseKey === true ? activeServerCertOf(state).keyPem : generateKeyPair('ec').privateKeyPem
   const record: ServerCertRecord = {

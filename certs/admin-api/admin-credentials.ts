@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { writeFileAtomic } from '../atomic-file.js'
 import { inspectCertificate } from '../certificate-facts.js'
 import { issue, type Authority } from '../issuance.js'
+import { isServerName } from '../names.js'
 import { createManagedCa } from '../profiles.js'
 import type { IssuedCertRecord } from '../records.js'
 import { localSigner } from '../signer.js'
@@ -64,7 +65,7 @@ export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: str
 /** Host names that reach the admin API here; an os.hostname() that is no DNS name (underscores) is left out. */
 function adminNames (): string[] {
   const host = os.hostname()
-  return ['localhost', '127.0.0.1', '::1', ...(/^[a-z0-9.-]+$/i.test(host) && host !== 'localhost' ? [host] : [])]
+  return ['localhost', '127.0.0.1', '::1', ...(isServerName(host) && host !== 'localhost' ? [host] : [])]
 }
 
 /** The admin CA as an Authority: records in `<dataDir>/admin/issued.json`, audits on the process log. */
