@@ -81,6 +81,17 @@ describe('one issuance path: what mqgate signs itself is listed and revocable', 
     }
   })
 
+  it('issues a server certificate from the managed CA with `server-cert issue`, on the record and served once activated', async () => {
+    const issued = await json(['server-cert', 'issue', 'demo', '--san', 'sensors.example.com', '--days', '30'])
+    assert.deepEqual(issued.names, ['demo.messaging.localhost', 'sensors.example.com'])
+    assertDone(await gateway.cli(['server-cert', 'activate', 'demo', issued.id]))
+    const served = await servedFingerprint(gateway.mqttPort, 'demo.messaging.localhost', gateway.caPem, gateway.bootstrap('a:demo-app'))
+    assert.equal(served, issued.fingerprint_sha256)
+    const recorded = ((await json(['cert', 'list', 'demo', '--all'])).certificates as any[]).find(c => c.fingerprint_sha256 === served)
+    assert.equal(recorded?.kind, 'server')
+    assert.equal(recorded?.validity_days, 30)
+  })
+
   it('records the admin API\'s own certificate, the one its port serves', async () => {
     const records = JSON.parse(readFileSync(path.join(gateway.dataDir, 'admin', 'issued.json'), 'utf8')) as any[]
     const served = await servedFingerprint(gateway.adminPort, 'localhost', readFileSync(path.join(gateway.dataDir, 'admin', 'ca.pem'), 'utf8'))
