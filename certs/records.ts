@@ -83,9 +83,22 @@ export interface GatewayScopeRecord {
   readonly updatedAt: string
 }
 
-/** A client certificate the managed CA issued (the fields of Cloudflare's client_certificates). */
+/**
+ * What a managed CA signed, and for whom: `client` an operator's device,
+ * gateway or application certificate; `bootstrap` a demo identity of the first
+ * start; `server` an organisation's TLS server certificate; `bridge` the
+ * bridge's own `a:mqgate-bridge` certificate (renewed every day or two);
+ * `admin-api` the admin API's own TLS certificate (recorded by its own CA).
+ */
+export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api'
+/** What `cert list` shows without --all: the identities operators manage. */
+export const LISTED_KINDS: readonly IssuedKind[] = Object.freeze(['client', 'bootstrap'])
+
+/** A certificate the managed CA issued (the fields of Cloudflare's client_certificates). */
 export interface IssuedCertRecord {
   readonly id: string
+  /** Absent on records made before kinds existed: those are all `client`. */
+  readonly kind?: IssuedKind
   readonly caId: string
   readonly commonName: string
   readonly serial: string
@@ -140,4 +153,8 @@ export function trustedCasOf (state: OrgState): CaRecord[] {
 export function normalizeSerial (serial: string): string {
   const hex = serial.replace(/[^0-9a-fA-F]/g, '').toUpperCase().replace(/^0+/, '')
   return hex === '' ? '0' : hex
+}
+
+export function kindOf (record: IssuedCertRecord): IssuedKind {
+  return record.kind ?? 'client'
 }

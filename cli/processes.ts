@@ -118,7 +118,7 @@ function brokerPart (queueReadings: boolean): Part {
 
 function adminPart (options: ProcessOptions): Part {
   return async ({ cfg, log, registry, backend, metrics, ports, started, onClose }) => {
-    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken)
+    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log)
     metrics.addSources({
       readingCounters: async () => await backend.deadLetters.counters(),
       readingLag: async () => await backend.log.stats(),
