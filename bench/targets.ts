@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -172,4 +172,3 @@ export async function startMosquitto (clientCaPem: string): Promise<Target> {
 export function redisAvailable (): boolean {
   return spawnSync('redis-server', ['--version']).status === 0
 }
-

@@ -70,7 +70,7 @@ export function signStructureWithKey (toBeSigned: Asn1, keyPem: string): Buffer 
 /** The subject Name of a certificate as it is encoded there, for the issuer field of what it signs (RFC 5280 4.1.2.4). */
 export function subjectNameAsn1 (certPem: string): Asn1 {
   const der = new forge.util.ByteStringBuffer(Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('binary'))
-  const tbs = ((asn1.fromDer(der).value as Asn1[])[0].value as Asn1[])
+  const tbs = (asn1.fromDer(der).value as Asn1[])[0].value as Asn1[]
   // TBSCertificate: [0] version (absent in v1), serial, signature, issuer, validity, subject
   const offset = tbs[0].tagClass === asn1.Class.CONTEXT_SPECIFIC ? 1 : 0
   return tbs[offset + 4]

@@ -114,11 +114,11 @@ export interface IssuedCertRecord {
 
 /** The per-organisation collections of the store; `issued` is read on demand, the others are held in memory. */
 export interface CollectionRecords {
-  'cas': CaRecord
+  cas: CaRecord
   'server-certs': ServerCertRecord
-  'revocations': RevocationRecord
-  'gateways': GatewayScopeRecord
-  'issued': IssuedCertRecord
+  revocations: RevocationRecord
+  gateways: GatewayScopeRecord
+  issued: IssuedCertRecord
 }
 export type Collection = keyof CollectionRecords
 export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways'] as const

@@ -77,4 +77,3 @@ function parseWindow (text: string): number {
   if (match === null) throw Object.assign(new Error('expiring must look like 30d or 12h'), { statusCode: 400 })
   return Number(match[1]) * (match[2] === 'd' ? DAY_MS : DAY_MS / 24)
 }
-
