@@ -3,7 +3,8 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
-import { startMqgateProcess, type CliResult, type MqgateProcess } from '../support/mqgate-process.js'
+import { assertExitedZero as assertDone, cliJson } from '../support/mqgate-cli.js'
+import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
 
 /**
@@ -43,10 +44,6 @@ const CURVE_OR_TYPE: Record<string, string> = { rsa: 'rsa', p256: 'prime256v1', 
 
 const certText = (file: string): string => openssl(['x509', '-in', file, '-noout', '-text'])
 
-function assertDone (result: CliResult): void {
-  assert.equal(result.status, 0, `exit ${String(result.status)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
-}
-
 async function fetchCrl (gateway: MqgateProcess, orgId: string, caPem: string): Promise<Buffer> {
   return await new Promise((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port: gateway.apiPort, path: `/crl/${orgId}.crl`, servername: `${orgId}.messaging.localhost`, ca: caPem }, res => {
@@ -74,11 +71,7 @@ describe('key identifiers of managed CAs, checked with openssl verify -crl_check
   before(async () => { gateway = await startMqgateProcess() })
   after(async () => await gateway?.stop())
 
-  const json = async (args: readonly string[]): Promise<any> => {
-    const result = await gateway.cli([...args, '--json'])
-    assertDone(result)
-    return JSON.parse(result.stdout)
-  }
+  const json = async (args: readonly string[]): Promise<any> => await cliJson(gateway.cli, args)
 
   for (const { keyType, signature, recorded } of KEY_TYPES) {
     it(`gives a ${keyType} managed CA, its server and device certificates and its served CRL matching key identifiers that openssl verifies`, async () => {

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
 import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
-import { startMqgateProcess, type CliResult, type MqgateProcess } from '../support/mqgate-process.js'
+import { assertExitedZero as assertDone, cliJson } from '../support/mqgate-cli.js'
+import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { within } from '../support/stack.js'
 
 /**
@@ -15,10 +16,6 @@ import { within } from '../support/stack.js'
  * `mqgate` CLI, MQTT clients and TLS handshakes.
  */
 
-function assertDone (result: CliResult): void {
-  assert.equal(result.status, 0, `exit ${String(result.status)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
-}
-
 describe('one issuance path: what mqgate signs itself is listed and revocable', function () {
   this.timeout(90_000)
   let gateway: MqgateProcess
@@ -26,11 +23,7 @@ describe('one issuance path: what mqgate signs itself is listed and revocable', 
   before(async () => { gateway = await startMqgateProcess() })
   after(async () => await gateway?.stop())
 
-  const json = async (args: readonly string[]): Promise<any> => {
-    const result = await gateway.cli([...args, '--json'])
-    assertDone(result)
-    return JSON.parse(result.stdout)
-  }
+  const json = async (args: readonly string[]): Promise<any> => await cliJson(gateway.cli, args)
   const demoDevice = (): Parameters<typeof tryConnect>[0] =>
     ({ port: gateway.mqttPort, caPem: gateway.caPem, cert: gateway.bootstrap('d:sensor:demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true })
 

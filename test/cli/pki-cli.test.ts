@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import tls from 'node:tls'
-import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import pMap from 'p-map'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
@@ -13,6 +11,7 @@ import { closed, connect, endAll, tryConnect, type ClientSpec } from '../support
 import { openssl, opensslCa, opensslClientCert, opensslCrl, opensslCsr, opensslSign, opensslSpkiPin, opensslVerifies } from '../support/openssl.js'
 import type { TestCert } from '../support/pki.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { runMqgate, showResult, type CliResult } from '../support/mqgate-cli.js'
 
 /**
  * The operator verbs as an operator runs them: `mqgate` is a child process
@@ -21,50 +20,19 @@ import { makeTempDir } from '../support/temp-dir.js'
  * handshakes and the openssl command line.
  */
 
-const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
-
-interface CliResult {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Variables the parent may have set that would point the CLI somewhere else. */
-const INHERITED_OUT = ['MQGATE_ADMIN_URL', 'MQGATE_ADMIN_CA', 'MQGATE_ADMIN_TOKEN', 'MQGATE_ADMIN_PORT', 'MQGATE_DATA_DIR']
-
-/**
- * Runs `node dist/cli/mqgate.js <args>` asynchronously: the gateway it talks to
- * runs in this process, so a synchronous spawn would block the API it waits for.
- */
-async function mqgateCli (args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !INHERITED_OUT.includes(name)))
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MQGATE, ...args], { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', chunk => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', chunk => { stderr += chunk })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.once('error', err => { clearTimeout(timer); reject(err) })
-    child.once('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
-}
-
-const show = (result: CliResult): string => `exit ${String(result.status)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`
-
 function assertDone (result: CliResult): void {
-  assert.equal(result.status, 0, show(result))
-  assert.equal(result.stderr, '', show(result))
+  assert.equal(result.status, 0, showResult(result))
+  assert.equal(result.stderr, '', showResult(result))
 }
 
 function assertRefused (result: CliResult, code: string): void {
-  assert.equal(result.status, 1, show(result))
-  assert.match(result.stderr, new RegExp(`^mqgate: ${code}: `), show(result))
+  assert.equal(result.status, 1, showResult(result))
+  assert.match(result.stderr, new RegExp(`^mqgate: ${code}: `), showResult(result))
 }
 
 function assertUsageError (result: CliResult, message: RegExp): void {
-  assert.equal(result.status, 2, show(result))
-  assert.match(result.stderr, message, show(result))
+  assert.equal(result.status, 2, showResult(result))
+  assert.match(result.stderr, message, showResult(result))
   assert.match(result.stderr, /Usage: mqgate /, 'commander shows the verb\'s help after the error')
 }
 
@@ -92,7 +60,7 @@ describe('mqgate operator verbs (child process against a running gateway)', func
 
   /** The CLI run from the temp dir, with an empty data dir, and nothing else set. */
   async function cli (args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return await mqgateCli(args, { MQGATE_DATA_DIR: dataDir, ...env }, temp.dir)
+    return await runMqgate(args, { MQGATE_DATA_DIR: dataDir, ...env }, temp.dir)
   }
 
   /** A verb pointed at the test gateway's admin API, with its token. */
@@ -191,8 +159,8 @@ describe('mqgate operator verbs (child process against a running gateway)', func
       // Two at a time: 26 Node processes started at once on a loaded 2-core machine outlive the 30 s limit.
       const results = await pMap(VERBS, async verb => ({ verb, result: await cli([...verb, '--help']) }), { concurrency: 2 })
       for (const { verb, result } of results) {
-        assert.equal(result.status, 0, `mqgate ${verb.join(' ')} --help: ${show(result)}`)
-        assert.match(result.stdout, new RegExp(`^Usage: ${['mqgate', ...verb].join(' ')} `), `mqgate ${verb.join(' ')} --help: ${show(result)}`)
+        assert.equal(result.status, 0, `mqgate ${verb.join(' ')} --help: ${showResult(result)}`)
+        assert.match(result.stdout, new RegExp(`^Usage: ${['mqgate', ...verb].join(' ')} `), `mqgate ${verb.join(' ')} --help: ${showResult(result)}`)
       }
     })
   })

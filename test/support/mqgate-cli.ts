@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -5,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 /** The built `mqgate` entry, as `npx mqgate` runs it. */
 export const MQGATE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
 
+/** How a command ended: exit status and what it printed. */
 export interface CliResult {
   readonly status: number | null
   readonly stdout: string
@@ -42,3 +44,20 @@ export async function mqgateCli (args: readonly string[], admin: { url: string, 
 }
 
 export const showResult = (result: CliResult): string => `exit ${String(result.status)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`
+
+/** `mqgate <args>` with the given environment (a data dir, an admin port), killed after 30 s. */
+export async function runMqgate (args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return await runCommand(process.execPath, [MQGATE_BIN, ...args], { env, cwd })
+}
+
+/** The command succeeded: exit 0. */
+export function assertExitedZero (result: CliResult): void {
+  assert.equal(result.status, 0, showResult(result))
+}
+
+/** Runs a verb with `--json` through `run`, checks it succeeded, and parses what it printed. */
+export async function cliJson (run: (args: readonly string[]) => Promise<CliResult>, args: readonly string[]): Promise<any> {
+  const result = await run([...args, '--json'])
+  assertExitedZero(result)
+  return JSON.parse(result.stdout)
+}

@@ -2,12 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { TestCert } from './pki.js'
 import { freePort } from './redis-server.js'
 import { makeTempDir } from './temp-dir.js'
-
-const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
+import { MQGATE_BIN, runMqgate, type CliResult } from './mqgate-cli.js'
 
 /** `mqgate start` in a child process, so that its memory can be measured apart from the test's. */
 export interface MqgateProcess {
@@ -33,7 +31,7 @@ export interface MqgateProcess {
 export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
   const temp = await makeTempDir('process')
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
-  const child = spawn(process.execPath, [MQGATE, 'start'], {
+  const child = spawn(process.execPath, [MQGATE_BIN, 'start'], {
     env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -51,7 +49,7 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
     apiPort,
     adminPort,
     dataDir: temp.dir,
-    cli: async args => await runCli(args, { MQGATE_DATA_DIR: temp.dir, MQGATE_ADMIN_PORT: String(adminPort) }),
+    cli: async args => await runMqgate(args, { MQGATE_DATA_DIR: temp.dir, MQGATE_ADMIN_PORT: String(adminPort) }),
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
     bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
     issue: async cn => await issueThroughAdminApi(temp.dir, adminPort, cn),
@@ -90,27 +88,4 @@ async function issueThroughAdminApi (dataDir: string, adminPort: number, commonN
   })
   const issued = JSON.parse(body) as { certificate: string, private_key: string }
   return { certPem: issued.certificate, keyPem: issued.private_key }
-}
-
-export interface CliResult {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Variables the parent may have set that would point the CLI somewhere else. */
-const INHERITED_OUT = ['MQGATE_ADMIN_URL', 'MQGATE_ADMIN_CA', 'MQGATE_ADMIN_TOKEN', 'MQGATE_ADMIN_PORT', 'MQGATE_DATA_DIR']
-
-async function runCli (args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !INHERITED_OUT.includes(name)))
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MQGATE, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', chunk => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', chunk => { stderr += chunk })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.once('error', err => { clearTimeout(timer); reject(err) })
-    child.once('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
 }
