@@ -27,14 +27,15 @@ export interface OpenRegistryOptions {
 export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRegistry> {
   const log = options.log.child({ component: 'registry' })
   const inner = openRegistryStore(options)
+  const template = options.crlUrlTemplate
   try {
     await sealStoredKeys(inner, options.keys, log, 'migrate')
+    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
   } catch (err) {
+    // An open Redis connection would keep a refused process alive after its one-line error.
     await inner.close()
     throw err
   }
-  const template = options.crlUrlTemplate
-  return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
 }
 
 /** The bare store (records as stored, keys sealed): for the encrypting decorator and `registry rotate-kek`. */

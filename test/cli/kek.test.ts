@@ -193,7 +193,11 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
     }
   })
 
-  it('refuses a wrong KEK at start: CERTS_ERR_KEK_MISMATCH, one line, exit 1', () => {
+  it('refuses a wrong KEK at start: CERTS_ERR_KEK_MISMATCH, one line, exit 1', async () => {
+    const connection = redis.connect()
+    const orgs = await connection.smembers('mqgate:registry:orgs')
+    connection.disconnect()
+    assert.ok(orgs.length > 0, 'the organisations of the test before are there, sealed under KEK_1')
     assertRefused(runMqgate(['start', '--workers', '1'], envOf(path.join(temp.dir, 'node-wrong'), { MQGATE_KEK: WRONG_KEK })), 'CERTS_ERR_KEK_MISMATCH')
   })
 
