@@ -36,7 +36,7 @@ export function registerRegistryVerbs (program: Command, env: NodeJS.ProcessEnv,
         `re-encrypted ${written} record(s) under key-encryption key ${next.kid} (was ${keys.current.kid})`,
         fromDataDir
           ? `${dataDirKekFile(cfg.dataDir)} now holds the new key and ${dataDirKekFile(cfg.dataDir)}.previous the old one: restart mqgate to use it`
-          : `now restart every process with MQGATE_KEK_FILE=${options.newKekFile} and the old key in MQGATE_KEK_PREVIOUS(_FILE); once all have restarted, run this verb again with the new key as MQGATE_KEK_FILE to re-encrypt what the old processes wrote meanwhile, then drop MQGATE_KEK_PREVIOUS`
+          : `now restart every process with MQGATE_KEK_FILE=${options.newKekFile} and the old key in MQGATE_KEK_PREVIOUS(_FILE); once all have restarted, run this verb again with those settings and --new-kek-file ${options.newKekFile} to re-encrypt what the old processes wrote meanwhile, then drop MQGATE_KEK_PREVIOUS`
       ].join('\n'))
     })
 }
