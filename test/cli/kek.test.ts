@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createPrivateKey } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import https from 'node:https'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -252,6 +252,56 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
       await deviceConnects(restarted, newDir, 'legacy', 'after-rotation')
     } finally {
       await restarted.stop()
+    }
+  })
+})
+
+describe('mqgate on embedded defaults generates and rotates its own KEK (child processes)', function () {
+  this.timeout(120_000)
+  let temp: { dir: string, remove: () => Promise<void> }
+  before(async () => { temp = await makeTempDir('kek-embedded') })
+  after(async () => await temp?.remove())
+
+  it('says in the welcome text that it generated <data dir>/kek (0600), seals the registry with it, and reuses it', async () => {
+    const env = { REDIS_URL: '', MQGATE_KEK: '', MQGATE_KEK_FILE: '', MQGATE_DATA_DIR: temp.dir }
+    const first = await startMqgate(env)
+    try {
+      const kekFile = path.join(temp.dir, 'kek')
+      assert.match(first.output(), new RegExp(`key-encryption key was generated into ${kekFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(mode 0600\\)`))
+      assert.equal((await stat(kekFile)).mode & 0o777, 0o600)
+      for (const file of await filesUnder(path.join(temp.dir, 'orgs'))) {
+        if (!file.includes(`${path.sep}bootstrap${path.sep}`)) assert.equal((await readFile(file)).includes('PRIVATE KEY'), false, file)
+      }
+    } finally {
+      await first.stop()
+    }
+    const second = await startMqgate(env)
+    try {
+      assert.doesNotMatch(second.output(), /key-encryption key was generated/)
+      await deviceConnects(second, temp.dir, 'demo', 'second-start')
+    } finally {
+      await second.stop()
+    }
+  })
+
+  it('rotate-kek on the data dir keeps the old key as kek.previous, and the next start runs on the new one', async () => {
+    const env = { REDIS_URL: '', MQGATE_KEK: '', MQGATE_KEK_FILE: '', MQGATE_DATA_DIR: temp.dir }
+    const oldKid = kekFromBase64(await readFile(path.join(temp.dir, 'kek'), 'utf8')).kid
+    const newKek = path.join(temp.dir, 'new.kek')
+    await writeFile(newKek, KEK_2 + '\n', { mode: 0o600 })
+    const rotated = runMqgate(['registry', 'rotate-kek', '--new-kek-file', newKek], env)
+    assert.equal(rotated.status, 0, rotated.stderr)
+    assert.equal(kekFromBase64(await readFile(path.join(temp.dir, 'kek'), 'utf8')).kid, kekFromBase64(KEK_2).kid)
+    assert.equal(kekFromBase64(await readFile(path.join(temp.dir, 'kek.previous'), 'utf8')).kid, oldKid)
+    for (const file of await filesUnder(path.join(temp.dir, 'orgs'))) {
+      const blobs = (await readFile(file, 'utf8')).match(/mqgate-kek:v1:[0-9a-f]{16}/g) ?? []
+      for (const blob of blobs) assert.equal(blob, `${BLOB_PREFIX}${kekFromBase64(KEK_2).kid}`, file)
+    }
+    const started = await startMqgate(env)
+    try {
+      await deviceConnects(started, temp.dir, 'demo', 'after-rotation')
+    } finally {
+      await started.stop()
     }
   })
 })
