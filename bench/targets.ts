@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createPrivateKey } from 'node:crypto'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createClientCertificate, createManagedCa, createServerCertificate, generateKeyPair } from '../certs/index.js'
+import { createManagedCa, generateKeyPair, issue, localSigner } from '../certs/index.js'
 import { AdminClient } from '../certs/cli/admin-client.js'
 import { freePort } from '../test/support/redis-server.js'
 
@@ -138,8 +139,11 @@ export function mosquittoAvailable (): boolean {
  */
 export async function startMosquitto (clientCaPem: string): Promise<Target> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mosquitto-bench-'))
-  const ca = createManagedCa('mosquitto-bench')
-  const server = createServerCertificate(ca, ['localhost', '127.0.0.1'])
+  const ca = await createManagedCa('mosquitto-bench')
+  // A throwaway CA of the bench's own: nothing to record.
+  const authority = { caId: 'mosquitto-bench', signer: localSigner(ca.certPem, createPrivateKey(ca.keyPem)), record: async () => {}, audit: () => {} }
+  const issued = await issue(authority, { kind: 'server', profile: 'server', names: ['localhost', '127.0.0.1'], keyType: 'ec' }, 'bench')
+  const server = { certPem: issued.record.certPem, keyPem: issued.keyPem as string }
   writeFileSync(path.join(dir, 'clients-ca.pem'), clientCaPem)
   writeFileSync(path.join(dir, 'server.crt'), server.certPem)
   writeFileSync(path.join(dir, 'server.key'), server.keyPem)
@@ -172,5 +176,3 @@ export async function startMosquitto (clientCaPem: string): Promise<Target> {
 export function redisAvailable (): boolean {
   return spawnSync('redis-server', ['--version']).status === 0
 }
-
-export { createClientCertificate }

@@ -39,7 +39,10 @@ export class RedisReadingStore implements ReadingStore {
     }
     const results = await pipeline.exec()
     const failed = results?.find(([err]) => err !== null)
-    if (failed !== undefined) throw failed[0] as Error
+    if (failed !== undefined) {
+      const [err] = failed as [Error, unknown]
+      throw err
+    }
   }
 
   async latest (device: DeviceKey, limit: number): Promise<StoredReading[] | undefined> {

@@ -37,10 +37,11 @@ export class TempsApiClient {
     const device = `d:${reading.orgId}:${reading.typeId}:${reading.deviceId}`
     const body = JSON.stringify({ temperature: reading.temperature, time: reading.time, device })
     const servername = this.servernameFor(url, reading.orgId)
+    const agent = await this.agentFor(reading.orgId)
     return await new Promise((resolve, reject) => {
       const req = https.request(url, {
         method: 'POST',
-        agent: this.agentFor(reading.orgId),
+        agent,
         servername,
         // The Host names the organisation too: a resumed TLS 1.2 session carries no SNI name.
         headers: { host: servername ?? url.host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-device-id': device },
@@ -69,8 +70,8 @@ export class TempsApiClient {
   }
 
   /** One keep-alive agent per organisation, rebuilt when the bridge's certificate for it is renewed. */
-  private agentFor (orgId: string): https.Agent {
-    const credentials = this.credentials.for(orgId)
+  private async agentFor (orgId: string): Promise<https.Agent> {
+    const credentials = await this.credentials.for(orgId)
     const current = this.agents.get(orgId)
     if (current !== undefined && current.certPem === credentials.certPem) return current.agent
     current?.agent.destroy()

@@ -1,7 +1,7 @@
 import type { Client, ConnectPacket, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../certs/index.js'
-import { checkCertificateTrust } from './certificate-trust.js'
+import { checkCertificateTrust, type TrustPolicy } from './certificate-trust.js'
 import { connectionInfoOf, type ConnectionInfo } from './connection-gate.js'
 import { AuthError, CONNACK, allowed, refused, type Checked } from './errors.js'
 import { clientIdBelongsTo, orgOfClientId, type Identity } from './identity.js'
@@ -34,6 +34,7 @@ export interface AuthenticateDeps {
   readonly log: Logger
   readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
   readonly now?: () => Date
+  readonly trustPolicy?: TrustPolicy
 }
 
 /**
@@ -81,7 +82,7 @@ export function createAuthenticate (deps: AuthenticateDeps) {
     if (orgId === undefined) return refused('BROKER_ERR_CLIENTID_MISMATCH', 'the clientId must name the organisation: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>')
     const org = deps.registry.get(orgId)
     if (org === undefined) return refused('BROKER_ERR_CERT_UNTRUSTED', `no organisation ${orgId}`)
-    const trust = checkCertificateTrust(info.certificate, info.presentedChain, org, deps.now?.() ?? new Date())
+    const trust = checkCertificateTrust(info.certificate, info.presentedChain, org, deps.now?.() ?? new Date(), deps.trustPolicy)
     if (!trust.ok) return trust
     if (!info.identity.ok) return info.identity
     const identity = info.identity.value

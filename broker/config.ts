@@ -14,6 +14,12 @@ export interface BrokerConfig {
   readonly redisUrl?: string
   /** TLS 1.2 at least (1.3 is negotiated when the client offers it). */
   readonly minTlsVersion: tls.SecureVersion
+  /**
+   * MQGATE_MAX_CHAIN_DEPTH: the most certificates from the device's own up to
+   * (not counting) the organisation's CA that trusts it; 4 (three intermediates)
+   * by default. A longer chain is refused with BROKER_ERR_CHAIN_TOO_DEEP.
+   */
+  readonly maxChainDepth: number
   readonly limits: BrokerLimits
 }
 
@@ -53,5 +59,6 @@ export const BROKER_DEFAULTS = Object.freeze({
   port: 8883,
   domain: 'localhost',
   minTlsVersion: 'TLSv1.2' as tls.SecureVersion,
+  maxChainDepth: 4,
   limits: BROKER_LIMIT_DEFAULTS
 })

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto'
+import type { X509Certificate } from 'node:crypto'
 import type tls from 'node:tls'
 import type { Logger } from 'pino'
 import { LRUCache } from 'lru-cache'
@@ -7,6 +7,7 @@ import { codeForVerifyError } from './certificate-trust.js'
 import { refused, type Checked } from './errors.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { identityFromCertificate, type Identity } from './identity.js'
+import { peerCertificatesOf } from './peer-chain.js'
 import { sniOrgOf, type OrgContexts } from './tls-contexts.js'
 
 /** What the TLS layer established about a connection, before any MQTT packet. */
@@ -53,7 +54,7 @@ export class ConnectionGate {
     const nameless = sniOrg === undefined && servername === undefined && socket.isSessionReused()
     const org = sniOrg !== undefined || nameless ? { ok: true as const, value: sniOrg } : this.contexts.orgForServername(servername)
     if (!org.ok) return this.refuse(socket, { ...base, code: org.code }, org.reason)
-    const peer = socket.getPeerX509Certificate()
+    const { peer, chain } = peerCertificatesOf(socket)
     if (peer === undefined) {
       return this.refuse(socket, { ...base, orgId: org.value, code: 'BROKER_ERR_NO_CLIENT_CERT' }, 'no client certificate')
     }
@@ -70,7 +71,7 @@ export class ConnectionGate {
       orgId: org.value,
       ...base,
       certificate: certificate.value,
-      presentedChain: lazyChainOf(socket),
+      presentedChain: chain,
       identity: identityFromCertificate(certificate.value)
     }
     connections.set(socket, info)
@@ -95,28 +96,4 @@ export class ConnectionGate {
     socket.destroy()
     return undefined
   }
-}
-
-/**
- * The presented chain, read from the socket on first use: most certificates
- * chain straight to an active CA, and decoding the chain costs more than the
- * rest of CONNECT.
- */
-function lazyChainOf (socket: tls.TLSSocket): () => readonly X509Certificate[] {
-  let chain: X509Certificate[] | undefined
-  return () => (chain ??= presentedChainOf(socket))
-}
-
-/** The intermediates the client sent after its certificate (at most four). */
-export function presentedChainOf (socket: tls.TLSSocket): X509Certificate[] {
-  const chain: X509Certificate[] = []
-  let node = socket.getPeerCertificate(true)
-  const seen = new Set<string>()
-  while (node?.issuerCertificate !== undefined && node.issuerCertificate !== node && chain.length < 4) {
-    node = node.issuerCertificate
-    if (node.raw === undefined || seen.has(node.fingerprint256)) break
-    seen.add(node.fingerprint256)
-    chain.push(new X509Certificate(node.raw))
-  }
-  return chain
 }

@@ -12,6 +12,8 @@
  * the first check
  * BROKER_ERR_NO_CLIENT_CERT        no client certificate was presented
  * BROKER_ERR_CERT_UNTRUSTED        its chain does not lead to an active CA of the organisation
+ * BROKER_ERR_CHAIN_TOO_DEEP        it leads there through more certificates than MQGATE_MAX_CHAIN_DEPTH allows
+ * BROKER_ERR_CRL_EXPIRED           a CA on its path has CRL policy `closed` and a loaded CRL past its nextUpdate
  * BROKER_ERR_CERT_EXPIRED          notAfter has passed
  * BROKER_ERR_CERT_NOT_YET_VALID    notBefore is still ahead
  * BROKER_ERR_CERT_PURPOSE          the TLS stack refused its key usage for client authentication
@@ -58,6 +60,8 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_TLS_HANDSHAKE'
   | 'BROKER_ERR_NO_CLIENT_CERT'
   | 'BROKER_ERR_CERT_UNTRUSTED'
+  | 'BROKER_ERR_CHAIN_TOO_DEEP'
+  | 'BROKER_ERR_CRL_EXPIRED'
   | 'BROKER_ERR_CERT_EXPIRED'
   | 'BROKER_ERR_CERT_NOT_YET_VALID'
   | 'BROKER_ERR_CERT_PURPOSE'

@@ -2,7 +2,7 @@ import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../certs/index.js'
 import { sessionOf } from './authenticate.js'
-import { checkCertificateTrust } from './certificate-trust.js'
+import { checkCertificateTrust, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
 import { connectionInfoOf } from './connection-gate.js'
 
 /**
@@ -13,7 +13,7 @@ import { connectionInfoOf } from './connection-gate.js'
 export class LiveSessions {
   private readonly byOrg = new Map<string, Set<Client>>()
 
-  constructor (private readonly aedes: Aedes, private readonly registry: OrgRegistry, private readonly log: Logger) {
+  constructor (private readonly aedes: Aedes, private readonly registry: OrgRegistry, private readonly log: Logger, private readonly trustPolicy: TrustPolicy = DEFAULT_TRUST_POLICY) {
     // Tracked from CONNACK, not from `clientReady`: aedes resumes reading the
     // client and replays its offline queue between the two, which can take
     // seconds, and a trust change in that gap would otherwise never reach it.
@@ -56,7 +56,7 @@ export class LiveSessions {
     const org = this.registry.get(orgId)
     const trust = org === undefined
       ? { ok: false as const, code: 'BROKER_ERR_CERT_UNTRUSTED' as const, reason: 'the organisation no longer exists' }
-      : checkCertificateTrust(info.certificate, info.presentedChain, org, now)
+      : checkCertificateTrust(info.certificate, info.presentedChain, org, now, this.trustPolicy)
     if (trust.ok) return false
     session.log.warn({ event: 'session.closed', code: trust.code }, trust.reason)
     this.byOrg.get(orgId)?.delete(client)

@@ -10,6 +10,7 @@ import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { ConnectionLimits } from './connection-limits.js'
+import { CrlWatch } from './crl-watch.js'
 import { BrokerError } from './errors.js'
 import { guardFrames } from './frame-guard.js'
 import type { Identity } from './identity.js'
@@ -58,7 +59,9 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
-  const live = new LiveSessions(aedes, deps.registry, log)
+  const live = new LiveSessions(aedes, deps.registry, log, { maxChainDepth: cfg.maxChainDepth })
+  // A CRL past its nextUpdate under a closed policy refuses its CA's devices: live ones too.
+  const crlWatch = new CrlWatch(deps.registry, log, orgId => live.revalidate(orgId))
   const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
   const gate = new ConnectionGate(contexts, log, observer)
   const limits = new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
@@ -145,6 +148,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)
+      crlWatch.close()
       const closed = new Promise<void>(resolve => server.close(() => resolve()))
       const until = Date.now() + IN_FLIGHT_GRACE_MS
       while (authorizers.inFlight() > 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
@@ -177,7 +181,7 @@ async function createAedes (
   gatewayScope: (orgId: string, identity: Identity) => GatewayScope,
   mqttPersistence: MqttPersistence
 ): Promise<AedesBroker> {
-  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope })
+  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope, trustPolicy: { maxChainDepth: cfg.maxChainDepth } })
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker({
     persistence: mqttPersistence.persistence,

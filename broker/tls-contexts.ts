@@ -69,6 +69,9 @@ export class OrgContexts {
       key: server.keyPem,
       cert: server.certPem + server.chainPem,
       ca: trustedCasOf(state).map(ca => ca.certPem),
+      // Every active CA is a trust anchor, an uploaded intermediate too (EMQX's partial_chain):
+      // OpenSSL otherwise insists on reaching a self-signed root. Node >= 20.18.
+      allowPartialTrustChain: true,
       minVersion: this.policy.minVersion,
       ...TLS_HARDENING
     }

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Logger } from 'pino'
 import { writeFileAtomic } from './atomic-file.js'
 import { fileNameForCommonName } from './names.js'
-import { createClientCertificate } from './profiles.js'
+import { issue, orgAuthority } from './issuance.js'
 import { managedCaOf } from './records.js'
 import type { OrgRegistry } from './org-registry.js'
 
@@ -24,7 +24,9 @@ export interface BootstrapFiles {
 /**
  * Ensures the demo organisation and the demo identities' files under
  * `<dataDir>/orgs/demo/bootstrap/`. Files that exist and still chain to the
- * organisation's CA are reused; otherwise they are issued again.
+ * organisation's CA are reused; otherwise they are issued again, through the
+ * one issuance path: recorded (kind `bootstrap`), listed by `cert list demo`
+ * and revocable like any device certificate.
  */
 export async function ensureDemoBootstrap (registry: OrgRegistry, dataDir: string, log: Logger): Promise<BootstrapFiles> {
   const orgCreated = registry.get(DEMO_ORG) === undefined
@@ -41,11 +43,11 @@ export async function ensureDemoBootstrap (registry: OrgRegistry, dataDir: strin
     return { dir, caFile, identities, created: false }
   }
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const signer = registry.signerOf(DEMO_ORG)
+  const authority = orgAuthority(registry, DEMO_ORG)
   for (const [cn, files] of Object.entries(identities)) {
-    const issued = createClientCertificate(signer, cn, { crlUrl: registry.options.crlUrlFor?.(DEMO_ORG) })
+    const issued = await issue(authority, { kind: 'bootstrap', profile: 'client', names: [cn] }, 'system')
     await writeFileAtomic(files.keyFile, issued.keyPem as string, 0o600)
-    await writeFileAtomic(files.certFile, issued.certPem, 0o644)
+    await writeFileAtomic(files.certFile, issued.record.certPem, 0o644)
   }
   await writeFileAtomic(caFile, caPem, 0o644)
   log.info({ event: 'bootstrap.written', orgId: DEMO_ORG, dir, identities: DEMO_IDENTITIES }, 'demo identities written')

@@ -31,7 +31,10 @@ export async function addCa (registry: OrgRegistry, orgId: string, certificate: 
   const record: CaRecord = elsewhere.length > 0 ? { ...base, shared: true } : base
   await registry.store.put(orgId, 'cas', record)
   registry.audit(actor, 'ca.add', orgId, {
-    caId: record.id, subject: record.subject, fingerprint: record.fingerprint, notAfter: record.notAfter,
+    caId: record.id,
+    subject: record.subject,
+    fingerprint: record.fingerprint,
+    notAfter: record.notAfter,
     ...(elsewhere.length > 0 ? { sharedWith: elsewhere.map(e => e.orgId) } : {})
   })
   await registry.reload(orgId)

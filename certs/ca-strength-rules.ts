@@ -62,7 +62,7 @@ type Asn1 = forge.asn1.Asn1
 /** The weak algorithm's name, or undefined. Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signature } (RFC 5280 §4.1.1.2). */
 function weakSignatureOf (der: Buffer): string | undefined {
   const cert = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')))
-  const [oidNode, params] = ((cert.value as Asn1[])[1].value as Asn1[])
+  const [oidNode, params] = (cert.value as Asn1[])[1].value as Asn1[]
   const oid = forge.asn1.derToOid(oidNode.value as string)
   if (oid in WEAK_SIGNATURES) return WEAK_SIGNATURES[oid]
   if (oid !== RSASSA_PSS) return undefined

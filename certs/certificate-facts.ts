@@ -120,13 +120,39 @@ function readSubject (tbs: Asn1[]): { subjectCommonNames: string[], subjectHasMu
   return { subjectCommonNames, subjectHasMultiValuedRdn }
 }
 
-// Invalid bytes decode to U+FFFD, which no name rule accepts.
+/** ASN.1 universal tags of the DirectoryString choices (X.680 8.4); node-forge names only some of them. */
+export const STRING_TAGS = Object.freeze({ UTF8: 12, PRINTABLE: 19, TELETEX: 20, IA5: 22, VISIBLE: 26, UNIVERSAL: 28, BMP: 30 } as const)
+
+/**
+ * The text of a DirectoryString (RFC 5280 4.1.2.4) or IA5String, decoded once
+ * by its own type. node-forge's reader already turns a BMPString into a
+ * JavaScript string (UTF-16 code units); every other type arrives as raw
+ * bytes. Bytes a type cannot hold decode to U+FFFD, which no name rule
+ * accepts.
+ */
 export function decodeDirectoryString (value: Asn1): string {
-  const bytes = Buffer.from(value.value as string, 'binary')
-  switch (value.type) {
-    case forge.asn1.Type.UTF8: return bytes.toString('utf8')
-    case forge.asn1.Type.BMPSTRING: return bytes.swap16().toString('utf16le')
-    default: return bytes.toString('latin1')
+  const raw = value.value as string
+  const bytes = (): Buffer => Buffer.from(raw, 'binary')
+  switch (value.type as number) {
+    case STRING_TAGS.BMP: return raw
+    case STRING_TAGS.UTF8: return bytes().toString('utf8')
+    // UCS-4 big-endian.
+    case STRING_TAGS.UNIVERSAL: {
+      const b = bytes()
+      let text = ''
+      for (let i = 0; i + 4 <= b.length; i += 4) {
+        const point = b.readUInt32BE(i)
+        text += point <= 0x10ffff ? String.fromCodePoint(point) : '\uFFFD'
+      }
+      return b.length % 4 === 0 ? text : text + '\uFFFD'
+    }
+    // 7-bit types: a byte above 0x7F is not one of their characters.
+    case STRING_TAGS.PRINTABLE:
+    case STRING_TAGS.IA5:
+    case STRING_TAGS.VISIBLE: return [...bytes()].map(c => c < 0x80 ? String.fromCharCode(c) : '\uFFFD').join('')
+    // TeletexString (T.61) is read as Latin-1, as OpenSSL and most CAs treat it.
+    case STRING_TAGS.TELETEX:
+    default: return bytes().toString('latin1')
   }
 }
 

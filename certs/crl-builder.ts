@@ -1,10 +1,11 @@
-import { sign } from 'node:crypto'
 import forge from 'node-forge'
-import { managedCaOf, type OrgState } from './records.js'
+import { algorithmIdentifier, signStructure, subjectNameAsn1 } from './asn1-signing.js'
+import type { OrgState } from './records.js'
+import type { CaSigner } from './signer.js'
+import { authorityKeyIdentifierFor } from './x509-builder.js'
 
 const { asn1 } = forge
 const { Class, Type } = asn1
-const SHA256_WITH_RSA = '1.2.840.113549.1.1.11'
 const CRL_NUMBER = '2.5.29.20'
 const AUTHORITY_KEY_IDENTIFIER = '2.5.29.35'
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -14,16 +15,15 @@ const DAY_MS = 24 * 60 * 60 * 1000
  * operators revoked with `cert revoke`, valid for a day, signed by the CA.
  * Certificates the CA signs point to it (cRLDistributionPoints), so TLS
  * clients and tools that check revocation can, and scanners find it.
- * node-forge assembles the ASN.1 (it has no CRL writer); Node's crypto signs.
+ * node-forge assembles the ASN.1 (it has no CRL writer); the CA's signer signs,
+ * with the algorithm of the CA's key (RSA, ECDSA or Ed25519).
  */
-export function buildOrgCrl (org: OrgState, now = new Date()): Buffer {
-  const ca = managedCaOf(org)
-  const caCert = forge.pki.certificateFromPem(ca.certPem)
-  const algorithm = seq([oid(SHA256_WITH_RSA), asn1.create(Class.UNIVERSAL, Type.NULL, false, '')])
+export async function buildOrgCrl (org: OrgState, signer: CaSigner, now = new Date()): Promise<Buffer> {
   const fields: forge.asn1.Asn1[] = [
     integer(Buffer.from([1])), // v2, for the extensions
-    algorithm,
-    forge.pki.distinguishedNameToAsn1(caCert.subject),
+    algorithmIdentifier(signer.signatureOid),
+    // RFC 5280 5.1.2.3: the issuer is the CA's subject, as encoded in its certificate.
+    subjectNameAsn1(signer.certPem),
     utcTime(now),
     utcTime(new Date(now.getTime() + DAY_MS))
   ]
@@ -32,13 +32,10 @@ export function buildOrgCrl (org: OrgState, now = new Date()): Buffer {
   }
   fields.push(asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [seq([
     extension(CRL_NUMBER, integer(numberBytes(Math.floor(now.getTime() / 1000)))),
-    extension(AUTHORITY_KEY_IDENTIFIER, seq([asn1.create(Class.CONTEXT_SPECIFIC, 0, false, caCert.generateSubjectKeyIdentifier().getBytes())]))
+    // RFC 5280 5.2.1: the CA's key identifier as its certificate states it, so relying parties pair the CRL with the CA.
+    extension(AUTHORITY_KEY_IDENTIFIER, seq([asn1.create(Class.CONTEXT_SPECIFIC, 0, false, authorityKeyIdentifierFor(signer.certPem).toString('binary'))]))
   ])]))
-  const tbs = seq(fields)
-  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary')
-  const signature = sign('sha256', tbsDer, ca.keyPem as string)
-  const list = seq([tbs, algorithm, asn1.create(Class.UNIVERSAL, Type.BITSTRING, false, '\x00' + signature.toString('binary'))])
-  return Buffer.from(asn1.toDer(list).getBytes(), 'binary')
+  return await signStructure(seq(fields), signer)
 }
 
 function seq (values: forge.asn1.Asn1[]): forge.asn1.Asn1 {

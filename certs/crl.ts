@@ -26,6 +26,11 @@ export function readCrl (input: string | Buffer, ca: X509Certificate, now = new 
   if (!verify(hash, parsed.tbs, ca.publicKey, parsed.signature)) {
     throw new CertsError('CERTS_ERR_CRL_SIGNATURE', 'the CRL is not signed by this CA')
   }
+  // RFC 5280 5.1.2.5: past nextUpdate the CA has issued (or owes) a newer list; loading a stale
+  // one would silently miss every revocation since.
+  if (parsed.nextUpdate !== undefined && parsed.nextUpdate.getTime() < now.getTime()) {
+    throw new CertsError('CERTS_ERR_CRL_EXPIRED', `the CRL's nextUpdate (${parsed.nextUpdate.toISOString()}) has passed: load the CA's current CRL`)
+  }
   return {
     serials: parsed.serials,
     thisUpdate: parsed.thisUpdate.toISOString(),

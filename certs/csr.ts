@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto'
 import { isIP } from 'node:net'
 import forge from 'node-forge'
-import { forgePlaceholderKey, signStructure, spkiAsn1, toPem, VERIFY_HASHES } from './asn1-signing.js'
+import { forgePlaceholderKey, signStructureWithKey, spkiAsn1, toPem, VERIFY_HASHES } from './asn1-signing.js'
 import { decodeDirectoryString } from './certificate-facts.js'
 import { CertsError } from './errors.js'
 
@@ -26,7 +26,7 @@ export function createCsr (keyPem: string, commonName: string, sans: readonly st
   const info = (forge.pki as unknown as { getCertificationRequestInfo: (c: forge.pki.CertificateSigningRequest) => Asn1 }).getCertificationRequestInfo(csr)
   // CertificationRequestInfo: version, subject, subjectPKInfo, [0] attributes
   ;(info.value as Asn1[])[2] = spkiAsn1(readKeyPem(keyPem))
-  return toPem(signStructure(info, keyPem), 'CERTIFICATE REQUEST')
+  return toPem(signStructureWithKey(info, keyPem), 'CERTIFICATE REQUEST')
 }
 
 export interface CsrFacts {

@@ -6,10 +6,14 @@ export {
   OID_CLIENT_AUTH, OID_SERVER_AUTH, type CertificateFacts
 } from './certificate-facts.js'
 export { buildCertificate, generateKeyPair, randomSerial, serialFrom, type CertificateSpec, type KeyPairPem, type AltName, type SubjectAttribute } from './x509-builder.js'
-export { createManagedCa, createServerCertificate, createClientCertificate, PROFILE_DAYS, type Signer } from './profiles.js'
+export { createManagedCa, clientProfile, serverProfile, PROFILE_DAYS, DEFAULT_CA_KEY_TYPE } from './profiles.js'
+export { localSigner, keySigner, caKeyTypeOf, generateKeyOfType, isCaKeyType, CA_KEY_TYPES, SIGNATURE_ALGORITHMS, type CaSigner, type CaKeyType, type KeySigner } from './signer.js'
+export { issue, orgAuthority, type Authority, type IssuanceRequest } from './issuance.js'
+export { tbsCertificate } from './x509-builder.js'
+export { signedStructure, subjectKeyIdentifier } from './asn1-signing.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,
-  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type IssuedCertRecord, type CrlRecord
+  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, CRL_POLICIES
 } from './records.js'
 export type { RegistryStore } from './registry-store.js'
 export { FileRegistryStore } from './file-registry-store.js'
@@ -23,7 +27,8 @@ export { EncryptingRegistryStore } from './at-rest/encrypting-registry-store.js'
 export { sealStoredKeys, type SealMode } from './at-rest/seal-stored-keys.js'
 export { isSealed, BLOB_PREFIX } from './at-rest/key-blob.js'
 export { addCa, setCaEnabled, removeCa, loadCrl, findCa } from './ca-admin.js'
-export { createServerCsr, uploadServerCert, activateServerCert } from './server-cert-admin.js'
+export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
+export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'
 export { issueClientCert, listIssued, findIssued, revokeCert, restoreCert, issuedStateOf, type Issued, type IssuedState } from './issuer.js'
 export { setGatewayDevices, gatewayScopeOf } from './gateway-scopes.js'
 export { spkiPin } from './pins.js'

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { inspectCertificate } from './certificate-facts.js'
-import { createCsr, readCsr } from './csr.js'
 import { CertsError } from './errors.js'
-import { parseIdentityName } from './names.js'
+import { issue, orgAuthority, type Issued } from './issuance.js'
 import type { Actor, OrgRegistry } from './org-registry.js'
-import { createClientCertificate, PROFILE_DAYS } from './profiles.js'
-import { normalizeSerial, type IssuedCertRecord, type OrgState, type RevocationRecord } from './records.js'
+import { kindOf, LISTED_KINDS, normalizeSerial, type IssuedCertRecord, type OrgState, type RevocationRecord } from './records.js'
+
+export type { Issued } from './issuance.js'
 
 /**
  * Client certificates of an organisation's managed CA (`mqgate cert ...`):
@@ -20,53 +18,18 @@ export interface IssueRequest {
   readonly days?: number
 }
 
-export interface Issued {
-  readonly record: IssuedCertRecord
-  /** Only when the key was generated here: handed to the caller, never stored. */
-  readonly keyPem?: string
-}
-
+/** An operator's device, gateway or application certificate, through the one issuance path. */
 export async function issueClientCert (registry: OrgRegistry, orgId: string, request: IssueRequest, actor: Actor): Promise<Issued> {
-  registry.require(orgId)
-  if (parseIdentityName(request.commonName) === undefined) {
-    throw new CertsError('CERTS_ERR_NAME_INVALID', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
-  }
-  const days = request.days ?? PROFILE_DAYS.client
-  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new CertsError('CERTS_ERR_DAYS_INVALID', 'validity must be 1 to 3650 days')
-  const csr = request.csrPem === undefined ? undefined : readCsr(request.csrPem)
-  if (csr?.commonName !== undefined && csr.commonName !== request.commonName) {
-    throw new CertsError('CERTS_ERR_CSR_CN_MISMATCH', `the CSR names "${csr.commonName.slice(0, 100)}", not ${request.commonName}`)
-  }
-  const signer = registry.signerOf(orgId)
-  // The instant of issue, not the certificate's notBefore: that one is back-dated
-  // for clock skew and has whole seconds only, so it cannot order what one
-  // second issued.
-  const issuedOn = new Date().toISOString()
-  const issued = createClientCertificate(signer, request.commonName, { days, publicKeyPem: csr?.publicKeyPem, crlUrl: registry.options.crlUrlFor?.(orgId) })
-  const facts = inspectCertificate(issued.certPem)
-  const record: IssuedCertRecord = {
-    id: randomUUID(),
-    caId: registry.require(orgId).org.managedCaId,
-    commonName: request.commonName,
-    serial: facts.serial,
-    fingerprint: facts.fingerprint,
-    ski: facts.subjectKeyIdentifier ?? '',
-    signatureAlgorithm: 'SHA256WithRSA',
-    certPem: issued.certPem,
-    csrPem: request.csrPem ?? createCsr(issued.keyPem as string, request.commonName, []),
-    issuedOn,
-    expiresOn: facts.notAfter.toISOString(),
-    validityDays: days
-  }
-  await registry.store.put(orgId, 'issued', record, { quiet: true })
-  registry.audit(actor, 'cert.issue', orgId, { certId: record.id, commonName: record.commonName, serial: record.serial, fingerprint: record.fingerprint, expiresOn: record.expiresOn, keyGenerated: csr === undefined })
-  return issued.keyPem === undefined ? { record } : { record, keyPem: issued.keyPem }
+  return await issue(orgAuthority(registry, orgId), { kind: 'client', profile: 'client', names: [request.commonName], csrPem: request.csrPem, days: request.days }, actor)
 }
 
-export async function listIssued (registry: OrgRegistry, orgId: string): Promise<IssuedCertRecord[]> {
+/** In issue order; only the identities operators manage (LISTED_KINDS) unless `all`. */
+export async function listIssued (registry: OrgRegistry, orgId: string, options: { all?: boolean } = {}): Promise<IssuedCertRecord[]> {
   registry.require(orgId)
   // Ties (two processes in one millisecond) fall back to the id, so the order is the same on every call.
-  return (await registry.store.list(orgId, 'issued')).sort((a, b) => a.issuedOn.localeCompare(b.issuedOn) || a.id.localeCompare(b.id))
+  return (await registry.store.list(orgId, 'issued'))
+    .filter(r => options.all === true || LISTED_KINDS.includes(kindOf(r)))
+    .sort((a, b) => a.issuedOn.localeCompare(b.issuedOn) || a.id.localeCompare(b.id))
 }
 
 /** By id, serial number (any case, colons allowed) or SHA-256 fingerprint. */

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+
 /**
  * The name rules shared by certificates, client ids and topics: these values
  * become MQTT topic levels and SNI labels, so they are kept to a charset that
@@ -20,6 +22,13 @@ export function isValidName (value: string): boolean {
 
 export function isValidOrgId (value: string): boolean {
   return ORG_PATTERN.test(value)
+}
+
+const DNS_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
+/** A name a server certificate may carry: a DNS name (a leading `*.` allowed) or an IP address. */
+export function isServerName (value: string): boolean {
+  return DNS_NAME.test(value) || isIP(value) !== 0
 }
 
 /** The file-name form of a CN used for bootstrap and `--out` files: `d:sensor:x` → `d_sensor_x`. */

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events'
-import { randomUUID } from 'node:crypto'
+import { createPrivateKey, randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { CertsError } from './errors.js'
 import { isValidOrgId } from './names.js'
 import { inspectCertificate, type CertificateFacts } from './certificate-facts.js'
 import { spkiPin } from './pins.js'
-import { createManagedCa, createServerCertificate } from './profiles.js'
-import { managedCaOf, type CaRecord, type OrgState, type ServerCertRecord } from './records.js'
+import { issue, type Authority } from './issuance.js'
+import { createManagedCa } from './profiles.js'
+import { managedCaOf, type CaRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from './records.js'
+import { localSigner, type CaKeyType, type CaSigner } from './signer.js'
 import type { RegistryStore } from './registry-store.js'
 
 export interface RegistryOptions {
@@ -63,17 +65,31 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
     return `${orgId}.messaging.${this.options.domain}`
   }
 
-  /** A new organisation with its managed CA and a server certificate for `<org>.messaging.<domain>` (plus `extraNames`). */
-  async createOrg (orgId: string, extraNames: readonly string[] = [], actor: Actor = 'system'): Promise<OrgState> {
+  /**
+   * A new organisation with its managed CA (of `caKeyType`, RSA-2048 by
+   * default) and a server certificate for `<org>.messaging.<domain>` (plus
+   * `extraNames`), issued and recorded like every certificate the CA signs.
+   */
+  async createOrg (orgId: string, extraNames: readonly string[] = [], actor: Actor = 'system', options: { caKeyType?: CaKeyType } = {}): Promise<OrgState> {
     if (!isValidOrgId(orgId)) {
       throw new CertsError('CERTS_ERR_ORG_INVALID', 'an organisation id is 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-"')
     }
     if (this.orgs.has(orgId)) throw new CertsError('CERTS_ERR_ORG_EXISTS', `organisation ${orgId} already exists`)
     const now = new Date().toISOString()
-    const ca = createManagedCa(orgId)
+    const ca = await createManagedCa(orgId, { keyType: options.caKeyType })
     const caRecord = caRecordFrom(inspectCertificate(ca.certPem), { kind: 'managed', keyPem: ca.keyPem, description: 'managed by mqgate', addedAt: now })
-    const server = createServerCertificate(ca, [this.serverNameFor(orgId), ...extraNames], { crlUrl: this.options.crlUrlFor?.(orgId) })
-    const serverRecord = serverCertRecordFrom(inspectCertificate(server.certPem), '', server.keyPem, now)
+    // The organisation is stored with its server certificate, so that record and audit line wait until it exists.
+    const pending: IssuedCertRecord[] = []
+    const audits: Array<() => void> = []
+    const authority: Authority = {
+      caId: caRecord.id,
+      signer: signerFor(caRecord),
+      crlUrl: this.options.crlUrlFor?.(orgId),
+      record: async record => { pending.push(record) },
+      audit: (who, action, fields) => audits.push(() => this.audit(who, action, orgId, fields))
+    }
+    const server = await issue(authority, { kind: 'server', profile: 'server', names: [this.serverNameFor(orgId), ...extraNames], keyType: 'ec' }, actor)
+    const serverRecord = serverCertRecordFrom(inspectCertificate(server.record.certPem), '', server.keyPem as string, now)
     const state: OrgState = {
       org: { id: orgId, createdAt: now, managedCaId: caRecord.id, activeServerCertId: serverRecord.id },
       cas: [caRecord],
@@ -82,15 +98,16 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
       gateways: []
     }
     await this.store.createOrg(state)
-    this.audit(actor, 'org.create', orgId, { caFingerprint: caRecord.fingerprint, fingerprint: serverRecord.fingerprint })
+    for (const record of pending) await this.store.put(orgId, 'issued', record, { quiet: true })
+    this.audit(actor, 'org.create', orgId, { caFingerprint: caRecord.fingerprint, caKeyType: signerFor(caRecord).keyType, fingerprint: serverRecord.fingerprint })
+    for (const line of audits) line()
     this.apply(orgId, state)
     return state
   }
 
-  /** The managed CA that signs this organisation's server and client certificates. */
-  signerOf (orgId: string): { certPem: string, keyPem: string } {
-    const ca = managedCaOf(this.require(orgId))
-    return { certPem: ca.certPem, keyPem: ca.keyPem as string }
+  /** The managed CA that signs this organisation's certificates and CRL; its key stays inside the signer. */
+  signerOf (orgId: string): CaSigner {
+    return signerFor(managedCaOf(this.require(orgId)))
   }
 
   /** Writes one audit line: who changed what, with the fingerprint of the certificate concerned. */
@@ -146,4 +163,17 @@ export function serverCertRecordFrom (facts: CertificateFacts, chainPem: string,
     notAfter: facts.notAfter.toISOString(),
     createdAt
   }
+}
+
+const signers = new WeakMap<CaRecord, CaSigner>()
+
+/** One signer per managed CA record: the key is parsed once and stays in it. */
+function signerFor (ca: CaRecord): CaSigner {
+  let signer = signers.get(ca)
+  if (signer === undefined) {
+    if (ca.keyPem === undefined) throw new Error(`CA ${ca.id} has no key: only a managed CA signs`)
+    signer = localSigner(ca.certPem, createPrivateKey(ca.keyPem))
+    signers.set(ca, signer)
+  }
+  return signer
 }

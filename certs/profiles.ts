@@ -1,17 +1,17 @@
+import { createPrivateKey } from 'node:crypto'
 import { isIP } from 'node:net'
-import { buildCertificate, generateKeyPair, type AltName } from './x509-builder.js'
+import { generateKeyOfType, keySigner, type CaKeyType } from './signer.js'
+import { buildCertificate, type AltName, type CertificateSpec } from './x509-builder.js'
 
 /**
- * The certificate profiles mqgate issues, as data (cfssl's SigningProfile idea):
- * what each kind of certificate may do and for how long.
+ * The certificate profiles mqgate issues, as data (cfssl's SigningProfile
+ * idea): what each kind of certificate may do and for how long. A profile
+ * makes the CertificateSpec; only issuance.ts has it signed by a managed CA.
  */
 
-export interface IssuedCertificate {
-  readonly certPem: string
-  readonly keyPem: string
-}
+export type ProfileName = 'client' | 'server'
 
-export interface Signer {
+export interface IssuedCertificate {
   readonly certPem: string
   readonly keyPem: string
 }
@@ -21,68 +21,63 @@ const DAY_MS = 24 * 60 * 60 * 1000
 const CLOCK_SKEW_MS = 5 * 60 * 1000
 
 export const PROFILE_DAYS = Object.freeze({ ca: 3650, server: 397, client: 365 })
+/** The managed CA's key type when the operator names none: RSA-2048, what every client and PKCS#12 tool reads. */
+export const DEFAULT_CA_KEY_TYPE: CaKeyType = 'rsa'
 
 function validity (days: number, now = Date.now()): { notBefore: Date, notAfter: Date } {
   return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + days * DAY_MS) }
 }
 
-/** A self-signed root for one organisation: signs its server and client certificates. */
-export function createManagedCa (orgId: string, days = PROFILE_DAYS.ca): IssuedCertificate {
-  const keys = generateKeyPair()
-  const certPem = buildCertificate({
+/** A self-signed root for one organisation: signs its server and client certificates and its CRL. */
+export async function createManagedCa (orgId: string, options: { days?: number, keyType?: CaKeyType } = {}): Promise<IssuedCertificate> {
+  const keys = generateKeyOfType(options.keyType ?? DEFAULT_CA_KEY_TYPE)
+  const certPem = await buildCertificate({
     subject: [{ shortName: 'CN', value: `mqgate ${orgId} CA` }, { shortName: 'O', value: orgId }],
     publicKeyPem: keys.publicKeyPem,
-    selfKeyPem: keys.privateKeyPem,
-    ...validity(days),
+    ...validity(options.days ?? PROFILE_DAYS.ca),
     basicConstraints: { cA: true, pathLenConstraint: 1 },
     keyUsage: { keyCertSign: true, cRLSign: true, digitalSignature: true, keyEncipherment: false }
-  })
+  }, keySigner(createPrivateKey(keys.privateKeyPem)))
   return { certPem, keyPem: keys.privateKeyPem }
 }
 
-/**
- * A TLS server certificate: CN is the first name, every name is also a SAN
- * (IPs as iPAddress). Its key is ECDSA P-256: the server signs every full
- * handshake, and P-256 does that far cheaper than RSA-2048.
- */
-export function createServerCertificate (signer: Signer, names: readonly string[], options: { days?: number, crlUrl?: string } = {}): IssuedCertificate {
-  const days = options.days ?? PROFILE_DAYS.server
-  const keys = generateKeyPair('ec')
+export interface ProfileOptions {
+  readonly days?: number
+  readonly crlUrl?: string
+}
+
+/** A TLS server certificate: CN is the first name, every name is also a SAN (IPs as iPAddress). */
+export function serverProfile (names: readonly string[], publicKeyPem: string, options: ProfileOptions = {}): CertificateSpec {
   const altNames: AltName[] = names.map(name => ({ type: isIP(name) === 0 ? 2 : 7, value: name }))
-  const certPem = buildCertificate({
+  return {
     subject: [{ shortName: 'CN', value: names[0] }],
-    publicKeyPem: keys.publicKeyPem,
-    issuer: signer,
-    ...validity(days),
+    publicKeyPem,
+    ...validity(options.days ?? PROFILE_DAYS.server),
     basicConstraints: { cA: false },
     keyUsage: { digitalSignature: true, keyEncipherment: false, keyCertSign: false, cRLSign: false },
     extKeyUsage: { serverAuth: true },
     altNames,
     crlUrl: options.crlUrl
-  })
-  return { certPem, keyPem: keys.privateKeyPem }
+  }
 }
 
 /**
  * A client certificate for a device, gateway or application. The CN is the
- * identity; checking it is the caller's job (the broker's identity rules).
- * Without a public key, a key pair is generated and returned.
+ * identity; checking it is the caller's job (issuance validates it).
  */
-export function createClientCertificate (
-  signer: Signer,
-  commonName: string,
-  options: { days?: number, publicKeyPem?: string, crlUrl?: string, keyType?: 'rsa' | 'ec' } = {}
-): { certPem: string, keyPem?: string } {
-  const keys = options.publicKeyPem === undefined ? generateKeyPair(options.keyType) : undefined
-  const certPem = buildCertificate({
+export function clientProfile (commonName: string, publicKeyPem: string, options: ProfileOptions = {}): CertificateSpec {
+  return {
     subject: [{ shortName: 'CN', value: commonName }],
-    publicKeyPem: options.publicKeyPem ?? (keys as { publicKeyPem: string }).publicKeyPem,
-    issuer: signer,
+    publicKeyPem,
     ...validity(options.days ?? PROFILE_DAYS.client),
     basicConstraints: { cA: false },
     keyUsage: { digitalSignature: true, keyEncipherment: true, keyCertSign: false, cRLSign: false },
     extKeyUsage: { clientAuth: true },
     crlUrl: options.crlUrl
-  })
-  return keys === undefined ? { certPem } : { certPem, keyPem: keys.privateKeyPem }
+  }
 }
+
+export const PROFILES: Readonly<Record<ProfileName, (names: readonly string[], publicKeyPem: string, options: ProfileOptions) => CertificateSpec>> = Object.freeze({
+  client: (names, publicKeyPem, options) => clientProfile(names[0], publicKeyPem, options),
+  server: serverProfile
+})

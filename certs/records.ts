@@ -35,9 +35,18 @@ export interface CaRecord {
   readonly description: string
   readonly addedAt: string
   readonly crl?: CrlRecord
+  /**
+   * What a loaded CRL past its nextUpdate means (`ca crl-policy`): `open` (the
+   * default, when absent) keeps applying the last list; `closed` refuses the
+   * CA's devices until a fresh CRL is loaded.
+   */
+  readonly crlPolicy?: CrlPolicy
   /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
   readonly shared?: boolean
 }
+
+export const CRL_POLICIES = ['open', 'closed'] as const
+export type CrlPolicy = typeof CRL_POLICIES[number]
 
 export interface ServerCertRecord {
   readonly id: string
@@ -74,9 +83,22 @@ export interface GatewayScopeRecord {
   readonly updatedAt: string
 }
 
-/** A client certificate the managed CA issued (the fields of Cloudflare's client_certificates). */
+/**
+ * What a managed CA signed, and for whom: `client` an operator's device,
+ * gateway or application certificate; `bootstrap` a demo identity of the first
+ * start; `server` an organisation's TLS server certificate; `bridge` the
+ * bridge's own `a:mqgate-bridge` certificate (renewed every day or two);
+ * `admin-api` the admin API's own TLS certificate (recorded by its own CA).
+ */
+export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api'
+/** What `cert list` shows without --all: the identities operators manage. */
+export const LISTED_KINDS: readonly IssuedKind[] = Object.freeze(['client', 'bootstrap'])
+
+/** A certificate the managed CA issued (the fields of Cloudflare's client_certificates). */
 export interface IssuedCertRecord {
   readonly id: string
+  /** Absent on records made before kinds existed: those are all `client`. */
+  readonly kind?: IssuedKind
   readonly caId: string
   readonly commonName: string
   readonly serial: string
@@ -92,11 +114,11 @@ export interface IssuedCertRecord {
 
 /** The per-organisation collections of the store; `issued` is read on demand, the others are held in memory. */
 export interface CollectionRecords {
-  'cas': CaRecord
+  cas: CaRecord
   'server-certs': ServerCertRecord
-  'revocations': RevocationRecord
-  'gateways': GatewayScopeRecord
-  'issued': IssuedCertRecord
+  revocations: RevocationRecord
+  gateways: GatewayScopeRecord
+  issued: IssuedCertRecord
 }
 export type Collection = keyof CollectionRecords
 export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways'] as const
@@ -131,4 +153,8 @@ export function trustedCasOf (state: OrgState): CaRecord[] {
 export function normalizeSerial (serial: string): string {
   const hex = serial.replace(/[^0-9a-fA-F]/g, '').toUpperCase().replace(/^0+/, '')
   return hex === '' ? '0' : hex
+}
+
+export function kindOf (record: IssuedCertRecord): IssuedKind {
+  return record.kind ?? 'client'
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
-import { keyMatchesCertificate } from './certificate-facts.js'
+import { inspectCertificate, keyMatchesCertificate } from './certificate-facts.js'
 import { chainPemOf, readCertificates } from './certificate-input.js'
 import { createCsr } from './csr.js'
 import { CertsError } from './errors.js'
+import { isServerName } from './names.js'
+import { issue, orgAuthority } from './issuance.js'
 import { serverCertRecordFrom, type Actor, type OrgRegistry } from './org-registry.js'
 import { spkiPin } from './pins.js'
 import { readPrivateKey } from './private-key.js'
@@ -18,8 +19,6 @@ import { generateKeyPair } from './x509-builder.js'
  * next handshake uses.
  */
 
-const DNS_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
-
 export interface CsrRequest {
   readonly commonName?: string
   readonly sans?: readonly string[]
@@ -32,7 +31,7 @@ export async function createServerCsr (registry: OrgRegistry, orgId: string, req
   const commonName = request.commonName ?? registry.serverNameFor(orgId)
   const names = [...new Set([commonName, ...(request.sans ?? [])])]
   for (const name of names) {
-    if (!DNS_NAME.test(name) && isIP(name) === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
+    if (!isServerName(name)) throw new CertsError('CERTS_ERR_NAME_INVALID', `"${name.slice(0, 100)}" is neither a DNS name nor an IP address`)
   }
   const keyPem = request.reuseKey === true ? activeServerCertOf(state).keyPem : generateKeyPair('ec').privateKeyPem
   const record: ServerCertRecord = {
@@ -49,6 +48,21 @@ export async function createServerCsr (registry: OrgRegistry, orgId: string, req
   }
   await registry.store.put(orgId, 'server-certs', record)
   registry.audit(actor, 'server-cert.csr', orgId, { serverCertId: record.id, names, spkiPin: record.spkiPin, reuseKey: request.reuseKey === true })
+  await registry.reload(orgId)
+  return record
+}
+
+/**
+ * A new server certificate from the organisation's managed CA (its key made
+ * here, ECDSA P-256), through the one issuance path: recorded as kind
+ * `server`, ready to activate.
+ */
+export async function issueServerCert (registry: OrgRegistry, orgId: string, request: { names?: readonly string[], days?: number }, actor: Actor): Promise<ServerCertRecord> {
+  const names = [...new Set([registry.serverNameFor(orgId), ...(request.names ?? [])])]
+  const issued = await issue(orgAuthority(registry, orgId), { kind: 'server', profile: 'server', names, keyType: 'ec', days: request.days }, actor)
+  const record = serverCertRecordFrom(inspectCertificate(issued.record.certPem), '', issued.keyPem as string, issued.record.issuedOn)
+  await registry.store.put(orgId, 'server-certs', record)
+  registry.audit(actor, 'server-cert.issue', orgId, { serverCertId: record.id, fingerprint: record.fingerprint, names: record.names, notAfter: record.notAfter })
   await registry.reload(orgId)
   return record
 }

@@ -1,6 +1,8 @@
 import { createPublicKey, randomBytes, generateKeyPairSync } from 'node:crypto'
 import forge from 'node-forge'
-import { forgePlaceholderKey, signatureAlgorithm, signStructure, spkiAsn1, subjectKeyIdentifier, toPem } from './asn1-signing.js'
+import { algorithmIdentifier, forgePlaceholderKey, signStructure, spkiAsn1, subjectKeyIdentifier, subjectNameAsn1, toPem } from './asn1-signing.js'
+import { inspectCertificate } from './certificate-facts.js'
+import type { CaSigner, KeySigner } from './signer.js'
 import { CertsError } from './errors.js'
 
 /**
@@ -29,9 +31,6 @@ export interface AltName {
 export interface CertificateSpec {
   readonly subject: readonly SubjectAttribute[]
   readonly publicKeyPem: string
-  /** The signer; omitted for a self-signed certificate, which signs with `selfKeyPem`. */
-  readonly issuer?: { readonly certPem: string, readonly keyPem: string }
-  readonly selfKeyPem?: string
   readonly notBefore: Date
   readonly notAfter: Date
   /** Absent extension when undefined. */
@@ -82,31 +81,58 @@ export function serialFrom (random: Buffer): string {
 }
 
 /**
- * forge assembles the TBSCertificate; the subject's real SubjectPublicKeyInfo
- * (RSA, ECDSA or Ed25519) replaces the placeholder forge needs, and Node signs
- * (asn1-signing.ts), so that certificates are not limited to RSA keys.
+ * Signs a certificate: a CA's signer (the key stays inside it) issues it, a
+ * KeySigner without a certificate signs its own (a self-signed root).
  */
-export function buildCertificate (spec: CertificateSpec): string {
-  const signingKeyPem = spec.issuer?.keyPem ?? spec.selfKeyPem
-  if (signingKeyPem === undefined) throw new Error('buildCertificate: neither an issuer nor a self-signing key')
+export async function buildCertificate (spec: CertificateSpec, signer: CaSigner | KeySigner): Promise<string> {
+  const issuerCertPem = 'certPem' in signer ? signer.certPem : undefined
+  const tbs = tbsCertificate(spec, issuerCertPem, signer.signatureOid)
+  return toPem(await signStructure(tbs, signer), 'CERTIFICATE')
+}
+
+/**
+ * forge assembles the TBSCertificate; the subject's real SubjectPublicKeyInfo
+ * (RSA, ECDSA or Ed25519) replaces the placeholder forge needs, and the
+ * issuer's subject Name is copied as encoded there, so that certificates are
+ * not limited to RSA keys or RSA issuers. Without an issuer it is self-signed.
+ */
+export function tbsCertificate (spec: CertificateSpec, issuerCertPem: string | undefined, signatureOid: string): forge.asn1.Asn1 {
   const cert = forge.pki.createCertificate()
   cert.publicKey = forgePlaceholderKey()
   cert.serialNumber = randomSerial()
   cert.validity.notBefore = spec.notBefore
   cert.validity.notAfter = spec.notAfter
   cert.setSubject(spec.subject.map(a => ({ shortName: a.shortName, value: a.value })))
-  const issuerCert = spec.issuer === undefined ? undefined : readCertificate(spec.issuer.certPem)
-  cert.setIssuer(issuerCert === undefined ? cert.subject.attributes : issuerCert.subject.attributes)
-  const authorityKeyPem = spec.issuer === undefined ? spec.publicKeyPem : spec.issuer.certPem
-  cert.setExtensions(extensionsFor(spec, subjectKeyIdentifier(readKey(spec.publicKeyPem)), subjectKeyIdentifier(readKey(authorityKeyPem))))
-  const algorithm = signatureAlgorithm(readKey(signingKeyPem))
-  cert.siginfo.algorithmOid = algorithm.oid
+  cert.setIssuer(cert.subject.attributes)
+  const ski = subjectKeyIdentifier(readKey(spec.publicKeyPem))
+  cert.setExtensions(extensionsFor(spec, ski, issuerCertPem === undefined ? ski : authorityKeyIdentifierFor(issuerCertPem)))
+  cert.siginfo.algorithmOid = signatureOid
   const tbs = (forge.pki as unknown as { getTBSCertificate: (c: forge.pki.Certificate) => forge.asn1.Asn1 }).getTBSCertificate(cert)
   const fields = tbs.value as forge.asn1.Asn1[]
   // TBSCertificate: [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
-  fields[2] = algorithm.asn1
+  fields[2] = algorithmIdentifier(signatureOid)
+  if (issuerCertPem !== undefined) fields[3] = issuerName(issuerCertPem)
   fields[6] = spkiAsn1(readKey(spec.publicKeyPem))
-  return toPem(signStructure(tbs, readKey(signingKeyPem)), 'CERTIFICATE')
+  return tbs
+}
+
+/**
+ * The keyIdentifier of what a CA signs is the CA's own subjectKeyIdentifier
+ * as its certificate carries it (RFC 5280 4.2.1.1), so that chain building
+ * and CRL lookup match even for a CA made before key identifiers were
+ * computed right; computed from its key only when the CA has none.
+ */
+export function authorityKeyIdentifierFor (issuerCertPem: string): Buffer {
+  const ski = inspectCertificate(issuerCertPem).subjectKeyIdentifier
+  return ski === undefined ? subjectKeyIdentifier(readKey(issuerCertPem)) : Buffer.from(ski, 'hex')
+}
+
+function issuerName (issuerCertPem: string): forge.asn1.Asn1 {
+  try {
+    return subjectNameAsn1(issuerCertPem)
+  } catch (err) {
+    throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'the issuer certificate could not be decoded', { cause: err })
+  }
 }
 
 function extensionsFor (spec: CertificateSpec, ski: Buffer, aki: Buffer): any[] {
@@ -145,13 +171,5 @@ function readKey (pem: string): string {
     return pem
   } catch (err) {
     throw new CertsError('CERTS_ERR_KEY_UNPARSABLE', 'a key could not be decoded', { cause: err })
-  }
-}
-
-export function readCertificate (pem: string): forge.pki.Certificate {
-  try {
-    return forge.pki.certificateFromPem(pem)
-  } catch (err) {
-    throw new CertsError('CERTS_ERR_CERT_UNPARSABLE', 'the certificate could not be decoded', { cause: err })
   }
 }

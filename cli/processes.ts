@@ -5,7 +5,7 @@ import { startBroker } from '../broker/index.js'
 import {
   createReadingsBackend, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend
 } from '../bridge/index.js'
-import { ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { crlDeadlinesOf, ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { resolveKeys, type ResolvedKeys } from '../config/kek-config.js'
@@ -121,12 +121,13 @@ function brokerPart (queueReadings: boolean): Part {
 
 function adminPart (options: ProcessOptions): Part {
   return async ({ cfg, log, registry, backend, metrics, ports, started, onClose }) => {
-    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken)
+    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log)
     metrics.addSources({
       readingCounters: async () => await backend.deadLetters.counters(),
       readingLag: async () => await backend.log.stats(),
       redisRoundTrip: async () => await backend.ping(),
-      expiries: async () => await expiriesOf(registry)
+      expiries: async () => await expiriesOf(registry),
+      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date())
     })
     const readiness = {
       check: async () => ({
@@ -150,7 +151,8 @@ async function tempsApiPart ({ cfg, log, registry, backend, ports, onClose }: Pa
     ...cfg.api,
     domain: cfg.broker.domain,
     defaultOrg: cfg.broker.defaultOrg,
-    minTlsVersion: cfg.broker.minTlsVersion
+    minTlsVersion: cfg.broker.minTlsVersion,
+    maxChainDepth: cfg.broker.maxChainDepth
   }, { registry, store: backend.store, log })
   ports.api = api.port
   onClose(async () => await api.close())

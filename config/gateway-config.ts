@@ -78,6 +78,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       defaultOrg,
       redisUrl,
       minTlsVersion: BROKER_DEFAULTS.minTlsVersion,
+      maxChainDepth: read.integer('MQGATE_MAX_CHAIN_DEPTH', BROKER_DEFAULTS.maxChainDepth, 1, 16),
       limits: Object.freeze(readLimits(read))
     }),
     admin: Object.freeze({

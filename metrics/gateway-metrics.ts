@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BrokerObserver } from '../broker/index.js'
-import type { Expiry } from '../certs/index.js'
+import type { CrlDeadline, Expiry } from '../certs/index.js'
 
 /** Where the gauges read their values at scrape time; each part of the process registers what it has. */
 export interface MetricSources {
@@ -10,6 +10,8 @@ export interface MetricSources {
   readingLag?: () => Promise<Array<{ group: string, pending: number, lag: number }>>
   redisRoundTrip?: () => Promise<number | undefined>
   expiries?: () => Promise<Expiry[]>
+  /** Every loaded CRL's nextUpdate deadline (read from the registry in memory). */
+  crlDeadlines?: () => CrlDeadline[]
 }
 
 /** Expiries read every issued certificate: at most once a minute. */
@@ -58,6 +60,10 @@ export class GatewayMetrics implements BrokerObserver {
     this.gauge('mqgate_certificate_expiry_seconds', 'Seconds until the earliest expiry, by organisation and kind (device certificate, CA, server certificate)', ['org', 'kind'], async function () {
       this.reset()
       for (const expiry of await metrics.expiries()) this.set({ org: expiry.orgId, kind: expiry.kind }, expiry.seconds)
+    })
+    this.gauge('mqgate_crl_next_update_seconds', 'Seconds until each loaded CRL\'s nextUpdate, by organisation and CA id; negative once past (a fresh CRL is due)', ['org', 'ca'], function () {
+      this.reset()
+      for (const d of metrics.sources.crlDeadlines?.() ?? []) this.set({ org: d.orgId, ca: d.caId }, d.seconds)
     })
   }
 

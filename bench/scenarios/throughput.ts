@@ -93,6 +93,8 @@ export async function measureRated (target: Target, devices: readonly Cert[], ra
       }
       await sleep(tickMs)
     }
+    // acknowledged moves in the wires' PUBACK callbacks while this loop sleeps.
+    // eslint-disable-next-line no-unmodified-loop-condition
     for (let waited = 0; acknowledged < published && waited < 5000; waited += 50) await sleep(50)
   })
   await Promise.all(wires.map(async wire => await wire.close()))

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls'
 import { LRUCache } from 'lru-cache'
 import type { FastifyRequest } from 'fastify'
-import { checkCertificateTrust, codeForVerifyError, identityFromCertificate, presentedChainOf, sniOrgOf, type Identity, type OrgContexts } from '../../broker/index.js'
+import { checkCertificateTrust, codeForVerifyError, identityFromCertificate, peerCertificatesOf, sniOrgOf, type Identity, type OrgContexts, type TrustPolicy } from '../../broker/index.js'
 import { inspectCertificate, type CertificateFacts, type OrgRegistry } from '../../certs/index.js'
 
 /** Who is calling the temps API: the organisation (from SNI, as for MQTT) and, with a trusted certificate, the identity. */
@@ -18,7 +18,7 @@ export type Caller =
 export class CallerResolver {
   private readonly facts = new LRUCache<string, CertificateFacts>({ max: 10_000 })
 
-  constructor (private readonly registry: OrgRegistry, private readonly contexts: OrgContexts) {}
+  constructor (private readonly registry: OrgRegistry, private readonly contexts: OrgContexts, private readonly policy: TrustPolicy) {}
 
   resolve (request: FastifyRequest): Caller | undefined {
     const socket = request.raw.socket as TLSSocket
@@ -28,13 +28,14 @@ export class CallerResolver {
     const byName = this.contexts.orgForServername(name)
     const orgId = sniOrgOf(socket) ?? (byName.ok ? byName.value : undefined)
     if (orgId === undefined) return undefined
-    const peer = socket.getPeerX509Certificate()
+    // The chain first: asking for the X509Certificate first loses it (see peer-chain.ts).
+    const { peer, chain } = peerCertificatesOf(socket)
     if (peer === undefined) return { orgId, identity: undefined, code: 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED' }
     if (!socket.authorized) return { orgId, identity: undefined, code: codeForVerifyError(socket.authorizationError), fingerprint: peer.fingerprint256 }
     const facts = this.inspect(peer.raw, peer.fingerprint256)
     const state = this.registry.get(orgId)
     if (facts === undefined || state === undefined) return { orgId, identity: undefined, code: 'BROKER_ERR_CERT_UNPARSABLE' }
-    const trust = checkCertificateTrust(facts, () => presentedChainOf(socket), state, new Date())
+    const trust = checkCertificateTrust(facts, chain, state, new Date(), this.policy)
     if (!trust.ok) return { orgId, identity: undefined, code: trust.code, fingerprint: facts.fingerprint }
     const identity = identityFromCertificate(facts)
     if (!identity.ok) return { orgId, identity: undefined, code: identity.code, fingerprint: facts.fingerprint }

@@ -18,7 +18,7 @@ export function crlRoute (registry: OrgRegistry) {
       if (state === undefined) throw new BridgeError('BRIDGE_ERR_API_NOT_FOUND', 'no such CRL')
       let entry = cache.get(state)
       if (entry === undefined || Date.now() - entry.at > REBUILD_MS) {
-        entry = { der: buildOrgCrl(state), at: Date.now() }
+        entry = { der: await buildOrgCrl(state, registry.signerOf(orgId)), at: Date.now() }
         cache.set(state, entry)
       }
       return await reply.header('content-type', 'application/pkix-crl').header('cache-control', 'max-age=300').send(entry.der)

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import type tls from 'node:tls'
 import Fastify, { type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { OrgContexts } from '../../broker/index.js'
+import { DEFAULT_TRUST_POLICY, OrgContexts } from '../../broker/index.js'
 import { TLS_HARDENING, type OrgRegistry } from '../../certs/index.js'
 import { BridgeError } from '../errors.js'
 import { MAX_READING_BYTES } from '../reading.js'
@@ -21,6 +21,8 @@ export interface TempsApiServerConfig {
   /** MQGATE_PROTECTED_HOSTS: hosts where a request without a verified client certificate gets 403 (`*`: all). */
   readonly protectedHosts: '*' | readonly string[]
   readonly minTlsVersion: tls.SecureVersion
+  /** MQGATE_MAX_CHAIN_DEPTH, as for MQTT (BrokerConfig.maxChainDepth). */
+  readonly maxChainDepth?: number
 }
 
 export interface TempsApiServerDeps {
@@ -57,7 +59,7 @@ export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiSe
   })
   const onChange = (orgId: string): void => contexts.rebuild(orgId)
   deps.registry.on('changed', onChange)
-  const resolver = new CallerResolver(deps.registry, contexts)
+  const resolver = new CallerResolver(deps.registry, contexts, { maxChainDepth: cfg.maxChainDepth ?? DEFAULT_TRUST_POLICY.maxChainDepth })
   const callerOf = (request: FastifyRequest): Caller => {
     const caller = resolver.resolve(request)
     if (caller === undefined) throw new BridgeError('BRIDGE_ERR_API_NOT_FOUND', 'no organisation for this host')

@@ -1,9 +1,15 @@
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, randomBytes } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import type { Logger } from 'pino'
 import { writeFileAtomic } from '../atomic-file.js'
-import { createManagedCa, createServerCertificate } from '../profiles.js'
+import { inspectCertificate } from '../certificate-facts.js'
+import { issue, type Authority } from '../issuance.js'
+import { isServerName } from '../names.js'
+import { createManagedCa } from '../profiles.js'
+import type { IssuedCertRecord } from '../records.js'
+import { localSigner } from '../signer.js'
 
 /** What the admin API listens with: its TLS key pair, the CA that signed it, and the bearer token. */
 export interface AdminCredentials {
@@ -28,20 +34,23 @@ export function adminTokenFile (dataDir: string): string {
  * Loads the admin API's credentials from the data dir, creating them on first
  * start: a small CA of its own and a server certificate for this host (the
  * operator CLI trusts that CA), and a random token in `admin-token`, mode
- * 0600, unless MQGATE_ADMIN_TOKEN gives one.
+ * 0600, unless MQGATE_ADMIN_TOKEN gives one. The server certificate goes
+ * through the one issuance path like every other; it belongs to no
+ * organisation, so its record is `admin/issued.json` and its audit line the
+ * given log's. The admin CA's key signs that one certificate and is dropped.
  */
-export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: string | undefined): Promise<AdminCredentials> {
+export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: string | undefined, log?: Logger): Promise<AdminCredentials> {
   const dir = path.join(dataDir, 'admin')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const files = { ca: adminCaFile(dataDir), cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key') }
   let [caPem, certPem, keyPem] = await Promise.all([files.ca, files.cert, files.key].map(async f => await readFile(f, 'utf8').catch(() => '')))
   if (caPem === '' || certPem === '' || keyPem === '') {
-    const ca = createManagedCa('admin')
-    const server = createServerCertificate(ca, ['localhost', '127.0.0.1', '::1', os.hostname()])
-    await writeFileAtomic(files.key, server.keyPem, 0o600)
-    await writeFileAtomic(files.cert, server.certPem, 0o644)
+    const ca = await createManagedCa('admin')
+    const server = await issue(adminAuthority(dir, ca.certPem, ca.keyPem, log), { kind: 'admin-api', profile: 'server', names: adminNames(), keyType: 'ec' }, 'system')
+    await writeFileAtomic(files.key, server.keyPem as string, 0o600)
+    await writeFileAtomic(files.cert, server.record.certPem, 0o644)
     await writeFileAtomic(files.ca, ca.certPem, 0o644)
-    ;[caPem, certPem, keyPem] = [ca.certPem, server.certPem, server.keyPem]
+    ;[caPem, certPem, keyPem] = [ca.certPem, server.record.certPem, server.keyPem as string]
   }
   if (tokenFromEnv !== undefined) return { token: tokenFromEnv, keyPem, certPem, caPem, caFile: files.ca }
   const tokenFile = adminTokenFile(dataDir)
@@ -51,4 +60,24 @@ export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: str
     await writeFileAtomic(tokenFile, token + '\n', 0o600)
   }
   return { token, keyPem, certPem, caPem, caFile: files.ca, tokenFile }
+}
+
+/** Host names that reach the admin API here; an os.hostname() that is no DNS name (underscores) is left out. */
+function adminNames (): string[] {
+  const host = os.hostname()
+  return ['localhost', '127.0.0.1', '::1', ...(isServerName(host) && host !== 'localhost' ? [host] : [])]
+}
+
+/** The admin CA as an Authority: records in `<dataDir>/admin/issued.json`, audits on the process log. */
+function adminAuthority (dir: string, caPem: string, caKeyPem: string, log: Logger | undefined): Authority {
+  const file = path.join(dir, 'issued.json')
+  return {
+    caId: inspectCertificate(caPem).fingerprint,
+    signer: localSigner(caPem, createPrivateKey(caKeyPem)),
+    record: async (record: IssuedCertRecord) => {
+      const earlier = JSON.parse(await readFile(file, 'utf8').catch(() => '[]')) as IssuedCertRecord[]
+      await writeFileAtomic(file, JSON.stringify([...earlier, record], null, 2) + '\n', 0o644)
+    },
+    audit: (actor, action, fields) => log?.info({ event: 'audit', actor, action, orgId: null, ...fields }, action)
+  }
 }

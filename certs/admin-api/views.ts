@@ -1,5 +1,7 @@
 import type { IssuedState } from '../issuer.js'
-import type { CaRecord, GatewayScopeRecord, IssuedCertRecord, OrgState, ServerCertRecord } from '../records.js'
+import { X509Certificate } from 'node:crypto'
+import { kindOf, managedCaOf, type CaRecord, type GatewayScopeRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from '../records.js'
+import { caKeyTypeOf } from '../signer.js'
 
 /**
  * What the admin API returns for each record: snake_case JSON, never a
@@ -13,6 +15,7 @@ export function orgView (state: OrgState, serverName: string): Record<string, un
     created_at: state.org.createdAt,
     server_name: serverName,
     managed_ca_id: state.org.managedCaId,
+    ca_key_type: caKeyTypeOf(new X509Certificate(managedCaOf(state).certPem).publicKey),
     active_server_cert_id: state.org.activeServerCertId,
     cas: state.cas.length,
     revoked_certificates: state.revocations.length
@@ -32,6 +35,7 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     added_at: ca.addedAt,
     shared: ca.shared === true,
     certificate: ca.certPem,
+    crl_policy: ca.crlPolicy ?? 'open',
     crl: ca.crl === undefined
       ? null
       : { this_update: ca.crl.thisUpdate, next_update: ca.crl.nextUpdate ?? null, revoked_serials: ca.crl.serials.length, loaded_at: ca.crl.loadedAt, fingerprint_sha256: ca.crl.fingerprint }
@@ -57,6 +61,7 @@ export function serverCertView (sc: ServerCertRecord, activeId: string): Record<
 export function issuedView (rec: IssuedCertRecord, state: IssuedState, caName: string): Record<string, unknown> {
   return {
     id: rec.id,
+    kind: kindOf(rec),
     certificate: rec.certPem,
     csr: rec.csrPem,
     ski: rec.ski,

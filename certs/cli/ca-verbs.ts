@@ -33,6 +33,10 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
     .action(async (orgId: string, caId: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('DELETE', path(orgId, caId)), r => `removed ${caLine(r)}`)
     })
+  apiCommand(ca, 'crl-policy <org> <caId> <policy>', 'open|closed: once the CA\'s loaded CRL passes its nextUpdate, keep applying it (open, the default) or refuse the CA\'s devices until a fresh CRL is loaded (closed)')
+    .action(async (orgId: string, caId: string, policy: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl-policy`, { policy }), r => `CRL policy ${r.crl_policy as string} for ${caLine(r)}`)
+    })
   apiCommand(ca, 'crl <org> <caId> <file>', 'load a CRL (PEM or DER) signed by that CA; its serials are refused from then on')
     .action(async (orgId: string, caId: string, file: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl`, { crl: readUpload(file) }),

@@ -37,13 +37,14 @@ export function registerCertVerbs (program: Command, ctx: CliContext): void {
         r => `issued ${r.common_name}: serial ${r.serial_number}, sha256:${r.fingerprint_sha256}, until ${r.expires_on}` + (r.private_key !== undefined && options.out === undefined && options.p12 === undefined ? '\n' + String(r.certificate) + String(r.private_key) : ''))
       writeIssuedFiles(result, options)
     })
-  apiCommand(cert, 'list <org>', 'list issued certificates with their state (active, revoked, expired)')
+  apiCommand(cert, 'list <org>', 'list issued device, gateway and application certificates (demo identities included) with their state (active, revoked, expired)')
     .option('--expiring <window>', 'only what expires within the window (30d, 12h), CAs and server certificates included')
-    .action(async (orgId: string, options: ClientOptions & { expiring?: string }, command: Command) => {
+    .option('--all', 'every certificate the managed CA signed: also server certificates and the bridge\'s a:mqgate-bridge certificates')
+    .action(async (orgId: string, options: ClientOptions & { expiring?: string, all?: boolean }, command: Command) => {
       if (options.expiring !== undefined && !/^\d+[dh]$/.test(options.expiring)) command.error('--expiring takes a window such as 30d or 12h', { exitCode: 2, code: 'mqgate.usage' })
-      const query = options.expiring === undefined ? '' : `?expiring=${encodeURIComponent(options.expiring)}`
-      await runApi(ctx, options, async c => await c.request('GET', path_(orgId) + query), r => [
-        table(r.certificates, ['id', 'common_name', 'status', 'serial_number', 'expires_on']),
+      const params = new URLSearchParams({ ...(options.expiring === undefined ? {} : { expiring: options.expiring }), ...(options.all === true ? { all: 'true' } : {}) }).toString()
+      await runApi(ctx, options, async c => await c.request('GET', path_(orgId) + (params === '' ? '' : `?${params}`)), r => [
+        table(r.certificates, ['id', ...(options.all === true ? ['kind'] : []), 'common_name', 'status', 'serial_number', 'expires_on']),
         ...(r.cas === undefined ? [] : ['', 'CAs:', table(r.cas, ['id', 'kind', 'not_after', 'description'])]),
         ...(r.server_certificates === undefined ? [] : ['', 'Server certificates:', table(r.server_certificates, ['id', 'active', 'names', 'not_after'])])
       ].join('\n'))

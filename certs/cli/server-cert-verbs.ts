@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { apiCommand, collect, readText, readUpload, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
+import { apiCommand, collect, parseDays, readText, readUpload, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
 
 export function registerServerCertVerbs (program: Command, ctx: CliContext): void {
   const sc = program.command('server-cert').description('TLS server certificates of an organisation')
@@ -13,6 +13,14 @@ export function registerServerCertVerbs (program: Command, ctx: CliContext): voi
       const body = { ...(options.cn === undefined ? {} : { cn: options.cn }), sans: options.san, reuse_key: options.reuseKey === true }
       await runApi(ctx, options, async c => await c.request('POST', `${path(orgId)}/csr`, body),
         r => `${String(r.csr).trimEnd()}\n# server certificate ${r.id} (pending), SPKI pin ${r.spki_pin}: have this CSR signed, then \`mqgate server-cert upload ${orgId} <cert>\``)
+    })
+  apiCommand(sc, 'issue <org>', 'a new server certificate from the organisation\'s managed CA, key made on the gateway (recorded: `cert list --all`)')
+    .option('--san <name>', 'a SubjectAltName besides <org>.messaging.<domain>, DNS name or IP (repeatable)', collect, [])
+    .option('--days <n>', 'validity in days (default 397)', parseDays)
+    .action(async (orgId: string, options: ClientOptions & { san: string[], days?: number }) => {
+      const body = { sans: options.san, ...(options.days === undefined ? {} : { days: options.days }) }
+      await runApi(ctx, options, async c => await c.request('POST', `${path(orgId)}/issue`, body),
+        r => `issued server certificate ${r.id} for ${r.names.join(', ')} (until ${r.not_after}); activate it with \`mqgate server-cert activate ${orgId} ${r.id}\``)
     })
   apiCommand(sc, 'upload <org> <cert>', 'upload a signed certificate (with its chain): completes a CSR, or comes with --key')
     .option('--key <file>', 'the certificate\'s private key (PEM), when it was not made by `server-cert csr`')

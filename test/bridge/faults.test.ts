@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
-import { createClientCertificate, managedCaOf } from '../../certs/index.js'
+import { managedCaOf } from '../../certs/index.js'
+import { managedCaKeyOf, mintProfiled } from '../support/pki.js'
 import { runApi, runBridge, runBroker, type RunningProcess } from '../../cli/processes.js'
 import { TEST_KEK } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
@@ -126,9 +127,9 @@ describe('readings survive faults (Redis)', function () {
       const sinks = [createLogSink('debug'), createLogSink('debug')]
       const bridges = await Promise.all(sinks.map(async (sink, i) => await runBridge({ ...env, MQGATE_BRIDGE_NAME: `pair-${i}` }, { logger: sink.logger })))
       try {
-        const signer = broker.registry.signerOf('acme')
-        const made = createClientCertificate(signer, 'd:sensor:shared')
-        const sensor = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert: { certPem: made.certPem, keyPem: made.keyPem as string }, clientId: 'd:acme:sensor:shared' })
+        const signer = managedCaKeyOf(broker.registry, 'acme')
+        const made = mintProfiled(signer, 'client', ['d:sensor:shared'])
+        const sensor = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert: made, clientId: 'd:acme:sensor:shared' })
         clients.push(sensor)
         for (let n = 0; n < 200; n++) {
           await sensor.publishAsync('iot-2/evt/temp/fmt/json', reading(n), { qos: 1 })
@@ -150,10 +151,10 @@ describe('readings survive faults (Redis)', function () {
     })
 
     it('loses no reading and stores none twice when the bridge is killed mid-stream and restarted', async () => {
-      const signer = broker.registry.signerOf('acme')
+      const signer = managedCaKeyOf(broker.registry, 'acme')
       const sensors = await Promise.all([0, 1, 2, 3].map(async d => {
-        const cert = createClientCertificate(signer, `d:sensor:k${d}`)
-        const client = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert: { certPem: cert.certPem, keyPem: cert.keyPem as string }, clientId: `d:acme:sensor:k${d}` })
+        const cert = mintProfiled(signer, 'client', [`d:sensor:k${d}`])
+        const client = await connect({ port: broker.ports.mqtt as number, servername: 'acme.messaging.localhost', caPem: signer.certPem, cert, clientId: `d:acme:sensor:k${d}` })
         clients.push(client)
         return client
       }))

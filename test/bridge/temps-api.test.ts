@@ -3,7 +3,7 @@ import https from 'node:https'
 import { issueClientCert, normalizeSerial, readCertificates, revokeCert } from '../../certs/index.js'
 import { readCrl } from '../../certs/crl.js'
 import { openssl } from '../support/openssl.js'
-import { mintCa, mintClient } from '../support/pki.js'
+import { managedCaKeyOf, mintCa, mintClient } from '../support/pki.js'
 import { httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 
 const READING = '{"temperature":36.6,"time":"2020-09-28T02:54:56Z"}'
@@ -84,7 +84,7 @@ describe('temps API', () => {
 
     it('answers 404 for a device with no readings, and for another organisation\'s device', async () => {
       assertError(await call({ path: '/devices/valve/never/temps', cert: stack.issue('a:x') }), 404, 'BRIDGE_ERR_API_NOT_FOUND')
-      const acmeApp = mintClient(stack.running.registry.signerOf('acme'), 'a:acme-app')
+      const acmeApp = mintClient(managedCaKeyOf(stack.running.registry, 'acme'), 'a:acme-app')
       const acme = await httpsRequest(stack.apiPort, { caPem: acmeCa, servername: 'acme.messaging.localhost', path: '/devices/valve/v-9/temps', cert: acmeApp })
       assertError(acme, 404, 'BRIDGE_ERR_API_NOT_FOUND')
     })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import tls from 'node:tls'
 import { createHash } from 'node:crypto'
-import { activateServerCert, createServerCertificate, uploadServerCert } from '../../certs/index.js'
+import { activateServerCert, issueServerCert } from '../../certs/index.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
 
@@ -53,8 +53,7 @@ describe('broker: SNI selects the organisation', () => {
 
   it('serves a newly activated server certificate from the next handshake, without a restart', async () => {
     const before = await servedFingerprint(gw.port, gw.serverName('globex'), gw.caOf('globex'))
-    const renewed = createServerCertificate(gw.registry.signerOf('globex'), [gw.serverName('globex')])
-    const record = await activateServerCert(gw.registry, 'globex', (await uploadServerCert(gw.registry, 'globex', { certificate: renewed.certPem, keyPem: renewed.keyPem }, 'test')).id, 'test')
+    const record = await activateServerCert(gw.registry, 'globex', (await issueServerCert(gw.registry, 'globex', {}, 'test')).id, 'test')
     const after = await servedFingerprint(gw.port, gw.serverName('globex'), gw.caOf('globex'))
     assert.notEqual(after, before)
     assert.equal(after, record.fingerprint)
@@ -63,8 +62,7 @@ describe('broker: SNI selects the organisation', () => {
   })
 
   it('serves the default organisation\'s new server certificate to clients without SNI', async () => {
-    const renewed = createServerCertificate(gw.registry.signerOf('acme'), [gw.serverName('acme')])
-    const record = await activateServerCert(gw.registry, 'acme', (await uploadServerCert(gw.registry, 'acme', { certificate: renewed.certPem, keyPem: renewed.keyPem }, 'test')).id, 'test')
+    const record = await activateServerCert(gw.registry, 'acme', (await issueServerCert(gw.registry, 'acme', {}, 'test')).id, 'test')
     assert.equal(await servedFingerprint(gw.port, undefined, gw.caOf('acme')), record.fingerprint)
   })
 

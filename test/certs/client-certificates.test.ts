@@ -65,7 +65,10 @@ describe('Cloudflare-compatible client certificate routes', function () {
   }
 
   const device = (clientId: string): Parameters<typeof connect>[0] => ({
-    port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), clientId,
+    port: gw.port,
+    servername: gw.serverName('acme'),
+    caPem: gw.caOf('acme'),
+    clientId,
     cert: { certPem: issued.certificate, keyPem: readFileSync(path.join(temp.dir, 'device.key'), 'utf8') }
   })
 
@@ -80,8 +83,15 @@ describe('Cloudflare-compatible client certificate routes', function () {
     issued = answer.result
     assert.deepEqual(Object.keys(issued).sort(), CLOUDFLARE_FIELDS)
     const expected = {
-      common_name: 'd:sensor:curl-1', organization: 'Acme Devices', organizational_unit: 'Line 1', country: 'US', state: 'California', location: 'San Francisco',
-      validity_days: 3650, status: 'active', csr: readFileSync(path.join(temp.dir, 'device.csr'), 'utf8')
+      common_name: 'd:sensor:curl-1',
+      organization: 'Acme Devices',
+      organizational_unit: 'Line 1',
+      country: 'US',
+      state: 'California',
+      location: 'San Francisco',
+      validity_days: 3650,
+      status: 'active',
+      csr: readFileSync(path.join(temp.dir, 'device.csr'), 'utf8')
     }
     assert.deepEqual(Object.fromEntries(Object.keys(expected).map(k => [k, issued[k]])), expected)
     const ca = managedCaOf(gw.registry.require('acme'))

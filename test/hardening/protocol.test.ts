@@ -81,4 +81,3 @@ describe('hardening: hostile protocol input closes the offender, nobody else', f
     await bystanderUnaffected()
   })
 })
-

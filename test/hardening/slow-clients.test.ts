@@ -154,4 +154,3 @@ describe('hardening: slow and greedy clients', function () {
     })
   })
 })
-

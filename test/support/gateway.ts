@@ -1,9 +1,9 @@
 import { startBroker, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
-import { createClientCertificate, ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
+import { ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
 import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
-import type { TestCert } from './pki.js'
+import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
 
 export interface TestGatewayOptions {
@@ -28,7 +28,7 @@ export interface TestGateway {
   readonly dataDir: string
   /** The organisation's managed CA: what its clients trust for the server certificate. */
   caOf (orgId: string): string
-  /** A client certificate from the organisation's managed CA. */
+  /** A client certificate of the organisation's managed CA, signed with its key by the test (not on the record). */
   issue (orgId: string, commonName: string): TestCert
   serverName (orgId: string): string
   /** Stops the broker; keeps the data dir when `keepData`, for a restart. */
@@ -63,8 +63,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     dataDir,
     caOf: orgId => managedCaOf(registry.require(orgId)).certPem,
     issue: (orgId, commonName) => {
-      const issued = createClientCertificate(registry.signerOf(orgId), commonName)
-      return { certPem: issued.certPem, keyPem: issued.keyPem as string }
+      return mintProfiled(managedCaKeyOf(registry, orgId), 'client', [commonName])
     },
     serverName: orgId => registry.serverNameFor(orgId),
     async close (closeOptions = {}) {

@@ -13,12 +13,17 @@ const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..
 export interface MqgateProcess {
   readonly child: ChildProcess
   readonly mqttPort: number
+  /** The temps API (HTTPS), which also serves the managed CAs' CRLs at /crl/<org>.crl. */
+  readonly apiPort: number
+  readonly adminPort: number
   readonly dataDir: string
   readonly caPem: string
   /** A demo identity's certificate and key from the bootstrap files (d:sensor:demo-001, g:gw:demo-gw, a:demo-app). */
   bootstrap (commonName: string): TestCert
   /** A new client certificate of the demo organisation, issued through the admin API as an operator would. */
   issue (commonName: string): Promise<TestCert>
+  /** Runs an operator verb (`mqgate <args>`) against this process's admin API. */
+  cli (args: readonly string[]): Promise<CliResult>
   /** Resident set size of the child, in bytes (from /proc). */
   rss (): number
   alive (): boolean
@@ -27,10 +32,9 @@ export interface MqgateProcess {
 
 export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
   const temp = await makeTempDir('process')
-  const mqttPort = await freePort()
-  const adminPort = await freePort()
+  const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const child = spawn(process.execPath, [MQGATE, 'start'], {
-    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(await freePort()), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
+    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let output = ''
@@ -44,7 +48,10 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
   return {
     child,
     mqttPort,
+    apiPort,
+    adminPort,
     dataDir: temp.dir,
+    cli: async args => await runCli(args, { MQGATE_DATA_DIR: temp.dir, MQGATE_ADMIN_PORT: String(adminPort) }),
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
     bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
     issue: async cn => await issueThroughAdminApi(temp.dir, adminPort, cn),
@@ -83,4 +90,27 @@ async function issueThroughAdminApi (dataDir: string, adminPort: number, commonN
   })
   const issued = JSON.parse(body) as { certificate: string, private_key: string }
   return { certPem: issued.certificate, keyPem: issued.private_key }
+}
+
+export interface CliResult {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Variables the parent may have set that would point the CLI somewhere else. */
+const INHERITED_OUT = ['MQGATE_ADMIN_URL', 'MQGATE_ADMIN_CA', 'MQGATE_ADMIN_TOKEN', 'MQGATE_ADMIN_PORT', 'MQGATE_DATA_DIR']
+
+async function runCli (args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !INHERITED_OUT.includes(name)))
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MQGATE, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', chunk => { stdout += chunk })
+    child.stderr.setEncoding('utf8').on('data', chunk => { stderr += chunk })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.once('error', err => { clearTimeout(timer); reject(err) })
+    child.once('close', status => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
+  })
 }

@@ -1,9 +1,15 @@
-import { buildCertificate, generateKeyPair, type CertificateSpec, type KeyPairPem, type SubjectAttribute } from '../../certs/index.js'
+import { createPrivateKey, sign, X509Certificate } from 'node:crypto'
+import forge from 'node-forge'
+import {
+  caKeyTypeOf, clientProfile, generateKeyPair, managedCaOf, serverProfile, signedStructure, SIGNATURE_ALGORITHMS, tbsCertificate,
+  type CertificateSpec, type KeyPairPem, type OrgRegistry, type SubjectAttribute
+} from '../../certs/index.js'
 
 /**
  * Certificates for tests, minted through the product's own builder (as
  * fastify's tests mint theirs with node-forge), including the hostile ones a
- * real CA would never issue.
+ * real CA would never issue. They are signed here, at once, with a key the
+ * test holds: nothing the product signs takes this way (issuance.ts).
  */
 
 export interface TestCert {
@@ -20,18 +26,27 @@ function clientKeys (): KeyPairPem {
   return sharedKeys
 }
 
+/** Signs a spec with `signingKeyPem`: issued by `issuerCertPem`, or self-signed without it. */
+export function signSpec (spec: CertificateSpec, signingKeyPem: string, issuerCertPem?: string): string {
+  const key = createPrivateKey(signingKeyPem)
+  const algorithm = SIGNATURE_ALGORITHMS[caKeyTypeOf(key)]
+  const tbs = tbsCertificate(spec, issuerCertPem, algorithm.oid)
+  const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary')
+  return new X509Certificate(signedStructure(tbs, algorithm.oid, sign(algorithm.hash, der, key))).toString()
+}
+
 export function mintCa (commonName = 'Operator CA', options: { notBefore?: Date, notAfter?: Date, issuer?: TestCert } = {}): TestCert {
   const keys = generateKeyPair()
   const spec: CertificateSpec = {
     subject: [{ shortName: 'CN', value: commonName }, { shortName: 'O', value: 'mqgate tests' }],
     publicKeyPem: keys.publicKeyPem,
-    ...(options.issuer === undefined ? { selfKeyPem: keys.privateKeyPem } : { issuer: options.issuer }),
     notBefore: options.notBefore ?? new Date(Date.now() - DAY),
     notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY),
     basicConstraints: { cA: true },
     keyUsage: { keyCertSign: true, cRLSign: true, digitalSignature: true, keyEncipherment: false }
   }
-  return { certPem: buildCertificate(spec), keyPem: keys.privateKeyPem }
+  const certPem = options.issuer === undefined ? signSpec(spec, keys.privateKeyPem) : signSpec(spec, options.issuer.keyPem, options.issuer.certPem)
+  return { certPem, keyPem: keys.privateKeyPem }
 }
 
 export interface ClientOptions {
@@ -54,10 +69,9 @@ export function mintClient (issuer: TestCert, commonName: string | undefined, op
   if (subject.length === 0) subject.push({ shortName: 'O', value: 'no common name' })
   const keyUsage = options.keyUsage ?? 'client'
   const eku = options.extKeyUsage ?? 'clientAuth'
-  const certPem = buildCertificate({
+  const certPem = signSpec({
     subject,
     publicKeyPem: keys.publicKeyPem,
-    issuer,
     notBefore: options.notBefore ?? new Date(Date.now() - DAY),
     notAfter: options.notAfter ?? new Date(Date.now() + 30 * DAY),
     basicConstraints: { cA: options.isCA === true },
@@ -66,8 +80,21 @@ export function mintClient (issuer: TestCert, commonName: string | undefined, op
       : { keyUsage: keyUsage === 'ca' ? { keyCertSign: true, cRLSign: true, digitalSignature: false, keyEncipherment: false } : { digitalSignature: true, keyEncipherment: true, keyCertSign: false, cRLSign: false } }),
     ...(eku === 'none' ? {} : { extKeyUsage: eku === 'clientAuth' ? { clientAuth: true } : { serverAuth: true } }),
     altNames: (options.sanEmails ?? []).map(value => ({ type: 1 as const, value }))
-  })
+  }, issuer.keyPem, issuer.certPem)
   return { certPem, keyPem: keys.privateKeyPem }
+}
+
+/** A certificate of the product's client or server profile, signed by a test CA (not recorded: a test fixture). */
+export function mintProfiled (issuer: TestCert, profile: 'client' | 'server', names: readonly string[], options: { publicKeyPem?: string, keyPem?: string, keyType?: 'rsa' | 'ec' } = {}): TestCert {
+  const keys = options.publicKeyPem === undefined ? generateKeyPair(options.keyType ?? (profile === 'server' ? 'ec' : 'rsa')) : { publicKeyPem: options.publicKeyPem, privateKeyPem: options.keyPem ?? '' }
+  const spec = profile === 'server' ? serverProfile(names, keys.publicKeyPem) : clientProfile(names[0], keys.publicKeyPem)
+  return { certPem: signSpec(spec, issuer.keyPem, issuer.certPem), keyPem: keys.privateKeyPem }
+}
+
+/** An organisation's managed CA with its key, read from the registry's records: for test fixtures only. */
+export function managedCaKeyOf (registry: OrgRegistry, orgId: string): TestCert {
+  const ca = managedCaOf(registry.require(orgId))
+  return { certPem: ca.certPem, keyPem: createPrivateKey(ca.keyPem as string).export({ type: 'pkcs8', format: 'pem' }).toString() }
 }
 
 export const DAYS = (n: number): Date => new Date(Date.now() + n * DAY)

@@ -1,11 +1,11 @@
 import https from 'node:https'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createClientCertificate, generateKeyPair, managedCaOf } from '../../certs/index.js'
+import { generateKeyPair, managedCaOf } from '../../certs/index.js'
 import { runStart, type RunningProcess } from '../../cli/processes.js'
 import { TEST_KEK } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
-import type { TestCert } from './pki.js'
+import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
@@ -46,7 +46,7 @@ export async function startTestStack (env: Record<string, string> = {}, dataDir?
     MQGATE_KEK: TEST_KEK,
     ...env
   }, { adminToken: ADMIN_TOKEN, logger: logs.logger }, () => {})
-  const signer = running.registry.signerOf('demo')
+  const demoCa = managedCaKeyOf(running.registry, 'demo')
   return {
     running,
     logs,
@@ -57,7 +57,7 @@ export async function startTestStack (env: Record<string, string> = {}, dataDir?
     caPem: managedCaOf(running.registry.require('demo')).certPem,
     issue (commonName) {
       sharedKeys ??= generateKeyPair()
-      return { certPem: createClientCertificate(signer, commonName, { publicKeyPem: sharedKeys.publicKeyPem }).certPem, keyPem: sharedKeys.privateKeyPem }
+      return mintProfiled(demoCa, 'client', [commonName], { publicKeyPem: sharedKeys.publicKeyPem, keyPem: sharedKeys.privateKeyPem })
     },
     writeFile (name, content) {
       const file = path.join(dir, name)

@@ -1,8 +1,7 @@
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { createServerCertificate } from '../../certs/index.js'
-import { mintCa } from './pki.js'
+import { mintCa, mintProfiled } from './pki.js'
 
 export interface RecordedPost {
   readonly path: string
@@ -34,7 +33,7 @@ export interface TempsRecorder {
 
 export async function startTempsRecorder (clientCaPem: string, port = 0): Promise<TempsRecorder> {
   const ca = mintCa('Recorder CA')
-  const server = createServerCertificate(ca, ['localhost'])
+  const server = mintProfiled(ca, 'server', ['localhost'])
   const posts: RecordedPost[] = []
   let status = 201
   const make = (): https.Server => https.createServer({ key: server.keyPem, cert: server.certPem, ca: clientCaPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {

@@ -23,7 +23,8 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_MAX_CONNECTIONS', limits.connectionsTotal],
     ['MQGATE_CONNECTION_RATE_PER_IP', limits.connectionRatePerIp],
     ['MQGATE_DRAIN_TIMEOUT_MS', limits.drainTimeoutMs],
-    ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound]
+    ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound],
+    ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth]
   ]
   const documented = documentedNumbers()
   for (const [variable, value] of cases) {
@@ -32,5 +33,17 @@ describe('configuration: the broker limits by default are the ones the README do
 
   it('holds a stuck subscriber\'s publishers for 5 s at most, not 30 s', () => {
     assert.equal(limits.drainTimeoutMs, 5000)
+  })
+})
+
+describe('configuration: MQGATE_MAX_CHAIN_DEPTH', () => {
+  it('admits a device and three intermediates by default', () => {
+    assert.equal(loadConfig({}).broker.maxChainDepth, 4)
+  })
+
+  it('is read from the environment, 1 to 16', () => {
+    assert.equal(loadConfig({ MQGATE_MAX_CHAIN_DEPTH: '2' }).broker.maxChainDepth, 2)
+    assert.throws(() => loadConfig({ MQGATE_MAX_CHAIN_DEPTH: '0' }), { code: 'CONFIG_ERR_INVALID' })
+    assert.throws(() => loadConfig({ MQGATE_MAX_CHAIN_DEPTH: '17' }), { code: 'CONFIG_ERR_INVALID' })
   })
 })

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
+import { setCrlPolicy } from '../../crl-policy.js'
+import { CRL_POLICIES, type CrlPolicy } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { caView } from '../views.js'
 
@@ -32,5 +34,9 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
     app.put<{ Params: { org: string, ca: string }, Body: { crl: string } }>('/orgs/:org/cas/:ca/crl', {
       schema: { body: { type: 'object', required: ['crl'], additionalProperties: false, properties: { crl: PEM_OR_BASE64 } } }
     }, async request => caView(await loadCrl(registry, request.params.org, request.params.ca, request.body.crl, actorOf(request))))
+
+    app.put<{ Params: { org: string, ca: string }, Body: { policy: CrlPolicy } }>('/orgs/:org/cas/:ca/crl-policy', {
+      schema: { body: { type: 'object', required: ['policy'], additionalProperties: false, properties: { policy: { type: 'string', enum: [...CRL_POLICIES] } } } }
+    }, async request => caView(await setCrlPolicy(registry, request.params.org, request.params.ca, request.body.policy, actorOf(request))))
   }
 }

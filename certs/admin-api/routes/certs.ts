@@ -36,12 +36,12 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       return await reply.status(201).send(issued.keyPem === undefined ? body : { ...body, private_key: issued.keyPem })
     })
 
-    app.get<{ Params: { org: string }, Querystring: { expiring?: string } }>('/orgs/:org/certs', async request => {
+    app.get<{ Params: { org: string }, Querystring: { expiring?: string, all?: string } }>('/orgs/:org/certs', async request => {
       const state = registry.require(request.params.org)
       const window = request.query.expiring === undefined ? undefined : parseWindow(request.query.expiring)
       const now = Date.now()
       const expiring = (notAfter: string | undefined): boolean => window === undefined || (notAfter !== undefined && Date.parse(notAfter) - now <= window)
-      const certificates = (await listIssued(registry, state.org.id))
+      const certificates = (await listIssued(registry, state.org.id, { all: request.query.all === 'true' }))
         .filter(rec => expiring(rec.expiresOn) && (window === undefined || issuedStateOf(rec, state) === 'active'))
         .map(rec => issuedView(rec, issuedStateOf(rec, state), caName(state)))
       if (window === undefined) return { certificates }
@@ -77,4 +77,3 @@ function parseWindow (text: string): number {
   if (match === null) throw Object.assign(new Error('expiring must look like 30d or 12h'), { statusCode: 400 })
   return Number(match[1]) * (match[2] === 'd' ? DAY_MS : DAY_MS / 24)
 }
-

@@ -2,15 +2,23 @@ import type { FastifyInstance } from 'fastify'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { orgView } from '../views.js'
 import { pinsOf } from '../../pin-report.js'
+import { CA_KEY_TYPES, type CaKeyType } from '../../signer.js'
 
 export function orgRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
   return async (app: FastifyInstance) => {
     app.get('/orgs', async () => ({ orgs: registry.list().map(state => orgView(state, registry.serverNameFor(state.org.id))) }))
 
-    app.post<{ Body: { id: string } }>('/orgs', {
-      schema: { body: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', maxLength: 63 } } } }
+    app.post<{ Body: { id: string, ca_key_type?: CaKeyType } }>('/orgs', {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', maxLength: 63 }, ca_key_type: { type: 'string', enum: [...CA_KEY_TYPES] } }
+        }
+      }
     }, async (request, reply) => {
-      const state = await registry.createOrg(request.body.id, [], actorOf(request))
+      const state = await registry.createOrg(request.body.id, [], actorOf(request), { caKeyType: request.body.ca_key_type })
       return await reply.status(201).send(orgView(state, registry.serverNameFor(state.org.id)))
     })
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { activateServerCert, createServerCsr, uploadServerCert } from '../../server-cert-admin.js'
+import { activateServerCert, createServerCsr, issueServerCert, uploadServerCert } from '../../server-cert-admin.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { serverCertView } from '../views.js'
 
@@ -21,6 +21,20 @@ export function serverCertRoutes ({ registry, actorOf }: RouteContext): RoutePlu
     }, async (request, reply) => {
       const body = request.body ?? {}
       const record = await createServerCsr(registry, request.params.org, { commonName: body.cn, sans: body.sans, reuseKey: body.reuse_key }, actorOf(request))
+      return await reply.status(201).send(serverCertView(record, registry.require(request.params.org).org.activeServerCertId))
+    })
+
+    app.post<{ Params: { org: string }, Body: { sans?: string[], days?: number } }>('/orgs/:org/server-certs/issue', {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { sans: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 253 } }, days: { type: 'integer' } }
+        }
+      }
+    }, async (request, reply) => {
+      const body = request.body ?? {}
+      const record = await issueServerCert(registry, request.params.org, { names: body.sans, days: body.days }, actorOf(request))
       return await reply.status(201).send(serverCertView(record, registry.require(request.params.org).org.activeServerCertId))
     })
 
