@@ -284,6 +284,14 @@ describe('mqgate on embedded defaults generates and rotates its own KEK (child p
     }
   })
 
+  it('says in --help that rotate-kek works directly on the store, and lists the KEK variables', () => {
+    const verb = runMqgate(['registry', 'rotate-kek', '--help'], {})
+    assert.equal(verb.status, 0)
+    assert.match(verb.stdout.replace(/\s+/g, ' '), /directly on the store/)
+    const root = runMqgate(['--help'], {})
+    for (const name of ['MQGATE_KEK', 'MQGATE_KEK_FILE', 'MQGATE_KEK_PREVIOUS', 'MQGATE_KEK_PREVIOUS_FILE']) assert.match(root.stdout, new RegExp(`\\b${name}\\b`))
+  })
+
   it('rotate-kek on the data dir keeps the old key as kek.previous, and the next start runs on the new one', async () => {
     const env = { REDIS_URL: '', MQGATE_KEK: '', MQGATE_KEK_FILE: '', MQGATE_DATA_DIR: temp.dir }
     const oldKid = kekFromBase64(await readFile(path.join(temp.dir, 'kek'), 'utf8')).kid
