@@ -10,6 +10,8 @@ import { freePort } from '../test/support/redis-server.js'
 
 export const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/mqgate.js')
 export const BENCH_TOKEN = 'bench-admin-token'
+/** The key-encryption key of bench runs on Redis (32 bytes, base64): the registry's keys are sealed with it. */
+export const BENCH_KEK = 'YmVuY2gtb25seS1rZWstZm9yLW1xZ2F0ZS1iZW5jaCE='
 
 /** A broker under measurement: where it listens, how to trust it, and its process's CPU and memory. */
 export interface Target {
@@ -75,6 +77,8 @@ export async function startMqgate (options: { redisUrl?: string, workers?: numbe
       MQGATE_API_PORT: String(apiPort),
       MQGATE_ADMIN_TOKEN: BENCH_TOKEN,
       REDIS_URL: options.redisUrl ?? '',
+      // With Redis a KEK is required; without, the first start generates <data dir>/kek.
+      ...(options.redisUrl === undefined ? {} : { MQGATE_KEK: BENCH_KEK }),
       MQGATE_LOG_LEVEL: 'warn',
       // The bench opens thousands of connections from one address, fast.
       MQGATE_MAX_CONNECTIONS_PER_IP: '1000000',

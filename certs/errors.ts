@@ -48,6 +48,10 @@
  * CERTS_ERR_ALLOW_INVALID          an --allow entry that is not <type>:<id> or <type>:*
  * Storage
  * CERTS_ERR_STORE                  the registry store failed (I/O, Redis)
+ * Encryption at rest (at-rest/)
+ * CERTS_ERR_KEK_INVALID            a key-encryption key that is not base64 of exactly 32 bytes
+ * CERTS_ERR_KEK_MISMATCH           the registry's keys are sealed under a key-encryption key this process does not hold
+ * CERTS_ERR_KEY_BLOB_INVALID       a sealed key does not decrypt: altered, or moved from another record
  */
 export type CertsErrorCode =
   | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
@@ -61,6 +65,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_CERT_NOT_FOUND'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_STORE'
+  | 'CERTS_ERR_KEK_INVALID' | 'CERTS_ERR_KEK_MISMATCH' | 'CERTS_ERR_KEY_BLOB_INVALID'
 
 export class CertsError extends Error {
   override readonly name = 'CertsError'

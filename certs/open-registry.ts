@@ -1,15 +1,46 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { EncryptingRegistryStore } from './at-rest/encrypting-registry-store.js'
+import type { KeyRing } from './at-rest/kek.js'
+import { sealStoredKeys } from './at-rest/seal-stored-keys.js'
 import { FileRegistryStore } from './file-registry-store.js'
 import { OrgRegistry } from './org-registry.js'
 import { RedisRegistryStore } from './redis-registry-store.js'
+import type { RegistryStore } from './registry-store.js'
 
-/** The registry on the store the configuration names: Redis when `redisUrl` is set, the data dir otherwise. */
-export async function openRegistry (options: { dataDir: string, redisUrl?: string, domain: string, log: Logger, crlUrlTemplate?: string }): Promise<OrgRegistry> {
+export interface OpenRegistryOptions {
+  readonly dataDir: string
+  readonly redisUrl?: string
+  readonly domain: string
+  readonly log: Logger
+  readonly crlUrlTemplate?: string
+  /** The key-encryption keys: private keys are sealed under `current` in the store, always. */
+  readonly keys: KeyRing
+}
+
+/**
+ * The registry on the store the configuration names (Redis when `redisUrl` is
+ * set, the data dir otherwise), behind the encrypting decorator. Plaintext
+ * keys left by an earlier version are sealed first, and a wrong KEK stops the
+ * start here (CERTS_ERR_KEK_MISMATCH).
+ */
+export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRegistry> {
   const log = options.log.child({ component: 'registry' })
-  const store = options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, log))
+  const inner = openRegistryStore(options)
   const template = options.crlUrlTemplate
-  return await OrgRegistry.open(store, { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
+  try {
+    await sealStoredKeys(inner, options.keys, log, 'migrate')
+    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
+  } catch (err) {
+    // An open Redis connection would keep a refused process alive after its one-line error.
+    await inner.close()
+    throw err
+  }
+}
+
+/** The bare store (records as stored, keys sealed): for the encrypting decorator and `registry rotate-kek`. */
+export function openRegistryStore (options: { dataDir: string, redisUrl?: string, log: Logger }): RegistryStore {
+  return options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, options.log))
 }
 
 function connectRedis (url: string, log: Logger): Redis {

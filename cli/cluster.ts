@@ -1,7 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
-import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type KeyRing } from '../certs/index.js'
 import { loadConfig } from '../config/gateway-config.js'
+import { resolveKeys } from '../config/kek-config.js'
 import { createRootLogger } from './logger.js'
 import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
 import { welcomeText } from './welcome.js'
@@ -23,13 +24,14 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
     return running
   }
   const log = options.logger ?? createRootLogger(cfg.logLevel)
-  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log)
+  const { keys } = await resolveKeys(cfg)
+  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log, keys)
   return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0)))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */
-async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger): Promise<BootstrapFiles> {
-  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate })
+async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger, keys: KeyRing): Promise<BootstrapFiles> {
+  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate, keys })
   try {
     const files = await ensureDemoBootstrap(registry, dataDir, log)
     await ensureAdminCredentials(dataDir, adminToken, log)

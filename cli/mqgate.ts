@@ -5,8 +5,10 @@ import { isCertsError } from '../certs/index.js'
 import { AdminApiError, registerPkiVerbs } from '../certs/cli/index.js'
 import { ConfigError } from '../config/gateway-config.js'
 import { registerReadingVerbs } from '../bridge/cli/readings-verbs.js'
+import { KekRequiredError } from '../config/kek-config.js'
 import { runStartWorkers } from './cluster.js'
 import { runApi, runBridge, runBroker, type RunningProcess } from './processes.js'
+import { registerRegistryVerbs } from './registry-verbs.js'
 
 /**
  * The `mqgate` command. Exit codes: 0 done, 1 refused or failed (reason on
@@ -38,6 +40,15 @@ Environment (processes):
   MQGATE_READING_EVENT       event carrying readings (default temp); MQGATE_READING_FORMAT (json)
   MQGATE_READINGS_PER_DEVICE readings kept per device (default 10000)
   MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  MQGATE_KEK                 key-encryption key (base64 of 32 bytes) sealing every private key in the
+                             registry; or MQGATE_KEK_FILE. Required with REDIS_URL; without Redis the
+                             first start generates <data dir>/kek (0600)
+  MQGATE_KEK_PREVIOUS        older KEKs (base64, comma-separated; or MQGATE_KEK_PREVIOUS_FILE, one a
+                             line) that still decrypt while a rotation rolls out
+
+Environment (mqgate registry rotate-kek, run directly on the store, not through the admin API):
+  REDIS_URL or MQGATE_DATA_DIR, MQGATE_KEK / MQGATE_KEK_FILE (the current key) as the processes;
+  --new-kek-file F names the new one
 
 Environment (operator verbs):
   MQGATE_ADMIN_URL           admin API URL (default https://127.0.0.1:$MQGATE_ADMIN_PORT)
@@ -69,6 +80,7 @@ function program (): Command {
   const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
   registerPkiVerbs(root, cli)
   registerReadingVerbs(root, cli)
+  registerRegistryVerbs(root, process.env, cli.out)
   return root
 }
 
@@ -133,7 +145,7 @@ async function main (): Promise<void> {
 
 function describe (err: unknown): string {
   if (err instanceof ConfigError) return err.message
-  if (err instanceof AdminApiError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
+  if (err instanceof AdminApiError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
   return `mqgate: ${(err as Error).message}`
 }
 

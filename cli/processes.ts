@@ -8,6 +8,7 @@ import {
 import { crlDeadlinesOf, ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
+import { resolveKeys, type ResolvedKeys } from '../config/kek-config.js'
 import { createRootLogger } from './logger.js'
 import { welcomeText } from './welcome.js'
 
@@ -34,6 +35,8 @@ interface PartContext {
   readonly log: Logger
   readonly registry: OrgRegistry
   readonly backend: ReadingsBackend
+  /** The key-encryption keys the registry was opened with, and the file generated for them on a first start. */
+  readonly keys: ResolvedKeys
   readonly metrics: GatewayMetrics
   readonly ports: { mqtt?: number, admin?: number, api?: number }
   /** Set once every part has started: listeners bound. */
@@ -50,9 +53,9 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   const cfg = loadConfig(env, { defaultOrg: DEMO_ORG })
   let welcome = (_ports: RunningProcess['ports']): void => {}
   const running = await runParts(cfg, options, [
-    async ({ registry, log }) => {
+    async ({ registry, log, keys }) => {
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0))
+      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile))
     },
     brokerPart(true), adminPart(options), tempsApiPart, bridgePart
   ])
@@ -178,13 +181,14 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
   const stops: Array<() => Promise<void>> = []
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
-    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate })
+    const keys = await resolveKeys(cfg)
+    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys })
     stops.push(async () => await registry.close())
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
     const started = { value: false }
-    const ctx: PartContext = { cfg, log, registry, backend, metrics: new GatewayMetrics(), ports, started, onClose: stop => stops.push(stop) }
+    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
     return { log, ports, registry, backend, close }

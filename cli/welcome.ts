@@ -10,7 +10,7 @@ const DEMO_READING = '{"temperature":36.6,"time":"2020-09-28T02:54:56Z"}'
  * connecting to 127.0.0.1 without a matching SNI lands in the demo organisation
  * and the demo server certificate names 127.0.0.1.
  */
-export function welcomeText (files: BootstrapFiles, port: number, adminPort: number, apiPort: number): string {
+export function welcomeText (files: BootstrapFiles, port: number, adminPort: number, apiPort: number, generatedKekFile?: string): string {
   const device = files.identities[DEMO_DEVICE]
   const app = files.identities[DEMO_APP]
   const tls = (f: { certFile: string, keyFile: string }): string =>
@@ -29,6 +29,9 @@ export function welcomeText (files: BootstrapFiles, port: number, adminPort: num
     `curl -sS --cacert ${quote(files.caFile)} --cert ${quote(app.certFile)} --key ${quote(app.keyFile)} https://127.0.0.1:${apiPort}/devices/sensor/demo-001/temps`,
     '',
     `Operator API on https://127.0.0.1:${adminPort} (token in MQGATE_ADMIN_TOKEN or <data dir>/admin-token); try: npx mqgate org list`,
+    ...(generatedKekFile === undefined
+      ? []
+      : ['', `A key-encryption key was generated into ${generatedKekFile} (mode 0600): every CA and server private key in the registry is encrypted with it. Keep a copy apart from the data dir; without it the registry cannot be opened (README, "Security model").`]),
     ''
   ].join('\n')
 }

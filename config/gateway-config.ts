@@ -4,6 +4,7 @@ import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerL
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
 import { NAME_PATTERN, ORG_PATTERN } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
+import { readKekConfig, type KekConfig } from './kek-config.js'
 
 /** One process's configuration, read once from the environment by its entry and frozen. */
 export interface GatewayConfig {
@@ -23,6 +24,11 @@ export interface GatewayConfig {
    * API's /crl route on <org>.messaging.<domain>.
    */
   readonly crlUrlTemplate: string
+  /**
+   * MQGATE_KEK / MQGATE_KEK_FILE (and MQGATE_KEK_PREVIOUS / MQGATE_KEK_PREVIOUS_FILE):
+   * the key-encryption key that seals every private key in the registry.
+   */
+  readonly kek: KekConfig
 }
 
 /** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
@@ -85,7 +91,8 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       host: read.optionalString('MQGATE_API_HOST'),
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     }),
-    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort)
+    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort),
+    kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' })
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return Object.freeze(config)

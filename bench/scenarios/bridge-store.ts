@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from '../../test/support/redis-server.js'
 import { sleep } from '../measure.js'
-import { MQGATE, pinToCore } from '../targets.js'
+import { BENCH_KEK, MQGATE, pinToCore } from '../targets.js'
 
 export interface StoreFigures {
   readonly readings: number
@@ -34,7 +34,7 @@ export async function measureBridgeStore (redisUrl: string, count: number): Prom
   const base = await storedSoFar(redis)
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mqgate-bench-bridge-'))
   const child = spawn(process.execPath, [MQGATE, 'bridge'], {
-    env: { ...process.env, REDIS_URL: redisUrl, MQGATE_DATA_DIR: dataDir, MQGATE_LOG_LEVEL: 'error', MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_TEMPS_URL: `https://127.0.0.1:${await freePort()}/temps` },
+    env: { ...process.env, REDIS_URL: redisUrl, MQGATE_KEK: BENCH_KEK, MQGATE_DATA_DIR: dataDir, MQGATE_LOG_LEVEL: 'error', MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_TEMPS_URL: `https://127.0.0.1:${await freePort()}/temps` },
     stdio: 'ignore'
   })
   pinToCore(child.pid as number, 0)

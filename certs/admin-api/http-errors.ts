@@ -13,7 +13,10 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_CA_IN_OTHER_ORG: 409,
   CERTS_ERR_SERVER_CERT_PENDING: 409,
   CERTS_ERR_CA_MANAGED: 409,
-  CERTS_ERR_STORE: 503
+  CERTS_ERR_STORE: 503,
+  // The registry's own state (a key sealed under a KEK this process lacks, an altered blob): not the caller's fault.
+  CERTS_ERR_KEK_MISMATCH: 500,
+  CERTS_ERR_KEY_BLOB_INVALID: 500
 }
 
 export interface ErrorBody {

@@ -7,6 +7,7 @@ import type { MqttClient } from 'mqtt'
 import { managedCaOf } from '../../certs/index.js'
 import { managedCaKeyOf, mintProfiled } from '../support/pki.js'
 import { runApi, runBridge, runBroker, type RunningProcess } from '../../cli/processes.js'
+import { TEST_KEK } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
@@ -100,7 +101,7 @@ describe('readings survive faults (Redis)', function () {
     before(async () => {
       await (async () => { const r = redis.connect(); await r.flushall(); r.disconnect() })()
       temp = await makeTempDir('bridge-process')
-      const common = { REDIS_URL: redis.url, MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_LEVEL: 'warn' }
+      const common = { REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_LEVEL: 'warn' }
       broker = await runBroker({ ...common, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0' }, { logger: createLogSink().logger })
       api = await runApi({ ...common, MQGATE_API_PORT: '0' }, { logger: createLogSink().logger })
       await broker.registry.createOrg('acme')

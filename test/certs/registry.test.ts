@@ -4,8 +4,9 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import {
   addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, RedisRegistryStore, activeServerCertOf, inspectCertificate, managedCaOf,
-  trustedCasOf, type RegistryStore
+  trustedCasOf, EncryptingRegistryStore, type RegistryStore
 } from '../../certs/index.js'
+import { testKeyRing } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
 import { mintCa, mintClient } from '../support/pki.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
@@ -47,7 +48,12 @@ async function eventually (check: () => boolean, timeoutMs = 3000): Promise<void
   }
 }
 
-for (const factory of [fileStores(), redisStores()]) {
+/** The same store behind the encrypting decorator, as openRegistry always opens it: the registry must not tell the difference. */
+function encrypted (inner: StoreFactory): StoreFactory {
+  return { ...inner, name: `${inner.name}, keys encrypted at rest`, open: () => new EncryptingRegistryStore(inner.open(), testKeyRing()) }
+}
+
+for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), encrypted(redisStores())]) {
   describe(`registry on ${factory.name}`, () => {
     let registry: OrgRegistry
     const logs = createLogSink()

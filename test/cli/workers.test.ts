@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { TEST_KEK } from '../support/kek.js'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
 import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { within } from '../support/stack.js'
@@ -24,7 +25,7 @@ describe('mqgate start --workers', function () {
     temp = await makeTempDir('workers')
     mqttPort = await freePort()
     child = spawn(process.execPath, [MQGATE, 'start', '--workers', '2'], {
-      env: { ...process.env, REDIS_URL: redis.url, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_API_PORT: String(await freePort()) },
+      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_API_PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     child.stdout?.on('data', chunk => { output += chunk })

@@ -1,6 +1,7 @@
 import { startBroker, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
 import { ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
+import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
@@ -39,7 +40,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   const temp = options.dataDir === undefined ? await makeTempDir('gateway') : undefined
   const dataDir = options.dataDir ?? (temp as { dir: string }).dir
   const logs = createLogSink()
-  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger, crlUrlTemplate: 'https://{org}.messaging.localhost:8443/crl/{org}.crl' })
+  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger, crlUrlTemplate: 'https://{org}.messaging.localhost:8443/crl/{org}.crl', keys: testKeyRing() })
   for (const orgId of options.orgs ?? []) {
     if (registry.get(orgId) === undefined) await registry.createOrg(orgId)
   }

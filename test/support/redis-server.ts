@@ -11,6 +11,8 @@ import { makeTempDir } from './temp-dir.js'
 export interface TestRedis {
   readonly url: string
   readonly port: number
+  /** The server's --dir: its AOF (appendonlydir/) and any RDB it saves. */
+  readonly dir: string
   /** A fresh connection (closed by the caller). */
   connect (): Redis
   /** Stops the server, keeping its data and port for restart(). */
@@ -38,6 +40,7 @@ export async function startTestRedis (options: { appendfsync?: 'always' | 'every
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir: temp.dir,
     connect: () => new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null }),
     async halt () {
       await shutdown(child)

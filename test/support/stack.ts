@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { generateKeyPair, managedCaOf } from '../../certs/index.js'
 import { runStart, type RunningProcess } from '../../cli/processes.js'
+import { TEST_KEK } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
@@ -42,6 +43,7 @@ export async function startTestStack (env: Record<string, string> = {}, dataDir?
     MQGATE_ADMIN_PORT: '0',
     MQGATE_API_PORT: '0',
     MQGATE_BRIDGE_NAME: 'test-bridge',
+    MQGATE_KEK: TEST_KEK,
     ...env
   }, { adminToken: ADMIN_TOKEN, logger: logs.logger }, () => {})
   const demoCa = managedCaKeyOf(running.registry, 'demo')

@@ -1,0 +1,76 @@
+import type { Collection, CollectionRecords, OrgRecord, OrgState } from '../records.js'
+import type { RegistryStore } from '../registry-store.js'
+import type { KeyRing } from './kek.js'
+import { openRecord, sealRecord } from './sealed-records.js'
+
+/**
+ * A RegistryStore that keeps private keys encrypted at rest: every key field
+ * (sealed-records.ts) is sealed under the current KEK before it reaches the
+ * inner store (files or Redis) and opened on the way back, by key id, with the
+ * current or a previous KEK. Everything above it (OrgRegistry, the issuance
+ * path, the signers) sees plaintext records, as before; everything below it
+ * (disk, Redis, its AOF and RDB, their backups) sees only blobs.
+ */
+export class EncryptingRegistryStore implements RegistryStore {
+  readonly kind: RegistryStore['kind']
+
+  constructor (private readonly inner: RegistryStore, private readonly ring: KeyRing) {
+    this.kind = inner.kind
+  }
+
+  async listOrgIds (): Promise<string[]> {
+    return await this.inner.listOrgIds()
+  }
+
+  async readOrg (orgId: string): Promise<OrgState | undefined> {
+    const state = await this.inner.readOrg(orgId)
+    if (state === undefined) return undefined
+    return {
+      ...state,
+      cas: state.cas.map(r => openRecord(this.ring, orgId, 'cas', r)),
+      serverCerts: state.serverCerts.map(r => openRecord(this.ring, orgId, 'server-certs', r)),
+      revocations: state.revocations.map(r => openRecord(this.ring, orgId, 'revocations', r)),
+      gateways: state.gateways.map(r => openRecord(this.ring, orgId, 'gateways', r))
+    }
+  }
+
+  async createOrg (state: OrgState): Promise<void> {
+    const orgId = state.org.id
+    await this.inner.createOrg({
+      ...state,
+      cas: state.cas.map(r => sealRecord(this.ring, orgId, 'cas', r)),
+      serverCerts: state.serverCerts.map(r => sealRecord(this.ring, orgId, 'server-certs', r)),
+      revocations: state.revocations.map(r => sealRecord(this.ring, orgId, 'revocations', r)),
+      gateways: state.gateways.map(r => sealRecord(this.ring, orgId, 'gateways', r))
+    })
+  }
+
+  async updateOrg (org: OrgRecord): Promise<void> {
+    await this.inner.updateOrg(org)
+  }
+
+  async put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options?: { quiet?: boolean }): Promise<void> {
+    await this.inner.put(orgId, collection, sealRecord(this.ring, orgId, collection, record), options)
+  }
+
+  async remove (orgId: string, collection: Collection, id: string): Promise<void> {
+    await this.inner.remove(orgId, collection, id)
+  }
+
+  async get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined> {
+    const record = await this.inner.get(orgId, collection, id)
+    return record === undefined ? undefined : openRecord(this.ring, orgId, collection, record)
+  }
+
+  async list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>> {
+    return (await this.inner.list(orgId, collection)).map(r => openRecord(this.ring, orgId, collection, r))
+  }
+
+  async watch (onChange: (orgId?: string) => void): Promise<() => Promise<void>> {
+    return await this.inner.watch(onChange)
+  }
+
+  async close (): Promise<void> {
+    await this.inner.close()
+  }
+}
