@@ -124,11 +124,17 @@ function adminPart (options: ProcessOptions): Part {
       readingLag: async () => await backend.log.stats(),
       redisRoundTrip: async () => await backend.ping(),
       expiries: async () => await expiriesOf(registry),
-      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date())
+      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date()),
+      registryIntact: () => registry.storeIntact
     })
+    const counted = (): void => metrics.registryStoreEmptied()
+    registry.on('store-emptied', counted)
+    onClose(async () => { registry.off('store-emptied', counted) })
     const readiness = {
       check: async () => ({
         listening: started.value,
+        // Not ready while serving a registry the store has lost: a probe sees it before any device is refused.
+        registry: await registry.checkStore().catch(() => false),
         ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
       })
     }
