@@ -22,6 +22,7 @@ export { OrgRegistry, type RegistryOptions, type Actor } from './org-registry.js
 export { ensureDemoBootstrap, DEMO_ORG, DEMO_IDENTITIES, type BootstrapFiles } from './bootstrap.js'
 export { writeFileAtomic } from './atomic-file.js'
 export { openRegistry } from './open-registry.js'
+export { backupRegistry, parseBackup, restoreRegistry, type RegistryBackup } from './registry-backup.js'
 export { addCa, setCaEnabled, removeCa, loadCrl, findCa } from './ca-admin.js'
 export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
 export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'

@@ -5,12 +5,13 @@ import type { CliContext } from './cli-context.js'
 import { registerGatewayVerbs } from './gateway-verbs.js'
 import { registerOrgVerbs } from './org-verbs.js'
 import { registerPinVerb } from './pin-verb.js'
+import { registerRegistryVerbs } from './registry-verbs.js'
 import { registerServerCertVerbs } from './server-cert-verbs.js'
 
 export { AdminApiError, type ClientEnv } from './admin-client.js'
 export type { CliContext } from './cli-context.js'
 
-/** The operator verbs: each a client of the admin API. */
+/** The operator verbs: each a client of the admin API, but `registry backup|restore` (they open the store). */
 export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerOrgVerbs(program, ctx)
   registerCaVerbs(program, ctx)
@@ -18,4 +19,5 @@ export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerCertVerbs(program, ctx)
   registerGatewayVerbs(program, ctx)
   registerPinVerb(program, ctx)
+  registerRegistryVerbs(program, ctx)
 }
