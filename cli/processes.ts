@@ -134,7 +134,11 @@ function adminPart (options: ProcessOptions): Part {
       check: async () => ({
         listening: started.value,
         // Not ready while serving a registry the store has lost: a probe sees it before any device is refused.
-        registry: await registry.checkStore().catch(() => false),
+        // Bounded like the PING: a Redis that does not answer must not hold the probe.
+        registry: await Promise.race([
+          registry.checkStore().catch(() => false),
+          new Promise<boolean>(resolve => setTimeout(() => resolve(false), 1000).unref())
+        ]),
         ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
       })
     }
