@@ -13,6 +13,8 @@
  * Forwarding
  * BRIDGE_ERR_TEMPS_API_REFUSED     the temps API answered 4xx: dead-lettered with its answer, not retried
  * BRIDGE_ERR_TEMPS_API_UNAVAILABLE the temps API failed (5xx, network, timeout): retried with backoff
+ * Redis
+ * BRIDGE_ERR_LOG_LOST              the readings stream or its consumer groups vanished (Redis restarted empty, FLUSHALL): recreated, logged once
  * Shutdown
  * BRIDGE_ERR_CLOSED                work asked of a stage or reading log that is shutting down
  * Temps API
@@ -31,6 +33,7 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_TOPIC_UNEXPECTED'
   | 'BRIDGE_ERR_TEMPS_API_REFUSED'
   | 'BRIDGE_ERR_TEMPS_API_UNAVAILABLE'
+  | 'BRIDGE_ERR_LOG_LOST'
   | 'BRIDGE_ERR_CLOSED'
   | 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED'
   | 'BRIDGE_ERR_API_FORBIDDEN'

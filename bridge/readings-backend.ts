@@ -37,7 +37,7 @@ export function createReadingsBackend (redisUrl: string | undefined, readingsPer
   // an XADD from the broker, and every forward three small commands.
   const redis = new Redis(redisUrl, { enableAutoPipelining: true })
   redis.on('error', err => log.error({ event: 'redis.error', component: 'readings', err }, 'Redis connection error'))
-  const readingLog = new RedisReadingLog(redis)
+  const readingLog = new RedisReadingLog(redis, log)
   return {
     kind: 'redis',
     log: readingLog,

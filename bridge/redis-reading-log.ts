@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
 import { BridgeError } from './errors.js'
 import { READING_GROUPS, type ClaimDelay, type LogEntry, type ReadingLog, type ReadingMessage } from './reading-log.js'
 
@@ -15,8 +16,9 @@ export class RedisReadingLog implements ReadingLog {
   private readonly resumed = new Set<string>()
   private groupsReady: Promise<void> | undefined
   private closed = false
+  private lossLoggedAt = 0
 
-  constructor (private readonly redis: Redis) {}
+  constructor (private readonly redis: Redis, private readonly log?: Logger) {}
 
   async append (message: ReadingMessage): Promise<string> {
     const id = await this.redis.xadd(STREAM, '*',
@@ -25,6 +27,10 @@ export class RedisReadingLog implements ReadingLog {
   }
 
   async read (group: string, consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
+    return await this.withGroups(async () => await this.readOnce(group, consumer, count, blockMs))
+  }
+
+  private async readOnce (group: string, consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
     await this.ensureGroups()
     const key = `${group}/${consumer}`
     // "0" re-reads what this consumer was handed and did not acknowledge: a restart under the same name resumes it.
@@ -46,6 +52,10 @@ export class RedisReadingLog implements ReadingLog {
   }
 
   async claim (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]> {
+    return await this.withGroups(async () => await this.claimOnce(group, consumer, waitFor, count))
+  }
+
+  private async claimOnce (group: string, consumer: string, waitFor: ClaimDelay, count: number): Promise<LogEntry[]> {
     await this.ensureGroups()
     const pending = await this.redis.xpending(STREAM, group, '-', '+', count * 4) as Array<[string, string, number, number]>
     const due = pending.filter(([, owner, idleMs, deliveries]) => idleMs >= waitFor(deliveries, owner === consumer)).slice(0, count)
@@ -59,6 +69,10 @@ export class RedisReadingLog implements ReadingLog {
 
   /** XTRIM MINID: the oldest entry any group still needs (pending or not yet delivered) bounds what is dropped. */
   async trim (): Promise<void> {
+    await this.withGroups(async () => await this.trimOnce())
+  }
+
+  private async trimOnce (): Promise<void> {
     await this.ensureGroups()
     const floors: string[] = []
     for (const group of READING_GROUPS) {
@@ -74,11 +88,9 @@ export class RedisReadingLog implements ReadingLog {
   }
 
   async stats (): Promise<Array<{ group: string, pending: number, lag: number }>> {
-    await this.ensureGroups()
-    const infos = await this.redis.xinfo('GROUPS', STREAM) as unknown[][]
-    return infos.map(info => {
-      const field = (name: string): unknown => info[info.indexOf(name) + 1]
-      return { group: String(field('name')), pending: Number(field('pending')), lag: Number(field('lag') ?? 0) }
+    return await this.withGroups(async () => {
+      await this.ensureGroups()
+      return statsOf(await this.redis.xinfo('GROUPS', STREAM) as unknown[][])
     })
   }
 
@@ -86,6 +98,31 @@ export class RedisReadingLog implements ReadingLog {
     this.closed = true
     for (const reader of this.readers.values()) reader.disconnect()
     this.readers.clear()
+  }
+
+  /**
+   * Redis that comes back empty (a restart without AOF, FLUSHALL, a failover to
+   * an empty replica) has lost the stream and its groups: every XREADGROUP,
+   * XPENDING and XINFO answers NOGROUP (or ERR no such key) from then on. The
+   * groups are created again (from "0": whatever was appended since is read)
+   * and the command repeated once; one error line per loss, not one per step.
+   * What Redis lost with its data is gone; what the broker has not acknowledged
+   * yet the device sends again.
+   */
+  private async withGroups<T> (work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      if (!isLostStream(err)) throw err
+      this.groupsReady = undefined
+      this.resumed.clear()
+      // Every consumer of every stage meets the same loss at once: one line for all of them.
+      if (Date.now() - this.lossLoggedAt > 10_000) {
+        this.lossLoggedAt = Date.now()
+        this.log?.error({ event: 'bridge.log-recreated', code: 'BRIDGE_ERR_LOG_LOST', err }, 'the readings stream or its consumer groups vanished from Redis (restarted empty?); recreating them')
+      }
+      return await work()
+    }
   }
 
   /** Groups start at the beginning of the stream, so readings appended before the first bridge ran are not skipped. */
@@ -124,6 +161,19 @@ export class RedisReadingLog implements ReadingLog {
 }
 
 type RawEntry = [string, string[]]
+
+function statsOf (infos: unknown[][]): Array<{ group: string, pending: number, lag: number }> {
+  return infos.map(info => {
+    const field = (name: string): unknown => info[info.indexOf(name) + 1]
+    return { group: String(field('name')), pending: Number(field('pending')), lag: Number(field('lag') ?? 0) }
+  })
+}
+
+/** NOGROUP from the group commands, "no such key" from XINFO, "no longer exists" for a reader blocked when the key went. */
+function isLostStream (err: unknown): boolean {
+  const message = String((err as Error)?.message ?? '')
+  return message.startsWith('NOGROUP') || message.includes('no such key') || message.includes('no longer exists')
+}
 
 function parseReply (reply: unknown): Array<Omit<LogEntry, 'deliveries'>> {
   if (reply === null || reply === undefined) return []

@@ -114,6 +114,13 @@ export function createAuthorizers (deps: AuthorizeDeps) {
       // outgoing store; anything else starting with '$' is never for a client.
       return packet.topic.startsWith('$') ? null : packet
     }
+    // A gateway's scope can be narrowed while it is connected (`gateway devices --allow`):
+    // its subscriptions were checked at SUBSCRIBE, so each delivery is checked again against
+    // the scope as it is now, and a command for a device it no longer represents is dropped.
+    if (session.identity.kind === 'gateway' && !checkTopic(session, canonical, parseSubscribeFilter, maySubscribe).ok) {
+      session.log.debug({ event: 'delivery.out-of-scope', code: 'BROKER_ERR_TOPIC_NOT_OWNED', topic: clip(canonical) }, 'not delivered: outside the gateway\'s scope')
+      return null
+    }
     packet.topic = clientTopicFor(session.identity, canonical)
     observer.messageOut()
     return packet

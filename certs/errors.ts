@@ -52,6 +52,9 @@
  * CERTS_ERR_KEK_INVALID            a key-encryption key that is not base64 of exactly 32 bytes
  * CERTS_ERR_KEK_MISMATCH           the registry's keys are sealed under a key-encryption key this process does not hold
  * CERTS_ERR_KEY_BLOB_INVALID       a sealed key does not decrypt: altered, or moved from another record
+ * CERTS_ERR_STORE_EMPTIED          the store holds no organisation while this process holds some (Redis restarted empty, FLUSHALL): the registry in memory is kept
+ * CERTS_ERR_BACKUP_INVALID         a registry backup file that is not one (wrong format or version, unreadable)
+ * CERTS_ERR_RESTORE_CONFLICT       a restore would overwrite an organisation the store already holds
  */
 export type CertsErrorCode =
   | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
@@ -64,7 +67,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
   | 'CERTS_ERR_CERT_NOT_FOUND'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
-  | 'CERTS_ERR_STORE'
+  | 'CERTS_ERR_STORE' | 'CERTS_ERR_STORE_EMPTIED' | 'CERTS_ERR_BACKUP_INVALID' | 'CERTS_ERR_RESTORE_CONFLICT'
   | 'CERTS_ERR_KEK_INVALID' | 'CERTS_ERR_KEK_MISMATCH' | 'CERTS_ERR_KEY_BLOB_INVALID'
 
 export class CertsError extends Error {

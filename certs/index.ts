@@ -26,6 +26,7 @@ export { kekFromBase64, kekFromBytes, keyRing, KEK_BYTES, type Kek, type KeyRing
 export { EncryptingRegistryStore } from './at-rest/encrypting-registry-store.js'
 export { sealStoredKeys, type SealMode } from './at-rest/seal-stored-keys.js'
 export { isSealed, BLOB_PREFIX } from './at-rest/key-blob.js'
+export { backupRegistry, parseBackup, restoreRegistry, type RegistryBackup } from './registry-backup.js'
 export { addCa, setCaEnabled, removeCa, loadCrl, findCa } from './ca-admin.js'
 export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
 export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'

@@ -17,6 +17,8 @@ export interface RegistryOptions {
   readonly log: Logger
   /** Where the organisation's CRL is published, put in the certificates its managed CA signs. */
   readonly crlUrlFor?: (orgId: string) => string
+  /** How often the store is compared with memory (a loss announces nothing); 5 s by default. */
+  readonly storeCheckMs?: number
 }
 
 /** Who made a change, for the audit line every change writes. */
@@ -30,9 +32,12 @@ export type Actor = string
  * (ca-admin.ts, server-cert-admin.ts, issuer.ts, gateway-scopes.ts) and write
  * through `store`, then `refresh`.
  */
-export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
+export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store-emptied': [] }> {
   private readonly orgs = new Map<string, OrgState>()
   private unwatch: () => Promise<void> = async () => {}
+  private storeCheck: NodeJS.Timeout | undefined
+  /** Set while the store holds no organisation but this process does: see `reload`. */
+  private emptiedAt: Date | undefined
 
   private constructor (readonly store: RegistryStore, readonly options: RegistryOptions) {
     super()
@@ -44,6 +49,12 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
     registry.unwatch = await store.watch(orgId => {
       registry.reload(orgId).catch(err => options.log.error({ err, orgId }, 'registry reload failed'))
     })
+    // A FLUSHALL announces nothing: look at the store now and then, so that a
+    // loss shows on /readyz and in the metric even while nothing changes.
+    registry.storeCheck = setInterval(() => {
+      // A store that does not answer is reported by its connection's own error lines.
+      registry.checkStore().catch(err => options.log.debug({ err }, 'registry store check failed'))
+    }, options.storeCheckMs ?? 5_000).unref()
     return registry
   }
 
@@ -115,18 +126,63 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string] }> {
     this.options.log.info({ event: 'audit', actor, action, orgId, ...fields }, action)
   }
 
-  /** Re-reads one organisation (or all) from the store and reports what changed. */
+  /**
+   * Re-reads one organisation (or all) from the store and reports what changed.
+   * No verb deletes an organisation, and a store that lists none while this
+   * process holds some has lost its data (Redis restarted without AOF,
+   * FLUSHALL, failover to an empty replica), not had every organisation
+   * deleted: the registry in memory keeps serving, `storeIntact` turns false
+   * (/readyz), one error is logged and 'store-emptied' emitted (the metric).
+   * A restore, or any organisation written again, ends it.
+   */
   async reload (orgId?: string): Promise<void> {
     const ids = orgId === undefined ? await this.store.listOrgIds() : [orgId]
+    const states = new Map<string, OrgState | undefined>()
+    for (const id of ids) states.set(id, await this.store.readOrg(id))
+    const vanished = orgId === undefined ? ids.length === 0 : states.get(orgId) === undefined && this.orgs.has(orgId)
+    if (vanished && this.orgs.size > 0 && (await this.store.listOrgIds()).length === 0) {
+      this.storeEmptied()
+      return
+    }
+    if (this.emptiedAt !== undefined) {
+      if (![...states.values()].some(state => state !== undefined)) return
+      this.options.log.warn({ event: 'registry.store-back', emptiedAt: this.emptiedAt.toISOString() }, 'the registry store holds organisations again')
+      this.emptiedAt = undefined
+      // A restore writes one organisation after another: those not back yet keep being served from memory.
+      for (const [id, state] of states) if (state !== undefined) this.apply(id, state)
+      return
+    }
     if (orgId === undefined) {
       for (const known of [...this.orgs.keys()]) if (!ids.includes(known)) this.apply(known, undefined)
     }
-    for (const id of ids) this.apply(id, await this.store.readOrg(id))
+    for (const [id, state] of states) this.apply(id, state)
+  }
+
+  /** False while the store has lost what this process holds in memory (see `reload`). */
+  get storeIntact (): boolean {
+    return this.emptiedAt === undefined
+  }
+
+  /** Compares the store with memory (one listing): notices a loss, or reloads all once the store is back. */
+  async checkStore (): Promise<boolean> {
+    const ids = await this.store.listOrgIds()
+    if (ids.length === 0 && this.orgs.size > 0) this.storeEmptied()
+    else if (this.emptiedAt !== undefined) await this.reload()
+    return this.storeIntact
   }
 
   async close (): Promise<void> {
+    if (this.storeCheck !== undefined) clearInterval(this.storeCheck)
     await this.unwatch()
     await this.store.close()
+  }
+
+  private storeEmptied (): void {
+    if (this.emptiedAt !== undefined) return
+    this.emptiedAt = new Date()
+    this.options.log.error({ event: 'registry.store-emptied', code: 'CERTS_ERR_STORE_EMPTIED', kind: this.store.kind, orgsInMemory: this.orgs.size },
+      'the registry store holds no organisation (restarted empty?); serving the registry held in memory until it is restored (mqgate registry restore)')
+    this.emit('store-emptied')
   }
 
   private apply (orgId: string, state: OrgState | undefined): void {

@@ -53,7 +53,9 @@ Environment (mqgate registry rotate-kek, run directly on the store, not through 
 Environment (operator verbs):
   MQGATE_ADMIN_URL           admin API URL (default https://127.0.0.1:$MQGATE_ADMIN_PORT)
   MQGATE_ADMIN_TOKEN         bearer token (default: <data dir>/admin-token)
-  MQGATE_ADMIN_CA            CA of the admin API (default: <data dir>/admin/ca.pem)`
+  MQGATE_ADMIN_CA            CA of the admin API (default: <data dir>/admin/ca.pem)
+  REDIS_URL                  registry backup|restore open the store itself (Redis, else
+                             MQGATE_DATA_DIR), not the admin API`
 
 function program (): Command {
   const root = new Command('mqgate')
@@ -80,7 +82,7 @@ function program (): Command {
   const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
   registerPkiVerbs(root, cli)
   registerReadingVerbs(root, cli)
-  registerRegistryVerbs(root, process.env, cli.out)
+  registerRegistryVerbs(root, cli)
   return root
 }
 

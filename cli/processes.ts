@@ -127,11 +127,21 @@ function adminPart (options: ProcessOptions): Part {
       readingLag: async () => await backend.log.stats(),
       redisRoundTrip: async () => await backend.ping(),
       expiries: async () => await expiriesOf(registry),
-      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date())
+      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date()),
+      registryIntact: () => registry.storeIntact
     })
+    const counted = (): void => metrics.registryStoreEmptied()
+    registry.on('store-emptied', counted)
+    onClose(async () => { registry.off('store-emptied', counted) })
     const readiness = {
       check: async () => ({
         listening: started.value,
+        // Not ready while serving a registry the store has lost: a probe sees it before any device is refused.
+        // Bounded like the PING: a Redis that does not answer must not hold the probe.
+        registry: await Promise.race([
+          registry.checkStore().catch(() => false),
+          new Promise<boolean>(resolve => setTimeout(() => resolve(false), 1000).unref())
+        ]),
         ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
       })
     }

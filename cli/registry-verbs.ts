@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { pino } from 'pino'
 import { kekFromBase64, keyRing, openRegistryStore, sealStoredKeys, writeFileAtomic, type Kek } from '../certs/index.js'
+import { registerBackupVerbs, type CliContext } from '../certs/cli/index.js'
 import { loadConfig } from '../config/gateway-config.js'
 import { dataDirKekFile, resolveKeys } from '../config/kek-config.js'
 import { createRootLogger } from './logger.js'
@@ -12,8 +13,10 @@ import { createRootLogger } from './logger.js'
  * key-encryption keys. Run them where the store is reachable, with the same
  * REDIS_URL / MQGATE_DATA_DIR and MQGATE_KEK(_FILE) as the processes.
  */
-export function registerRegistryVerbs (program: Command, env: NodeJS.ProcessEnv, out: (text: string) => void): void {
-  const registry = program.command('registry').description('the registry store itself (directly on REDIS_URL or MQGATE_DATA_DIR, not through the admin API)')
+export function registerRegistryVerbs (program: Command, ctx: CliContext & { env: NodeJS.ProcessEnv }): void {
+  const { env, out } = ctx
+  const registry = program.command('registry').description('the registry store itself: back up, restore, rotate the key-encryption key (directly on REDIS_URL or MQGATE_DATA_DIR, not through the admin API)')
+  registerBackupVerbs(registry, ctx)
   registry.command('rotate-kek')
     .description('re-encrypt every stored private key under a new key-encryption key, directly on the store; running processes keep what they hold until they restart (README, "Security model")')
     .requiredOption('--new-kek-file <file>', 'the new KEK: base64 of 32 bytes (openssl rand -base64 32 > F)')

@@ -12,6 +12,8 @@ export interface MetricSources {
   expiries?: () => Promise<Expiry[]>
   /** Every loaded CRL's nextUpdate deadline (read from the registry in memory). */
   crlDeadlines?: () => CrlDeadline[]
+  /** False while the registry store has lost what this process serves from memory. */
+  registryIntact?: () => boolean
 }
 
 /** Expiries read every issued certificate: at most once a minute. */
@@ -32,6 +34,7 @@ export class GatewayMetrics implements BrokerObserver {
   private readonly messagesIn = this.counter('mqgate_messages_in_total', 'PUBLISH packets accepted from clients')
   private readonly messagesOut = this.counter('mqgate_messages_out_total', 'Messages delivered to clients')
   private readonly publishesRefused = this.counter('mqgate_publishes_refused_total', 'PUBLISH packets refused, by reason code', ['reason'])
+  private readonly registryEmptied = this.counter('mqgate_registry_store_emptied_total', 'Times the registry store was found holding no organisation while this process held some (Redis restarted empty, FLUSHALL)')
   private readonly subscriptionsRefused = this.counter('mqgate_subscriptions_refused_total', 'Subscriptions negated, by reason code', ['reason'])
 
   constructor () {
@@ -61,6 +64,11 @@ export class GatewayMetrics implements BrokerObserver {
       this.reset()
       for (const expiry of await metrics.expiries()) this.set({ org: expiry.orgId, kind: expiry.kind }, expiry.seconds)
     })
+    this.gauge('mqgate_registry_store_intact', '1 while the registry store holds what this process serves, 0 while it serves its memory of a store that came back empty', [], function () {
+      this.reset()
+      const intact = metrics.sources.registryIntact?.()
+      if (intact !== undefined) this.set(intact ? 1 : 0)
+    })
     this.gauge('mqgate_crl_next_update_seconds', 'Seconds until each loaded CRL\'s nextUpdate, by organisation and CA id; negative once past (a fresh CRL is due)', ['org', 'ca'], function () {
       this.reset()
       for (const d of metrics.sources.crlDeadlines?.() ?? []) this.set({ org: d.orgId, ca: d.caId }, d.seconds)
@@ -77,6 +85,7 @@ export class GatewayMetrics implements BrokerObserver {
   messageOut (): void { this.messagesOut.inc() }
   publishRefused (code: string): void { this.publishesRefused.inc({ reason: code }) }
   subscriptionRefused (code: string): void { this.subscriptionsRefused.inc({ reason: code }) }
+  registryStoreEmptied (): void { this.registryEmptied.inc() }
 
   private async expiries (): Promise<Expiry[]> {
     if (this.sources.expiries === undefined) return []

@@ -16,6 +16,8 @@ export interface ClientEnv {
   readonly MQGATE_ADMIN_TOKEN?: string
   readonly MQGATE_ADMIN_CA?: string
   readonly MQGATE_DATA_DIR?: string
+  /** Where `registry backup|restore` find the store. */
+  readonly REDIS_URL?: string
   readonly MQGATE_ADMIN_PORT?: string
   readonly USER?: string
 }

@@ -8,9 +8,10 @@ import { registerPinVerb } from './pin-verb.js'
 import { registerServerCertVerbs } from './server-cert-verbs.js'
 
 export { AdminApiError, type ClientEnv } from './admin-client.js'
+export { registerBackupVerbs } from './registry-verbs.js'
 export type { CliContext } from './cli-context.js'
 
-/** The operator verbs: each a client of the admin API. */
+/** The operator verbs, each a client of the admin API (`registry ...`, which opens the store itself, is registered by cli/). */
 export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerOrgVerbs(program, ctx)
   registerCaVerbs(program, ctx)

@@ -152,7 +152,7 @@ describe('mqgate operator verbs (child process against a running gateway)', func
       ['ca'], ['ca', 'add'], ['ca', 'list'], ['ca', 'disable'], ['ca', 'enable'], ['ca', 'remove'], ['ca', 'crl'], ['ca', 'crl-policy'],
       ['server-cert'], ['server-cert', 'csr'], ['server-cert', 'issue'], ['server-cert', 'upload'], ['server-cert', 'list'], ['server-cert', 'activate'],
       ['cert'], ['cert', 'issue'], ['cert', 'list'], ['cert', 'show'], ['cert', 'revoke'], ['cert', 'restore'],
-      ['gateway'], ['gateway', 'devices'], ['pin']
+      ['gateway'], ['gateway', 'devices'], ['pin'], ['registry'], ['registry', 'backup'], ['registry', 'restore']
     ]
 
     it('prints its usage and exits 0 for --help on every verb and verb group', async () => {

@@ -45,7 +45,7 @@ describe('observability', function () {
     assert.deepEqual([health.status, health.body], [200, { status: 'ok' }])
     const ready = await admin('/readyz', null)
     assert.equal(ready.status, 200)
-    assert.deepEqual(ready.body.checks, { listening: true, redis: true })
+    assert.deepEqual(ready.body.checks, { listening: true, registry: true, redis: true })
   })
 
   it('serves /metrics behind the admin token only', async () => {
