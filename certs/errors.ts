@@ -48,6 +48,14 @@
  * CERTS_ERR_ALLOW_INVALID          an --allow entry that is not <type>:<id> or <type>:*
  * Storage
  * CERTS_ERR_STORE                  the registry store failed (I/O, Redis)
+ * CA keys in a PKCS#11 token (HSM)
+ * CERTS_ERR_HSM_NOT_CONFIGURED     a pkcs11: CA key without MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN
+ * CERTS_ERR_HSM_URI_INVALID        not an RFC 7512 key URI mqgate can use (token= and object= or id=; no query), or it names several keys
+ * CERTS_ERR_HSM_UNAVAILABLE        the module cannot be loaded or no token has that label
+ * CERTS_ERR_HSM_PIN                the token refused the PIN (incorrect, locked, malformed)
+ * CERTS_ERR_HSM_KEY_NOT_FOUND      the CA's key (or its public half) is not in the token
+ * CERTS_ERR_HSM_KEY_IN_USE         another organisation's CA already uses that token key
+ * CERTS_ERR_HSM_FAILED             any other PKCS#11 failure (the CKR_ name is in the message)
  */
 export type CertsErrorCode =
   | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
@@ -61,6 +69,8 @@ export type CertsErrorCode =
   | 'CERTS_ERR_CERT_NOT_FOUND'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_STORE'
+  | 'CERTS_ERR_HSM_NOT_CONFIGURED' | 'CERTS_ERR_HSM_URI_INVALID' | 'CERTS_ERR_HSM_UNAVAILABLE' | 'CERTS_ERR_HSM_PIN' | 'CERTS_ERR_HSM_KEY_NOT_FOUND'
+  | 'CERTS_ERR_HSM_KEY_IN_USE' | 'CERTS_ERR_HSM_FAILED'
 
 export class CertsError extends Error {
   override readonly name = 'CertsError'

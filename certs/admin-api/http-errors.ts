@@ -13,7 +13,12 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_CA_IN_OTHER_ORG: 409,
   CERTS_ERR_SERVER_CERT_PENDING: 409,
   CERTS_ERR_CA_MANAGED: 409,
-  CERTS_ERR_STORE: 503
+  CERTS_ERR_STORE: 503,
+  CERTS_ERR_HSM_KEY_IN_USE: 409,
+  // The token is the gateway's dependency, like the store: the request was fine.
+  CERTS_ERR_HSM_UNAVAILABLE: 503,
+  CERTS_ERR_HSM_PIN: 503,
+  CERTS_ERR_HSM_FAILED: 503
 }
 
 export interface ErrorBody {
