@@ -65,6 +65,13 @@ export class Pkcs11Keys {
     return Object.freeze({ ...this.keySigner(name, caKeyTypeOf(new X509Certificate(certPem).publicKey)), certPem })
   }
 
+  /** Logs in and finds the key: a wrong PIN or a missing key shows at start, not at the first signature. */
+  check (uri: string): void {
+    const name = parsePkcs11Uri(uri)
+    const { module, session } = this.sessions.session(name.token)
+    if (findOne(module, session, pkcs11js.CKO_PRIVATE_KEY, name) === undefined) throw new CertsError('CERTS_ERR_HSM_KEY_NOT_FOUND', `the token holds no private key ${uri}`)
+  }
+
   close (): void {
     this.sessions.close()
   }
