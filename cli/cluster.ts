@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
-import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles } from '../certs/index.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type Pkcs11Config } from '../certs/index.js'
 import { loadConfig } from '../config/gateway-config.js'
 import { createRootLogger } from './logger.js'
 import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
@@ -23,13 +23,13 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
     return running
   }
   const log = options.logger ?? createRootLogger(cfg.logLevel)
-  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log)
+  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log, cfg.pkcs11)
   return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0)))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */
-async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger): Promise<BootstrapFiles> {
-  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate })
+async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger, pkcs11?: Pkcs11Config): Promise<BootstrapFiles> {
+  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate, pkcs11 })
   try {
     const files = await ensureDemoBootstrap(registry, dataDir, log)
     await ensureAdminCredentials(dataDir, adminToken, log)

@@ -178,7 +178,7 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
   const stops: Array<() => Promise<void>> = []
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
-    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate })
+    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate, pkcs11: cfg.pkcs11 })
     stops.push(async () => await registry.close())
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())
