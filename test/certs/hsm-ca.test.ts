@@ -127,6 +127,9 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
       const keys = privateKeysIn(filesUnder(path.join(gateway.dataDir, 'orgs')))
       assert.ok(keys.length > 0, 'the server keys are found, so the search works')
       for (const key of keys) assert.equal(caCert.checkPrivateKey(createPrivateKey(key)), false, 'a stored private key is the CA\'s')
+      // The same search does find a CA key the registry holds: the demo organisation's, made without --ca-key.
+      const demoCa = new X509Certificate(gateway.caPem)
+      assert.ok(keys.some(key => demoCa.checkPrivateKey(createPrivateKey(key))), 'the demo CA\'s key is found by the search')
     })
   }
 
