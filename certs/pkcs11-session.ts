@@ -1,4 +1,5 @@
-import pkcs11js from 'pkcs11js'
+import { createRequire } from 'node:module'
+import type * as Pkcs11js from 'pkcs11js'
 import { CertsError } from './errors.js'
 
 /**
@@ -16,22 +17,39 @@ export interface Pkcs11Config {
   readonly pin: string
 }
 
-export type Pkcs11 = pkcs11js.PKCS11
-export type Handle = pkcs11js.Handle
-export { pkcs11js }
+export type Pkcs11 = Pkcs11js.PKCS11
+export type Handle = Pkcs11js.Handle
+
+let loaded: typeof Pkcs11js | undefined
+
+/**
+ * The binding, loaded at the first use: a gateway without a token (and an
+ * image built with --ignore-scripts, where the native addon is absent) never
+ * loads it.
+ */
+export function ck (): typeof Pkcs11js {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('pkcs11js') as typeof Pkcs11js
+    } catch {
+      throw new CertsError('CERTS_ERR_HSM_UNAVAILABLE', 'the pkcs11js native addon is not built (npm rebuild pkcs11js, with a C++ compiler)')
+    }
+  }
+  return loaded
+}
 
 /** The code of a failed PKCS#11 call: a PIN refused is the operator's to fix, anything else is the token's. */
 export function hsmError (err: unknown, what: string): CertsError {
   if (err instanceof CertsError) return err
   const rv = (err as { code?: unknown }).code
-  const name = typeof rv === 'number' ? (CKR_NAMES.get(rv) ?? `CKR 0x${rv.toString(16)}`) : 'no PKCS#11 result'
+  const pkcs11js = ck()
+  const name = typeof rv === 'number' ? (Object.entries(pkcs11js).find(([k, v]) => k.startsWith('CKR_') && v === rv)?.[0] ?? `CKR 0x${rv.toString(16)}`) : 'no PKCS#11 result'
   if (rv === pkcs11js.CKR_PIN_INCORRECT || rv === pkcs11js.CKR_PIN_INVALID || rv === pkcs11js.CKR_PIN_LEN_RANGE || rv === pkcs11js.CKR_PIN_LOCKED) {
     return new CertsError('CERTS_ERR_HSM_PIN', `the token refused MQGATE_PKCS11_PIN (${name}) while ${what}`)
   }
   return new CertsError('CERTS_ERR_HSM_FAILED', `the PKCS#11 token failed (${name}) while ${what}`)
 }
 
-const CKR_NAMES = new Map<number, string>(Object.entries(pkcs11js).filter(([k, v]) => k.startsWith('CKR_') && typeof v === 'number').map(([k, v]) => [v as number, k]))
 
 /** The module, loaded once and logged in to each token it is asked for. */
 export class Pkcs11Sessions {
@@ -43,6 +61,7 @@ export class Pkcs11Sessions {
   /** A logged-in read-write session on the token labelled `token`. */
   session (token: string): { module: Pkcs11, session: Handle } {
     const module = this.load()
+    const pkcs11js = ck()
     let session = this.sessions.get(token)
     if (session === undefined) {
       const slot = this.slotOf(module, token)
@@ -75,6 +94,7 @@ export class Pkcs11Sessions {
 
   private load (): Pkcs11 {
     if (this.module !== undefined) return this.module
+    const pkcs11js = ck()
     const module = new pkcs11js.PKCS11()
     try {
       module.load(this.config.modulePath)

@@ -3,7 +3,7 @@ import { endianness } from 'node:os'
 import forge from 'node-forge'
 import { CertsError } from './errors.js'
 import { parsePkcs11Uri, type Pkcs11KeyName } from './pkcs11-uri.js'
-import { hsmError, pkcs11js, Pkcs11Sessions, type Handle, type Pkcs11, type Pkcs11Config } from './pkcs11-session.js'
+import { ck, hsmError, Pkcs11Sessions, type Handle, type Pkcs11, type Pkcs11Config } from './pkcs11-session.js'
 import { caKeyTypeOf, SIGNATURE_ALGORITHMS, type CaKeyType, type CaSigner, type KeySigner } from './signer.js'
 
 /**
@@ -49,8 +49,8 @@ export class Pkcs11Keys {
     if (!TOKEN_KEY_TYPES.includes(keyType)) throw new CertsError('CERTS_ERR_KEY_UNSUPPORTED', `a CA key in a PKCS#11 token is RSA or ECDSA (P-256, P-384, P-521), not ${keyType}`)
     const { module, session } = this.sessions.session(name.token)
     let existing = true
-    let publicKey = findOne(module, session, pkcs11js.CKO_PUBLIC_KEY, name)
-    if (findOne(module, session, pkcs11js.CKO_PRIVATE_KEY, name) === undefined) {
+    let publicKey = findOne(module, session, ck().CKO_PUBLIC_KEY, name)
+    if (findOne(module, session, ck().CKO_PRIVATE_KEY, name) === undefined) {
       existing = false
       publicKey = generate(module, session, name, keyType)
     }
@@ -69,7 +69,7 @@ export class Pkcs11Keys {
   check (uri: string): void {
     const name = parsePkcs11Uri(uri)
     const { module, session } = this.sessions.session(name.token)
-    if (findOne(module, session, pkcs11js.CKO_PRIVATE_KEY, name) === undefined) throw new CertsError('CERTS_ERR_HSM_KEY_NOT_FOUND', `the token holds no private key ${uri}`)
+    if (findOne(module, session, ck().CKO_PRIVATE_KEY, name) === undefined) throw new CertsError('CERTS_ERR_HSM_KEY_NOT_FOUND', `the token holds no private key ${uri}`)
   }
 
   close (): void {
@@ -84,14 +84,14 @@ export class Pkcs11Keys {
       signatureOid: algorithm.oid,
       async sign (tbs: Buffer): Promise<Buffer> {
         const { module, session } = sessions.session(name.token)
-        const key = findOne(module, session, pkcs11js.CKO_PRIVATE_KEY, name)
+        const key = findOne(module, session, ck().CKO_PRIVATE_KEY, name)
         if (key === undefined) throw new CertsError('CERTS_ERR_HSM_KEY_NOT_FOUND', 'the CA\'s key is no longer in its token')
         try {
           if (keyType === 'rsa') {
-            module.C_SignInit(session, { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS }, key)
+            module.C_SignInit(session, { mechanism: ck().CKM_SHA256_RSA_PKCS }, key)
             return Buffer.from(module.C_Sign(session, tbs, Buffer.alloc(1024)))
           }
-          module.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key)
+          module.C_SignInit(session, { mechanism: ck().CKM_ECDSA }, key)
           const raw = module.C_Sign(session, createHash(algorithm.hash as string).update(tbs).digest(), Buffer.alloc(2 * 66))
           return ecdsaSigValue(raw)
         } catch (err) { throw hsmError(err, 'signing') }
@@ -102,9 +102,9 @@ export class Pkcs11Keys {
 
 /** The one object of that class the name selects; several is an ambiguous URI. */
 function findOne (module: Pkcs11, session: Handle, objectClass: number, name: Pkcs11KeyName): Handle | undefined {
-  const template = [{ type: pkcs11js.CKA_CLASS, value: objectClass }]
-  if (name.object !== undefined) template.push({ type: pkcs11js.CKA_LABEL, value: name.object as unknown as number })
-  if (name.id !== undefined) template.push({ type: pkcs11js.CKA_ID, value: name.id as unknown as number })
+  const template = [{ type: ck().CKA_CLASS, value: objectClass }]
+  if (name.object !== undefined) template.push({ type: ck().CKA_LABEL, value: name.object as unknown as number })
+  if (name.id !== undefined) template.push({ type: ck().CKA_ID, value: name.id as unknown as number })
   let found: Handle[]
   try {
     module.C_FindObjectsInit(session, template)
@@ -119,15 +119,15 @@ function findOne (module: Pkcs11, session: Handle, objectClass: number, name: Pk
 function generate (module: Pkcs11, session: Handle, name: Pkcs11KeyName, keyType: CaKeyType): Handle {
   const label = name.object ?? `mqgate-ca-${(name.id as Buffer).toString('hex')}`
   const id = name.id ?? randomBytes(16)
-  const common = [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_ID, value: id }]
+  const common = [{ type: ck().CKA_TOKEN, value: true }, { type: ck().CKA_LABEL, value: label }, { type: ck().CKA_ID, value: id }]
   const publicTemplate = keyType === 'rsa'
-    ? [{ type: pkcs11js.CKA_MODULUS_BITS, value: 2048 }, { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
-    : [{ type: pkcs11js.CKA_EC_PARAMS, value: oidDer(Object.keys(CURVE_OIDS).find(oid => CURVE_OIDS[oid].keyType === keyType) as string) }]
+    ? [{ type: ck().CKA_MODULUS_BITS, value: 2048 }, { type: ck().CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
+    : [{ type: ck().CKA_EC_PARAMS, value: oidDer(Object.keys(CURVE_OIDS).find(oid => CURVE_OIDS[oid].keyType === keyType) as string) }]
   try {
     const keys = module.C_GenerateKeyPair(session,
-      { mechanism: keyType === 'rsa' ? pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN : pkcs11js.CKM_EC_KEY_PAIR_GEN },
-      [...common, { type: pkcs11js.CKA_VERIFY, value: true }, ...publicTemplate],
-      [...common, { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SIGN, value: true }, { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }])
+      { mechanism: keyType === 'rsa' ? ck().CKM_RSA_PKCS_KEY_PAIR_GEN : ck().CKM_EC_KEY_PAIR_GEN },
+      [...common, { type: ck().CKA_VERIFY, value: true }, ...publicTemplate],
+      [...common, { type: ck().CKA_PRIVATE, value: true }, { type: ck().CKA_SIGN, value: true }, { type: ck().CKA_SENSITIVE, value: true }, { type: ck().CKA_EXTRACTABLE, value: false }])
     return keys.publicKey
   } catch (err) { throw hsmError(err, 'generating the CA key') }
 }
@@ -136,12 +136,12 @@ function generate (module: Pkcs11, session: Handle, name: Pkcs11KeyName, keyType
 function publicKeyPemOf (module: Pkcs11, session: Handle, key: Handle): string {
   const b64url = (b: Buffer): string => b.toString('base64url')
   try {
-    const [type] = module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_KEY_TYPE }])
-    if (ulong(type.value as Buffer) === pkcs11js.CKK_RSA) {
-      const [n, e] = module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }])
+    const [type] = module.C_GetAttributeValue(session, key, [{ type: ck().CKA_KEY_TYPE }])
+    if (ulong(type.value as Buffer) === ck().CKK_RSA) {
+      const [n, e] = module.C_GetAttributeValue(session, key, [{ type: ck().CKA_MODULUS }, { type: ck().CKA_PUBLIC_EXPONENT }])
       return pem({ kty: 'RSA', n: b64url(n.value as Buffer), e: b64url(e.value as Buffer) })
     }
-    const [params, point] = module.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_EC_PARAMS }, { type: pkcs11js.CKA_EC_POINT }])
+    const [params, point] = module.C_GetAttributeValue(session, key, [{ type: ck().CKA_EC_PARAMS }, { type: ck().CKA_EC_POINT }])
     const curve = CURVE_OIDS[asn1.derToOid(asn1.fromDer(forge.util.createBuffer((params.value as Buffer).toString('binary'))).value as string)]
     if (curve === undefined) throw new CertsError('CERTS_ERR_KEY_UNSUPPORTED', 'the token\'s key is on a curve other than P-256, P-384 or P-521')
     // CKA_EC_POINT is the DER OCTET STRING of the uncompressed point 04||x||y (X9.62; PKCS#11 3.0 2.3.3).
