@@ -5,6 +5,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pkcs11js from 'pkcs11js'
+import { Pkcs11Keys } from '../../certs/pkcs11-signer.js'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { startMqgateProcess, type CliResult, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
@@ -70,6 +72,9 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
   let gateway: MqgateProcess
   let token: { dir: string, remove: () => Promise<void> }
   let hsmEnv: Record<string, string>
+  /** A P-384 key made in the token before the gateway starts, as a key ceremony with the HSM's own tools would. */
+  let ceremonyKeyPem: string
+  const savedConf = process.env.SOFTHSM2_CONF
 
   before(async function () {
     if (!softhsmAvailable()) this.skip() // softhsm2-util is absent: install Debian's softhsm2 to run these
@@ -78,9 +83,19 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     writeFileSync(conf, `directories.tokendir = ${token.dir}\nobjectstore.backend = file\nlog.level = ERROR\n`)
     execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 't', '--so-pin', '1234', '--pin', PIN], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe' })
     hsmEnv = { SOFTHSM2_CONF: conf, MQGATE_PKCS11_MODULE: MODULE, MQGATE_PKCS11_PIN: PIN }
+    // SoftHSM reads its configuration from this process's environment too, for the ceremony key and the attribute check.
+    process.env.SOFTHSM2_CONF = conf
+    const keys = new Pkcs11Keys({ modulePath: MODULE, pin: PIN })
+    try {
+      ceremonyKeyPem = keys.prepare('pkcs11:token=t;object=ceremony-ca', 'p384').publicKeyPem
+    } finally {
+      keys.close()
+    }
     gateway = await startMqgateProcess(hsmEnv)
   })
   after(async () => {
+    if (savedConf === undefined) delete process.env.SOFTHSM2_CONF
+    else process.env.SOFTHSM2_CONF = savedConf
     await gateway?.stop()
     await token?.remove()
   })
@@ -133,6 +148,15 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     })
   }
 
+  it('uses a key the token already holds, named by the URI, instead of generating one', async () => {
+    const created = await json(['org', 'create', 'hsm-ceremony', '--ca-key', 'pkcs11:token=t;object=ceremony-ca'])
+    assert.equal(created.ca_key_type, 'p384')
+    const ca = (await json(['ca', 'list', 'hsm-ceremony'])).cas.find((c: any) => c.kind === 'managed')
+    assert.equal(new X509Certificate(ca.certificate).publicKey.export({ type: 'spki', format: 'pem' }), ceremonyKeyPem)
+    const issued = await json(['cert', 'issue', 'hsm-ceremony', '--cn', 'd:sensor:one'])
+    assert.ok(new X509Certificate(issued.certificate).verify(new X509Certificate(ca.certificate).publicKey))
+  })
+
   it('refuses a second organisation on a token key another organisation\'s CA uses', async () => {
     const result = await gateway.cli(['org', 'create', 'hsm-again', '--ca-key', 'pkcs11:token=t;object=hsm-rsa-ca'])
     assert.equal(result.status, 1)
@@ -157,5 +181,25 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     assert.match(output, /CERTS_ERR_HSM_PIN/)
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace')
     assert.doesNotMatch(output, /9999/, 'no PIN')
+  })
+
+  it('keeps the generated CA keys in the token as sensitive and not extractable (PKCS#11 3.0 4.9)', () => {
+    const module = new pkcs11js.PKCS11()
+    module.load(MODULE)
+    module.C_Initialize()
+    try {
+      const session = module.C_OpenSession(module.C_GetSlotList(true)[0], pkcs11js.CKF_SERIAL_SESSION)
+      module.C_Login(session, pkcs11js.CKU_USER, PIN)
+      for (const label of ['hsm-rsa-ca', 'hsm-p256-ca']) {
+        module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])
+        const found = module.C_FindObjects(session, 2)
+        module.C_FindObjectsFinal(session)
+        assert.equal(found.length, 1, label)
+        const [sensitive, extractable] = module.C_GetAttributeValue(session, found[0], [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }])
+        assert.deepEqual([sensitive.value, extractable.value], [Buffer.from([1]), Buffer.from([0])], label)
+      }
+    } finally {
+      module.C_Finalize()
+    }
   })
 })
