@@ -81,6 +81,19 @@ export class Pkcs11Sessions {
     return { module, session }
   }
 
+  /**
+   * Drops a token's session after a failure, so the next operation opens and
+   * logs in again (a token removed and put back, an HSM restarted, a session
+   * closed under us) instead of failing on a dead handle forever.
+   */
+  forget (token: string): void {
+    const session = this.sessions.get(token)
+    this.sessions.delete(token)
+    if (session !== undefined && this.module !== undefined) {
+      try { this.module.C_CloseSession(session) } catch {}
+    }
+  }
+
   close (): void {
     if (this.module === undefined) return
     for (const session of this.sessions.values()) {

@@ -94,7 +94,10 @@ export class Pkcs11Keys {
           module.C_SignInit(session, { mechanism: ck().CKM_ECDSA }, key)
           const raw = module.C_Sign(session, createHash(algorithm.hash as string).update(tbs).digest(), Buffer.alloc(2 * 66))
           return ecdsaSigValue(raw)
-        } catch (err) { throw hsmError(err, 'signing') }
+        } catch (err) {
+          sessions.forget(name.token)
+          throw hsmError(err, 'signing')
+        }
       }
     })
   }
