@@ -55,6 +55,14 @@
  * CERTS_ERR_STORE_EMPTIED          the store holds no organisation while this process holds some (Redis restarted empty, FLUSHALL): the registry in memory is kept
  * CERTS_ERR_BACKUP_INVALID         a registry backup file that is not one (wrong format or version, unreadable)
  * CERTS_ERR_RESTORE_CONFLICT       a restore would overwrite an organisation the store already holds
+ * CA keys in a PKCS#11 token (HSM)
+ * CERTS_ERR_HSM_NOT_CONFIGURED     a pkcs11: CA key without MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN
+ * CERTS_ERR_HSM_URI_INVALID        not an RFC 7512 key URI mqgate can use (token= and object= or id=; no query), or it names several keys
+ * CERTS_ERR_HSM_UNAVAILABLE        the module cannot be loaded or no token has that label
+ * CERTS_ERR_HSM_PIN                the token refused the PIN (incorrect, locked, malformed)
+ * CERTS_ERR_HSM_KEY_NOT_FOUND      the CA's key (or its public half) is not in the token
+ * CERTS_ERR_HSM_KEY_IN_USE         another organisation's CA already uses that token key
+ * CERTS_ERR_HSM_FAILED             any other PKCS#11 failure (the CKR_ name is in the message)
  */
 export type CertsErrorCode =
   | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
@@ -69,6 +77,8 @@ export type CertsErrorCode =
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_STORE' | 'CERTS_ERR_STORE_EMPTIED' | 'CERTS_ERR_BACKUP_INVALID' | 'CERTS_ERR_RESTORE_CONFLICT'
   | 'CERTS_ERR_KEK_INVALID' | 'CERTS_ERR_KEK_MISMATCH' | 'CERTS_ERR_KEY_BLOB_INVALID'
+  | 'CERTS_ERR_HSM_NOT_CONFIGURED' | 'CERTS_ERR_HSM_URI_INVALID' | 'CERTS_ERR_HSM_UNAVAILABLE' | 'CERTS_ERR_HSM_PIN' | 'CERTS_ERR_HSM_KEY_NOT_FOUND'
+  | 'CERTS_ERR_HSM_KEY_IN_USE' | 'CERTS_ERR_HSM_FAILED'
 
 export class CertsError extends Error {
   override readonly name = 'CertsError'

@@ -7,6 +7,7 @@ export {
 } from './certificate-facts.js'
 export { buildCertificate, generateKeyPair, randomSerial, serialFrom, type CertificateSpec, type KeyPairPem, type AltName, type SubjectAttribute } from './x509-builder.js'
 export { createManagedCa, clientProfile, serverProfile, PROFILE_DAYS, DEFAULT_CA_KEY_TYPE } from './profiles.js'
+export type { Pkcs11Config } from './pkcs11-session.js'
 export { localSigner, keySigner, caKeyTypeOf, generateKeyOfType, isCaKeyType, CA_KEY_TYPES, SIGNATURE_ALGORITHMS, type CaSigner, type CaKeyType, type KeySigner } from './signer.js'
 export { issue, orgAuthority, type Authority, type IssuanceRequest } from './issuance.js'
 export { tbsCertificate } from './x509-builder.js'

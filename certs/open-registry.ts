@@ -5,6 +5,8 @@ import type { KeyRing } from './at-rest/kek.js'
 import { sealStoredKeys } from './at-rest/seal-stored-keys.js'
 import { FileRegistryStore } from './file-registry-store.js'
 import { OrgRegistry } from './org-registry.js'
+import { Pkcs11Keys } from './pkcs11-signer.js'
+import type { Pkcs11Config } from './pkcs11-session.js'
 import { RedisRegistryStore } from './redis-registry-store.js'
 import type { RegistryStore } from './registry-store.js'
 
@@ -16,6 +18,8 @@ export interface OpenRegistryOptions {
   readonly crlUrlTemplate?: string
   /** The key-encryption keys: private keys are sealed under `current` in the store, always. */
   readonly keys: KeyRing
+  /** The PKCS#11 module and PIN, for managed CAs whose key is in a token. */
+  readonly pkcs11?: Pkcs11Config
 }
 
 /**
@@ -30,7 +34,9 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
   const template = options.crlUrlTemplate
   try {
     await sealStoredKeys(inner, options.keys, log, 'migrate')
-    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
+    // Managed CAs whose key is in a PKCS#11 token sign through it (pkcs11-signer.ts).
+    const tokenKeys = options.pkcs11 === undefined ? {} : { tokenKeys: new Pkcs11Keys(options.pkcs11) }
+    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...tokenKeys, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
   } catch (err) {
     // An open Redis connection would keep a refused process alive after its one-line error.
     await inner.close()

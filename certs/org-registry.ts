@@ -6,9 +6,11 @@ import { isValidOrgId } from './names.js'
 import { inspectCertificate, type CertificateFacts } from './certificate-facts.js'
 import { spkiPin } from './pins.js'
 import { issue, type Authority } from './issuance.js'
-import { createManagedCa } from './profiles.js'
+import { createManagedCa, DEFAULT_CA_KEY_TYPE } from './profiles.js'
 import { managedCaOf, type CaRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from './records.js'
 import { localSigner, type CaKeyType, type CaSigner } from './signer.js'
+import type { Pkcs11Keys } from './pkcs11-signer.js'
+import { parsePkcs11Uri } from './pkcs11-uri.js'
 import type { RegistryStore } from './registry-store.js'
 
 export interface RegistryOptions {
@@ -19,6 +21,8 @@ export interface RegistryOptions {
   readonly crlUrlFor?: (orgId: string) => string
   /** How often the store is compared with memory (a loss announces nothing); 5 s by default. */
   readonly storeCheckMs?: number
+  /** The PKCS#11 token(s) of MQGATE_PKCS11_MODULE, for managed CAs whose key is there; closed with the registry. */
+  readonly tokenKeys?: Pkcs11Keys
 }
 
 /** Who made a change, for the audit line every change writes. */
@@ -46,6 +50,12 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   static async open (store: RegistryStore, options: RegistryOptions): Promise<OrgRegistry> {
     const registry = new OrgRegistry(store, options)
     await registry.reload()
+    try {
+      registry.checkTokenKeys()
+    } catch (err) {
+      await registry.close()
+      throw err
+    }
     registry.unwatch = await store.watch(orgId => {
       registry.reload(orgId).catch(err => options.log.error({ err, orgId }, 'registry reload failed'))
     })
@@ -81,20 +91,21 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
    * default) and a server certificate for `<org>.messaging.<domain>` (plus
    * `extraNames`), issued and recorded like every certificate the CA signs.
    */
-  async createOrg (orgId: string, extraNames: readonly string[] = [], actor: Actor = 'system', options: { caKeyType?: CaKeyType } = {}): Promise<OrgState> {
+  async createOrg (orgId: string, extraNames: readonly string[] = [], actor: Actor = 'system', options: { caKeyType?: CaKeyType, caKeyUri?: string } = {}): Promise<OrgState> {
     if (!isValidOrgId(orgId)) {
       throw new CertsError('CERTS_ERR_ORG_INVALID', 'an organisation id is 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-"')
     }
     if (this.orgs.has(orgId)) throw new CertsError('CERTS_ERR_ORG_EXISTS', `organisation ${orgId} already exists`)
     const now = new Date().toISOString()
-    const ca = await createManagedCa(orgId, { keyType: options.caKeyType })
-    const caRecord = caRecordFrom(inspectCertificate(ca.certPem), { kind: 'managed', keyPem: ca.keyPem, description: 'managed by mqgate', addedAt: now })
+    const caRecord = options.caKeyUri === undefined
+      ? await this.localCa(orgId, now, options.caKeyType)
+      : await this.tokenCa(orgId, now, options.caKeyUri, options.caKeyType)
     // The organisation is stored with its server certificate, so that record and audit line wait until it exists.
     const pending: IssuedCertRecord[] = []
     const audits: Array<() => void> = []
     const authority: Authority = {
       caId: caRecord.id,
-      signer: signerFor(caRecord),
+      signer: signerFor(caRecord, this.options.tokenKeys),
       crlUrl: this.options.crlUrlFor?.(orgId),
       record: async record => { pending.push(record) },
       audit: (who, action, fields) => audits.push(() => this.audit(who, action, orgId, fields))
@@ -110,7 +121,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     }
     await this.store.createOrg(state)
     for (const record of pending) await this.store.put(orgId, 'issued', record, { quiet: true })
-    this.audit(actor, 'org.create', orgId, { caFingerprint: caRecord.fingerprint, caKeyType: signerFor(caRecord).keyType, fingerprint: serverRecord.fingerprint })
+    this.audit(actor, 'org.create', orgId, { caFingerprint: caRecord.fingerprint, caKeyType: signerFor(caRecord, this.options.tokenKeys).keyType, ...(caRecord.keyUri === undefined ? {} : { caKeyUri: caRecord.keyUri }), fingerprint: serverRecord.fingerprint })
     for (const line of audits) line()
     this.apply(orgId, state)
     return state
@@ -118,7 +129,40 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
 
   /** The managed CA that signs this organisation's certificates and CRL; its key stays inside the signer. */
   signerOf (orgId: string): CaSigner {
-    return signerFor(managedCaOf(this.require(orgId)))
+    return signerFor(managedCaOf(this.require(orgId)), this.options.tokenKeys)
+  }
+
+  private async localCa (orgId: string, now: string, keyType: CaKeyType | undefined): Promise<CaRecord> {
+    const ca = await createManagedCa(orgId, { keyType })
+    return caRecordFrom(inspectCertificate(ca.certPem), { kind: 'managed', keyPem: ca.keyPem, description: 'managed by mqgate', addedAt: now })
+  }
+
+  /**
+   * A managed CA whose key is in a PKCS#11 token: the key the URI names is
+   * used if the token holds it, generated there otherwise; the self-signed
+   * certificate is signed by the token. The record keeps the certificate and
+   * the URI, no key.
+   */
+  private async tokenCa (orgId: string, now: string, uri: string, keyType: CaKeyType | undefined): Promise<CaRecord> {
+    const tokenKeys = this.options.tokenKeys
+    if (tokenKeys === undefined) throw new CertsError('CERTS_ERR_HSM_NOT_CONFIGURED', 'a CA key in a PKCS#11 token needs MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN in the gateway\'s environment')
+    const name = JSON.stringify(parsePkcs11Uri(uri))
+    const user = this.list().find(state => { const ca = managedCaOf(state); return ca.keyUri !== undefined && JSON.stringify(parsePkcs11Uri(ca.keyUri)) === name })
+    if (user !== undefined) throw new CertsError('CERTS_ERR_HSM_KEY_IN_USE', `organisation ${user.org.id}'s CA already signs with that token key`)
+    const key = tokenKeys.prepare(uri, keyType ?? DEFAULT_CA_KEY_TYPE)
+    if (keyType !== undefined && key.signer.keyType !== keyType) throw new CertsError('CERTS_ERR_KEY_MISMATCH', `the token's key ${uri} is ${key.signer.keyType}, not ${keyType}`)
+    const ca = await createManagedCa(orgId, { key })
+    return caRecordFrom(inspectCertificate(ca.certPem), { kind: 'managed', keyUri: uri, description: key.existing ? 'managed by mqgate, key in a PKCS#11 token' : 'managed by mqgate, key generated in a PKCS#11 token', addedAt: now })
+  }
+
+  /** Every managed CA in a token must be reachable: a wrong PIN stops the start with its code. */
+  private checkTokenKeys (): void {
+    for (const state of this.list()) {
+      const ca = managedCaOf(state)
+      if (ca.keyUri === undefined) continue
+      if (this.options.tokenKeys === undefined) throw new CertsError('CERTS_ERR_HSM_NOT_CONFIGURED', `organisation ${state.org.id}'s CA key is in a PKCS#11 token: set MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN`)
+      this.options.tokenKeys.check(ca.keyUri)
+    }
   }
 
   /** Writes one audit line: who changed what, with the fingerprint of the certificate concerned. */
@@ -175,6 +219,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     if (this.storeCheck !== undefined) clearInterval(this.storeCheck)
     await this.unwatch()
     await this.store.close()
+    this.options.tokenKeys?.close()
   }
 
   private storeEmptied (): void {
@@ -193,7 +238,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   }
 }
 
-export function caRecordFrom (facts: CertificateFacts, extra: Pick<CaRecord, 'kind' | 'description' | 'addedAt'> & { keyPem?: string }): CaRecord {
+export function caRecordFrom (facts: CertificateFacts, extra: Pick<CaRecord, 'kind' | 'description' | 'addedAt'> & { keyPem?: string, keyUri?: string }): CaRecord {
   return {
     id: randomUUID(),
     certPem: facts.x509.toString(),
@@ -223,12 +268,17 @@ export function serverCertRecordFrom (facts: CertificateFacts, chainPem: string,
 
 const signers = new WeakMap<CaRecord, CaSigner>()
 
-/** One signer per managed CA record: the key is parsed once and stays in it. */
-function signerFor (ca: CaRecord): CaSigner {
+/** One signer per managed CA record: the key is parsed once and stays in it, or stays in its token. */
+function signerFor (ca: CaRecord, tokenKeys: Pkcs11Keys | undefined): CaSigner {
   let signer = signers.get(ca)
   if (signer === undefined) {
-    if (ca.keyPem === undefined) throw new Error(`CA ${ca.id} has no key: only a managed CA signs`)
-    signer = localSigner(ca.certPem, createPrivateKey(ca.keyPem))
+    if (ca.keyUri !== undefined) {
+      if (tokenKeys === undefined) throw new CertsError('CERTS_ERR_HSM_NOT_CONFIGURED', 'this CA\'s key is in a PKCS#11 token: set MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN')
+      signer = tokenKeys.signer(ca.keyUri, ca.certPem)
+    } else {
+      if (ca.keyPem === undefined) throw new Error(`CA ${ca.id} has no key: only a managed CA signs`)
+      signer = localSigner(ca.certPem, createPrivateKey(ca.keyPem))
+    }
     signers.set(ca, signer)
   }
   return signer

@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto'
 import { isIP } from 'node:net'
-import { generateKeyOfType, keySigner, type CaKeyType } from './signer.js'
+import { generateKeyOfType, keySigner, type CaKeyType, type KeySigner } from './signer.js'
 import { buildCertificate, type AltName, type CertificateSpec } from './x509-builder.js'
 
 /**
@@ -16,6 +16,12 @@ export interface IssuedCertificate {
   readonly keyPem: string
 }
 
+/** A CA key held elsewhere (a PKCS#11 token): its public half and what signs with it. */
+export interface ExternalCaKey {
+  readonly publicKeyPem: string
+  readonly signer: KeySigner
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000
 /** Back-dates notBefore so that a device whose clock lags a little still accepts a fresh certificate. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000
@@ -29,16 +35,19 @@ function validity (days: number, now = Date.now()): { notBefore: Date, notAfter:
 }
 
 /** A self-signed root for one organisation: signs its server and client certificates and its CRL. */
-export async function createManagedCa (orgId: string, options: { days?: number, keyType?: CaKeyType } = {}): Promise<IssuedCertificate> {
-  const keys = generateKeyOfType(options.keyType ?? DEFAULT_CA_KEY_TYPE)
+export async function createManagedCa (orgId: string, options?: { days?: number, keyType?: CaKeyType }): Promise<IssuedCertificate>
+/** The same root over a key that stays where it is (a token): only the certificate comes back. */
+export async function createManagedCa (orgId: string, options: { days?: number, key: ExternalCaKey }): Promise<{ certPem: string }>
+export async function createManagedCa (orgId: string, options: { days?: number, keyType?: CaKeyType, key?: ExternalCaKey } = {}): Promise<{ certPem: string, keyPem?: string }> {
+  const keys = options.key === undefined ? generateKeyOfType(options.keyType ?? DEFAULT_CA_KEY_TYPE) : undefined
   const certPem = await buildCertificate({
     subject: [{ shortName: 'CN', value: `mqgate ${orgId} CA` }, { shortName: 'O', value: orgId }],
-    publicKeyPem: keys.publicKeyPem,
+    publicKeyPem: keys?.publicKeyPem ?? (options.key as ExternalCaKey).publicKeyPem,
     ...validity(options.days ?? PROFILE_DAYS.ca),
     basicConstraints: { cA: true, pathLenConstraint: 1 },
     keyUsage: { keyCertSign: true, cRLSign: true, digitalSignature: true, keyEncipherment: false }
-  }, keySigner(createPrivateKey(keys.privateKeyPem)))
-  return { certPem, keyPem: keys.privateKeyPem }
+  }, keys === undefined ? (options.key as ExternalCaKey).signer : keySigner(createPrivateKey(keys.privateKeyPem)))
+  return keys === undefined ? { certPem } : { certPem, keyPem: keys.privateKeyPem }
 }
 
 export interface ProfileOptions {

@@ -27,6 +27,12 @@ export interface CaRecord {
   readonly kind: 'managed' | 'uploaded'
   readonly certPem: string
   readonly keyPem?: string
+  /**
+   * A managed CA whose key lives in a PKCS#11 token: its RFC 7512 URI
+   * (`pkcs11:token=...;object=...`). Such a record has no keyPem: the
+   * registry holds no key material for that CA at all.
+   */
+  readonly keyUri?: string
   readonly fingerprint: string
   readonly subject: string
   readonly notBefore: string

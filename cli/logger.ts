@@ -10,7 +10,7 @@ export function createRootLogger (level: string, destination?: DestinationStream
     level,
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['password', 'token', 'passphrase', 'key', 'keyPem', 'privateKey', '*.password', '*.token', '*.passphrase', '*.key', '*.keyPem', '*.privateKey'],
+      paths: ['password', 'token', 'passphrase', 'key', 'keyPem', 'privateKey', '*.password', '*.token', '*.passphrase', '*.key', '*.keyPem', '*.privateKey', 'pin', '*.pin'],
       censor: '[redacted]'
     }
   }, destination ?? pino.destination(1))

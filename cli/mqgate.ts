@@ -31,6 +31,8 @@ Environment (processes):
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
   MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)
+  MQGATE_PKCS11_MODULE       PKCS#11 library of the token holding CA keys (org create --ca-key pkcs11:...)
+  MQGATE_PKCS11_PIN          that token's user PIN (with MQGATE_PKCS11_MODULE; never logged)
   MQGATE_API_PORT            temps API, HTTPS (default 8443); MQGATE_API_HOST to bind
   MQGATE_PROTECTED_HOSTS     hosts whose requests need a client certificate (default *: all)
   MQGATE_TEMPS_URL           where the bridge POSTs readings (default mqgate's own temps API)

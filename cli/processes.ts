@@ -192,7 +192,7 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
     const keys = await resolveKeys(cfg)
-    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys })
+    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys, pkcs11: cfg.pkcs11 })
     stops.push(async () => await registry.close())
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())

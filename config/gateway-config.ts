@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
-import { NAME_PATTERN, ORG_PATTERN } from '../certs/index.js'
+import { NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
 import { readKekConfig, type KekConfig } from './kek-config.js'
 
@@ -29,6 +29,13 @@ export interface GatewayConfig {
    * the key-encryption key that seals every private key in the registry.
    */
   readonly kek: KekConfig
+  /**
+   * MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN: the PKCS#11 library and user
+   * PIN of the token holding the CA keys of organisations created with
+   * `--ca-key pkcs11:...`. The PIN is a secret: never logged, never in an
+   * error (not even a config error).
+   */
+  readonly pkcs11?: Pkcs11Config
 }
 
 /** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
@@ -92,10 +99,18 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     }),
     crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort),
-    kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' })
+    kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
+    ...readPkcs11(read)
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return Object.freeze(config)
+}
+
+function readPkcs11 (read: EnvReader): { pkcs11?: Pkcs11Config } {
+  const modulePath = read.optionalString('MQGATE_PKCS11_MODULE')
+  const pin = read.optionalString('MQGATE_PKCS11_PIN')
+  read.require((modulePath === undefined) === (pin === undefined), 'MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN go together')
+  return modulePath === undefined || pin === undefined ? {} : { pkcs11: Object.freeze({ modulePath: path.resolve(modulePath), pin }) }
 }
 
 function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number): string {

@@ -16,7 +16,12 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_STORE: 503,
   // The registry's own state (a key sealed under a KEK this process lacks, an altered blob): not the caller's fault.
   CERTS_ERR_KEK_MISMATCH: 500,
-  CERTS_ERR_KEY_BLOB_INVALID: 500
+  CERTS_ERR_KEY_BLOB_INVALID: 500,
+  CERTS_ERR_HSM_KEY_IN_USE: 409,
+  // The token is the gateway's dependency, like the store: the request was fine.
+  CERTS_ERR_HSM_UNAVAILABLE: 503,
+  CERTS_ERR_HSM_PIN: 503,
+  CERTS_ERR_HSM_FAILED: 503
 }
 
 export interface ErrorBody {

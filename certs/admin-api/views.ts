@@ -16,6 +16,8 @@ export function orgView (state: OrgState, serverName: string): Record<string, un
     server_name: serverName,
     managed_ca_id: state.org.managedCaId,
     ca_key_type: caKeyTypeOf(new X509Certificate(managedCaOf(state).certPem).publicKey),
+    // Where the CA key is: a PKCS#11 token (its URI) or, when null, the registry.
+    ca_key_uri: managedCaOf(state).keyUri ?? null,
     active_server_cert_id: state.org.activeServerCertId,
     cas: state.cas.length,
     revoked_certificates: state.revocations.length

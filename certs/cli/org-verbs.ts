@@ -6,9 +6,11 @@ export function registerOrgVerbs (program: Command, ctx: CliContext): void {
   const org = program.command('org').description('organisations: each has its own CA, server certificate and devices')
   apiCommand(org, 'create <org>', 'create an organisation (a DNS label) with its managed CA and a server certificate for <org>.messaging.<domain>')
     .addOption(new Option('--ca-key-type <type>', 'the managed CA\'s key: RSA-2048, ECDSA P-256/P-384/P-521 or Ed25519 (default rsa)').choices(CA_KEY_TYPES))
-    .action(async (orgId: string, options: ClientOptions & { caKeyType?: string }) => {
-      await runApi(ctx, options, async c => await c.request('POST', '/orgs', { id: orgId, ...(options.caKeyType === undefined ? {} : { ca_key_type: options.caKeyType }) }),
-        r => `created organisation ${r.id}: clients connect with SNI ${r.server_name} (managed CA key: ${r.ca_key_type})`)
+    .option('--ca-key <pkcs11-uri>', 'keep the CA key in a PKCS#11 token (RFC 7512 URI, e.g. pkcs11:token=mqgate;object=acme-ca): generated there unless the token already holds that key; the gateway needs MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN')
+    .action(async (orgId: string, options: ClientOptions & { caKeyType?: string, caKey?: string }) => {
+      const body = { id: orgId, ...(options.caKeyType === undefined ? {} : { ca_key_type: options.caKeyType }), ...(options.caKey === undefined ? {} : { ca_key: options.caKey }) }
+      await runApi(ctx, options, async c => await c.request('POST', '/orgs', body),
+        r => `created organisation ${r.id}: clients connect with SNI ${r.server_name} (managed CA key: ${r.ca_key_type}${r.ca_key_uri === null || r.ca_key_uri === undefined ? '' : ', in ' + String(r.ca_key_uri)})`)
     })
   apiCommand(org, 'list', 'list organisations')
     .action(async (options: ClientOptions) => {

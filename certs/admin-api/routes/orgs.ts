@@ -8,17 +8,22 @@ export function orgRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
   return async (app: FastifyInstance) => {
     app.get('/orgs', async () => ({ orgs: registry.list().map(state => orgView(state, registry.serverNameFor(state.org.id))) }))
 
-    app.post<{ Body: { id: string, ca_key_type?: CaKeyType } }>('/orgs', {
+    app.post<{ Body: { id: string, ca_key_type?: CaKeyType, ca_key?: string } }>('/orgs', {
       schema: {
         body: {
           type: 'object',
           required: ['id'],
           additionalProperties: false,
-          properties: { id: { type: 'string', maxLength: 63 }, ca_key_type: { type: 'string', enum: [...CA_KEY_TYPES] } }
+          properties: {
+            id: { type: 'string', maxLength: 63 },
+            ca_key_type: { type: 'string', enum: [...CA_KEY_TYPES] },
+            // A PKCS#11 URI (RFC 7512): the CA key is generated in (or found in) that token.
+            ca_key: { type: 'string', maxLength: 1000 }
+          }
         }
       }
     }, async (request, reply) => {
-      const state = await registry.createOrg(request.body.id, [], actorOf(request), { caKeyType: request.body.ca_key_type })
+      const state = await registry.createOrg(request.body.id, [], actorOf(request), { caKeyType: request.body.ca_key_type, caKeyUri: request.body.ca_key })
       return await reply.status(201).send(orgView(state, registry.serverNameFor(state.org.id)))
     })
 

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import https from 'node:https'
+import path from 'node:path'
+import pkcs11js from 'pkcs11js'
+import { Pkcs11Keys } from '../../certs/pkcs11-signer.js'
+import { connect, endAll } from '../support/mqtt-client.js'
+import { assertExitedZero as assertDone, cliJson, MQGATE_BIN as MQGATE } from '../support/mqgate-cli.js'
+import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
+import { openssl } from '../support/openssl.js'
+import { makeTempDir } from '../support/temp-dir.js'
+
+/**
+ * Issue 17 part 2: a managed CA whose key lives in a PKCS#11 token
+ * (SoftHSM2, initialised by the test in a temp dir). Observed as an operator
+ * would: a real `mqgate start` child, the CLI, openssl and an MQTT client;
+ * the registry's files are then searched for any key of that CA.
+ */
+
+const MODULE = '/usr/lib/softhsm/libsofthsm2.so'
+const PIN = '5678'
+function softhsmAvailable (): boolean {
+  return spawnSync('softhsm2-util', ['--version']).status === 0
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder (dir: string): string[] {
+  return readdirSync(dir).flatMap(name => {
+    const file = path.join(dir, name)
+    return statSync(file).isDirectory() ? filesUnder(file) : [file]
+  })
+}
+
+/** The private keys (PEM) found anywhere in those files, JSON-escaped or not. */
+function privateKeysIn (files: readonly string[]): string[] {
+  return files.flatMap(file => {
+    const text = readFileSync(file, 'latin1').replaceAll('\\n', '\n')
+    return [...text.matchAll(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g)].map(m => m[0])
+  })
+}
+
+async function fetchCrl (gateway: MqgateProcess, orgId: string, caPem: string): Promise<Buffer> {
+  return await new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port: gateway.apiPort, path: `/crl/${orgId}.crl`, servername: `${orgId}.messaging.localhost`, ca: caPem }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', chunk => chunks.push(chunk))
+      res.on('end', () => res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET /crl/${orgId}.crl: ${String(res.statusCode)}`)))
+    })
+    req.on('error', reject)
+  })
+}
+
+/** openssl's verdict on one certificate against the CA and the served CRL (its output, or the refusal). */
+function verifyWithCrl (dir: string, certFile: string): string {
+  try {
+    return openssl(['verify', '-crl_check', '-CRLfile', path.join(dir, 'served.crl.pem'), '-CAfile', path.join(dir, 'ca.pem'), certFile])
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () {
+  this.timeout(120_000)
+  let gateway: MqgateProcess
+  let token: { dir: string, remove: () => Promise<void> }
+  let hsmEnv: Record<string, string>
+  /** A P-384 key made in the token before the gateway starts, as a key ceremony with the HSM's own tools would. */
+  let ceremonyKeyPem: string
+  const savedConf = process.env.SOFTHSM2_CONF
+
+  before(async function () {
+    if (!softhsmAvailable()) this.skip() // softhsm2-util is absent: install Debian's softhsm2 to run these
+    token = await makeTempDir('softhsm')
+    const conf = path.join(token.dir, 'softhsm2.conf')
+    writeFileSync(conf, `directories.tokendir = ${token.dir}\nobjectstore.backend = file\nlog.level = ERROR\n`)
+    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 't', '--so-pin', '1234', '--pin', PIN], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe' })
+    hsmEnv = { SOFTHSM2_CONF: conf, MQGATE_PKCS11_MODULE: MODULE, MQGATE_PKCS11_PIN: PIN }
+    // SoftHSM reads its configuration from this process's environment too, for the ceremony key and the attribute check.
+    process.env.SOFTHSM2_CONF = conf
+    const keys = new Pkcs11Keys({ modulePath: MODULE, pin: PIN })
+    try {
+      ceremonyKeyPem = keys.prepare('pkcs11:token=t;object=ceremony-ca', 'p384').publicKeyPem
+    } finally {
+      keys.close()
+    }
+    gateway = await startMqgateProcess(hsmEnv)
+  })
+  after(async () => {
+    if (savedConf === undefined) delete process.env.SOFTHSM2_CONF
+    else process.env.SOFTHSM2_CONF = savedConf
+    await gateway?.stop()
+    await token?.remove()
+  })
+
+  const json = async (args: readonly string[]): Promise<any> => await cliJson(gateway.cli, args)
+
+  for (const { keyType, signature } of [{ keyType: 'rsa', signature: 'sha256WithRSAEncryption' }, { keyType: 'p256', signature: 'ecdsa-with-SHA256' }]) {
+    it(`signs a ${keyType} CA, a device certificate and the CRL in the token: openssl verifies them, the device connects, the revoked one is refused`, async () => {
+      const orgId = `hsm-${keyType}`
+      const uri = `pkcs11:token=t;object=${orgId}-ca`
+      const created = await json(['org', 'create', orgId, '--ca-key', uri, ...(keyType === 'rsa' ? [] : ['--ca-key-type', keyType])])
+      assert.equal(created.ca_key_uri, uri)
+      assert.equal(created.ca_key_type, keyType)
+      const dir = path.join(gateway.dataDir, 'hsm-out', keyType)
+      const good = await json(['cert', 'issue', orgId, '--cn', 'd:sensor:good', '--out', dir])
+      const bad = await json(['cert', 'issue', orgId, '--cn', 'd:sensor:bad', '--out', dir])
+      const caPem = good.ca_certificate as string
+      assert.match(openssl(['x509', '-in', path.join(dir, 'ca.pem'), '-noout', '-text']), new RegExp(`Signature Algorithm: ${signature}`))
+      assert.match(openssl(['verify', '-CAfile', path.join(dir, 'ca.pem'), path.join(dir, 'ca.pem')]), /: OK/, 'the self-signed root was signed by the token\'s key')
+      assert.match(openssl(['verify', '-CAfile', path.join(dir, 'ca.pem'), path.join(dir, 'd_sensor_good.crt')]), /d_sensor_good\.crt: OK/)
+
+      const cert = (cn: string): { certPem: string, keyPem: string } =>
+        ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') })
+      // The server certificate the broker answers with is the token's too: the client checks it against this CA.
+      const device = await connect({ port: gateway.mqttPort, servername: `${orgId}.messaging.localhost`, caPem, cert: cert('d:sensor:good'), clientId: `d:${orgId}:sensor:good` })
+      await endAll(device)
+
+      assertDone(await gateway.cli(['cert', 'revoke', orgId, bad.serial_number]))
+      writeFileSync(path.join(dir, 'served.crl.pem'), openssl(['crl', '-inform', 'DER'], { input: await fetchCrl(gateway, orgId, caPem) }))
+      const crlCheck = spawnSync('openssl', ['crl', '-in', path.join(dir, 'served.crl.pem'), '-CAfile', path.join(dir, 'ca.pem'), '-noout'], { encoding: 'utf8' })
+      assert.match(crlCheck.stdout + crlCheck.stderr, /verify OK/, 'the CRL\'s signature verifies under the CA')
+      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
+      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
+
+      // No key material for that CA in the registry: its record names the token key, and no private key stored anywhere is the CA's.
+      const caRecord = JSON.parse(readFileSync(path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${created.managed_ca_id as string}.json`), 'utf8'))
+      assert.equal(caRecord.keyUri, uri)
+      assert.equal(caRecord.keyPem, undefined)
+      const caCert = new X509Certificate(caPem)
+      const keys = privateKeysIn(filesUnder(path.join(gateway.dataDir, 'orgs')))
+      assert.ok(keys.length > 0, 'the server keys are found, so the search works')
+      for (const key of keys) assert.equal(caCert.checkPrivateKey(createPrivateKey(key)), false, 'a stored private key is the CA\'s')
+      // The same search does find a CA key the registry holds: the demo organisation's, made without --ca-key.
+      const demoCa = new X509Certificate(gateway.caPem)
+      assert.ok(keys.some(key => demoCa.checkPrivateKey(createPrivateKey(key))), 'the demo CA\'s key is found by the search')
+    })
+  }
+
+  it('uses a key the token already holds, named by the URI, instead of generating one', async () => {
+    const created = await json(['org', 'create', 'hsm-ceremony', '--ca-key', 'pkcs11:token=t;object=ceremony-ca'])
+    assert.equal(created.ca_key_type, 'p384')
+    const ca = (await json(['ca', 'list', 'hsm-ceremony'])).cas.find((c: any) => c.kind === 'managed')
+    assert.equal(new X509Certificate(ca.certificate).publicKey.export({ type: 'spki', format: 'pem' }), ceremonyKeyPem)
+    const issued = await json(['cert', 'issue', 'hsm-ceremony', '--cn', 'd:sensor:one'])
+    assert.ok(new X509Certificate(issued.certificate).verify(new X509Certificate(ca.certificate).publicKey))
+  })
+
+  it('refuses a second organisation on a token key another organisation\'s CA uses', async () => {
+    const result = await gateway.cli(['org', 'create', 'hsm-again', '--ca-key', 'pkcs11:token=t;object=hsm-rsa-ca'])
+    assert.equal(result.status, 1)
+    assert.match(result.stderr, /CERTS_ERR_HSM_KEY_IN_USE/)
+  })
+
+  it('refuses to start with a wrong PIN, with its code and without a stack trace or the PIN', async () => {
+    await new Promise(resolve => { gateway.child.once('exit', resolve); gateway.child.kill('SIGTERM') })
+    const child = spawn(process.execPath, [MQGATE, 'start'], {
+      env: { ...process.env, ...hsmEnv, MQGATE_PKCS11_PIN: '9999', MQGATE_DATA_DIR: gateway.dataDir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_API_PORT: '0', REDIS_URL: '', MQGATE_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', chunk => { output += chunk })
+    child.stderr.setEncoding('utf8').on('data', chunk => { output += chunk })
+    // A start that comes up anyway prints its welcome text: stop it there rather than wait for the timeout.
+    const status = await new Promise(resolve => {
+      child.once('close', resolve)
+      child.stdout.on('data', () => { if (output.includes('mosquitto_pub ')) child.kill('SIGKILL') })
+    })
+    assert.equal(status, 1, output)
+    assert.match(output, /CERTS_ERR_HSM_PIN/)
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace')
+    assert.doesNotMatch(output, /9999/, 'no PIN')
+  })
+
+  it('keeps the generated CA keys in the token as sensitive and not extractable (PKCS#11 3.0 4.9)', () => {
+    const module = new pkcs11js.PKCS11()
+    module.load(MODULE)
+    module.C_Initialize()
+    try {
+      const session = module.C_OpenSession(module.C_GetSlotList(true)[0], pkcs11js.CKF_SERIAL_SESSION)
+      module.C_Login(session, pkcs11js.CKU_USER, PIN)
+      for (const label of ['hsm-rsa-ca', 'hsm-p256-ca']) {
+        module.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])
+        const found = module.C_FindObjects(session, 2)
+        module.C_FindObjectsFinal(session)
+        assert.equal(found.length, 1, label)
+        const [sensitive, extractable] = module.C_GetAttributeValue(session, found[0], [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }])
+        assert.deepEqual([sensitive.value, extractable.value], [Buffer.from([1]), Buffer.from([0])], label)
+      }
+    } finally {
+      module.C_Finalize()
+    }
+  })
+})
