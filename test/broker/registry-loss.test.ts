@@ -58,6 +58,10 @@ describe('broker: a registry store that comes back empty (Redis)', function () {
     assert.match(backup.stdout, /backed up 2 organisation\(s\)/)
     assert.match(backup.stderr, /WARNING[\s\S]*CA private keys/)
     assert.equal(statSync(backupFile).mode & 0o777, 0o600)
+    // Issue 17: the backup holds what the store holds, so its keys are sealed under the KEK, never PEM.
+    const text = readFileSync(backupFile, 'utf8')
+    assert.doesNotMatch(text, /PRIVATE KEY/)
+    assert.match(text, /mqgate-kek:v1:/)
   })
 
   const admin = async (route: string, token: string | null = ADMIN_TOKEN): Promise<HttpAnswer> =>
