@@ -34,7 +34,7 @@ async function prepareOnce (dataDir: string, redisUrl: string, domain: string, c
   const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate, keys, pkcs11 })
   try {
     const files = await ensureDemoBootstrap(registry, dataDir, log)
-    await ensureAdminCredentials(dataDir, adminToken, log)
+    await ensureAdminCredentials(dataDir, adminToken, log, keys)
     return files
   } finally {
     await registry.close()

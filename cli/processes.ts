@@ -120,8 +120,8 @@ function brokerPart (queueReadings: boolean): Part {
 }
 
 function adminPart (options: ProcessOptions): Part {
-  return async ({ cfg, log, registry, backend, metrics, ports, started, onClose }) => {
-    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log)
+  return async ({ cfg, log, registry, backend, keys, metrics, ports, started, onClose }) => {
+    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log, keys.keys)
     metrics.addSources({
       readingCounters: async () => await backend.deadLetters.counters(),
       readingLag: async () => await backend.log.stats(),

@@ -3,7 +3,10 @@ import { mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from 'pino'
+import { isSealed, kidOfBlob, openValue, sealValue, type BlobSlot } from '../at-rest/key-blob.js'
+import type { KeyRing } from '../at-rest/kek.js'
 import { writeFileAtomic } from '../atomic-file.js'
+import { CertsError } from '../errors.js'
 import { inspectCertificate } from '../certificate-facts.js'
 import { issue, type Authority } from '../issuance.js'
 import { isServerName } from '../names.js'
@@ -39,15 +42,16 @@ export function adminTokenFile (dataDir: string): string {
  * organisation, so its record is `admin/issued.json` and its audit line the
  * given log's. The admin CA's key signs that one certificate and is dropped.
  */
-export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: string | undefined, log?: Logger): Promise<AdminCredentials> {
+export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: string | undefined, log?: Logger, keys?: KeyRing): Promise<AdminCredentials> {
   const dir = path.join(dataDir, 'admin')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const files = { ca: adminCaFile(dataDir), cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key') }
   let [caPem, certPem, keyPem] = await Promise.all([files.ca, files.cert, files.key].map(async f => await readFile(f, 'utf8').catch(() => '')))
+  keyPem = await openAdminKey(files.key, keyPem, keys, log)
   if (caPem === '' || certPem === '' || keyPem === '') {
     const ca = await createManagedCa('admin')
     const server = await issue(adminAuthority(dir, ca.certPem, ca.keyPem, log), { kind: 'admin-api', profile: 'server', names: adminNames(), keyType: 'ec' }, 'system')
-    await writeFileAtomic(files.key, server.keyPem as string, 0o600)
+    await writeFileAtomic(files.key, keys === undefined ? server.keyPem as string : sealValue(keys.current, ADMIN_KEY_SLOT, server.keyPem as string), 0o600)
     await writeFileAtomic(files.cert, server.record.certPem, 0o644)
     await writeFileAtomic(files.ca, ca.certPem, 0o644)
     ;[caPem, certPem, keyPem] = [ca.certPem, server.record.certPem, server.keyPem as string]
@@ -60,6 +64,34 @@ export async function ensureAdminCredentials (dataDir: string, tokenFromEnv: str
     await writeFileAtomic(tokenFile, token + '\n', 0o600)
   }
   return { token, keyPem, certPem, caPem, caFile: files.ca, tokenFile }
+}
+
+/** The admin API's TLS key, sealed under the KEK like the registry's keys (AAD: this slot). */
+const ADMIN_KEY_SLOT: BlobSlot = Object.freeze({ orgId: '-', collection: 'admin', recordId: 'server', field: 'keyPem' })
+
+/**
+ * The admin key file's PEM: opened when sealed, sealed in place when an
+ * earlier version left it in the clear. A key sealed under a KEK this process
+ * does not hold (rotated away) is replaced: the admin CA and certificate are
+ * this data dir's own, remade with it ('' makes the caller create them).
+ */
+async function openAdminKey (file: string, content: string, keys: KeyRing | undefined, log: Logger | undefined): Promise<string> {
+  if (content === '' || keys === undefined) return content
+  if (!isSealed(content)) {
+    await writeFileAtomic(file, sealValue(keys.current, ADMIN_KEY_SLOT, content), 0o600)
+    log?.info({ event: 'kek.migrated', file }, 'sealed the admin API key under the key-encryption key')
+    return content
+  }
+  try {
+    const pem = openValue(keys, ADMIN_KEY_SLOT, content)
+    // After rotate-kek: sealed under the previous key, so seal it under the current one.
+    if (kidOfBlob(content) !== keys.current.kid) await writeFileAtomic(file, sealValue(keys.current, ADMIN_KEY_SLOT, pem), 0o600)
+    return pem
+  } catch (err) {
+    if (!(err instanceof CertsError)) throw err
+    log?.warn({ event: 'admin.key-replaced', code: err.code, file }, 'the admin API key does not open with this key-encryption key; making new admin credentials (copy the new admin/ca.pem to remote CLIs)')
+    return ''
+  }
 }
 
 /** Host names that reach the admin API here; an os.hostname() that is no DNS name (underscores) is left out. */

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import {
-  kekFromBase64, keyRing, BLOB_PREFIX, EncryptingRegistryStore, OrgRegistry, RedisRegistryStore, type KeyRing
+  ensureAdminCredentials, kekFromBase64, keyRing, BLOB_PREFIX, EncryptingRegistryStore, OrgRegistry, RedisRegistryStore, type KeyRing
 } from '../../certs/index.js'
 import { createLogSink } from '../support/log-sink.js'
 import { tryConnect } from '../support/mqtt-client.js'
@@ -185,8 +185,10 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
       for (const file of await filesUnder(dataDir)) {
         const content = await readFile(file)
         needles.forEach((needle, i) => assert.equal(content.includes(needle), false, `${file} holds stored key material (needle ${i})`))
-        if (!/bootstrap\/[^/]+\.key$|admin\/server\.key$/.test(file)) assert.equal(content.includes('PRIVATE KEY'), false, `${file} holds a PEM private key`)
+        if (!/bootstrap\/[^/]+\.key$/.test(file)) assert.equal(content.includes('PRIVATE KEY'), false, `${file} holds a PEM private key`)
       }
+      // The admin API's TLS key is sealed under the KEK like the registry's.
+      assert.ok((await readFile(path.join(dataDir, 'admin', 'server.key'), 'utf8')).startsWith(BLOB_PREFIX), 'admin/server.key is sealed')
     } finally {
       connection.disconnect()
       await started.stop()
@@ -210,10 +212,15 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
     try {
       assert.match(JSON.stringify(await connection.hgetall('mqgate:registry:org:legacy')), /PRIVATE KEY/)
       const dataDir = path.join(temp.dir, 'node-b')
+      // The admin API's key as an earlier version left it: PEM in admin/server.key.
+      await ensureAdminCredentials(dataDir, undefined)
+      assert.match(await readFile(path.join(dataDir, 'admin', 'server.key'), 'utf8'), /PRIVATE KEY/)
       const started = await startMqgate(envOf(dataDir, { MQGATE_KEK_FILE: kek1File }))
       try {
+        assert.ok((await readFile(path.join(dataDir, 'admin', 'server.key'), 'utf8')).startsWith(`${BLOB_PREFIX}${kekFromBase64(KEK_1).kid}:`), 'admin/server.key sealed at start')
         const migrated = started.output().split('\n').filter(l => l.includes('"kek.migrated"')).map(l => JSON.parse(l))
-        assert.deepEqual(migrated.map(l => `${String(l.orgId)}/${String(l.collection)}`).sort(), ['legacy/cas', 'legacy/server-certs'])
+        assert.deepEqual(migrated.filter(l => l.orgId !== undefined).map(l => `${String(l.orgId)}/${String(l.collection)}`).sort(), ['legacy/cas', 'legacy/server-certs'])
+        assert.deepEqual(migrated.filter(l => l.orgId === undefined).map(l => path.relative(dataDir, String(l.file))), [path.join('admin', 'server.key')])
         assert.doesNotMatch(started.output(), /PRIVATE KEY/)
         const stored = JSON.stringify(await connection.hgetall('mqgate:registry:org:legacy'))
         assert.doesNotMatch(stored, /PRIVATE KEY/)
@@ -308,6 +315,8 @@ describe('mqgate on embedded defaults generates and rotates its own KEK (child p
     const started = await startMqgate(env)
     try {
       await deviceConnects(started, temp.dir, 'demo', 'after-rotation')
+      // Sealed under the old key until this start, which seals it under the new one.
+      assert.ok((await readFile(path.join(temp.dir, 'admin', 'server.key'), 'utf8')).startsWith(`${BLOB_PREFIX}${kekFromBase64(KEK_2).kid}:`), 'admin/server.key under the new KEK')
     } finally {
       await started.stop()
     }
