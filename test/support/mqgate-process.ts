@@ -13,6 +13,9 @@ const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..
 export interface MqgateProcess {
   readonly child: ChildProcess
   readonly mqttPort: number
+  /** The admin API's port (HTTPS; /healthz answers without a token) and the CA of its certificate. */
+  readonly adminPort: number
+  readonly adminCaPem: string
   readonly dataDir: string
   readonly caPem: string
   /** A demo identity's certificate and key from the bootstrap files (d:sensor:demo-001, g:gw:demo-gw, a:demo-app). */
@@ -44,6 +47,8 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
   return {
     child,
     mqttPort,
+    adminPort,
+    adminCaPem: readFileSync(path.join(temp.dir, 'admin', 'ca.pem'), 'utf8'),
     dataDir: temp.dir,
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
     bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
