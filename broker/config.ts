@@ -35,6 +35,13 @@ export interface BrokerLimits {
   readonly drainTimeoutMs: number
   /** MQGATE_MAX_INFLIGHT_INBOUND: QoS 2 publishes a client may leave awaiting PUBREL. */
   readonly maxInflightInbound: number
+  /**
+   * MQGATE_BROKER_HEARTBEAT_MS: aedes' heartbeatInterval. Each broker announces
+   * itself on `$SYS/<id>/heartbeat` this often; one silent for 3 intervals is
+   * dead, and every 4 intervals the others publish the Wills it left stored.
+   * Must be the same on every broker sharing a Redis.
+   */
+  readonly heartbeatMs: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -46,7 +53,8 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   connectionsTotal: 100_000,
   connectionRatePerIp: 50,
   drainTimeoutMs: 5_000,
-  maxInflightInbound: 100
+  maxInflightInbound: 100,
+  heartbeatMs: 60_000
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

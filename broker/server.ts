@@ -193,6 +193,7 @@ async function createAedes (
     connectTimeout: cfg.limits.connectTimeoutMs,
     drainTimeout: cfg.limits.drainTimeoutMs,
     maxInflightInbound: cfg.limits.maxInflightInbound,
+    heartbeatInterval: cfg.limits.heartbeatMs,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH
   })
   dropSysAnnouncements(aedes, cfg.redisUrl !== undefined)
