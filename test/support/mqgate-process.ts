@@ -28,11 +28,15 @@ export interface MqgateProcess {
   stop (): Promise<void>
 }
 
-export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
-  const temp = await makeTempDir('process')
+/**
+ * `dataDir`: reuse a data dir (a restart onto the same state); `stop` then leaves it in place.
+ * `args`: after `start` (with REDIS_URL it forks one worker per core unless told `--workers 1`).
+ */
+export async function startMqgateProcess (env: Record<string, string> = {}, options: { dataDir?: string, args?: readonly string[] } = {}): Promise<MqgateProcess> {
+  const temp = options.dataDir === undefined ? await makeTempDir('process') : { dir: options.dataDir, remove: async () => {} }
   const mqttPort = await freePort()
   const adminPort = await freePort()
-  const child = spawn(process.execPath, [MQGATE, 'start'], {
+  const child = spawn(process.execPath, [MQGATE, 'start', ...(options.args ?? [])], {
     env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(await freePort()), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -56,7 +60,8 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop () {
-      if (child.exitCode === null) {
+      // A child killed by a signal has a null exitCode and emits 'exit' no more.
+      if (child.exitCode === null && child.signalCode === null) {
         await new Promise(resolve => { child.once('exit', resolve); child.kill('SIGTERM') })
       }
       await temp.remove()
