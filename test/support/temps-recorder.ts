@@ -27,7 +27,7 @@ export interface TempsRecorder {
   readonly caPem: string
   readonly posts: RecordedPost[]
   answerWith (status: number): void
-  /** Answers `pick(body)` to the POSTs it returns a status for, the usual status to the others. */
+  /** Answers `pick(body)` to the POSTs it returns a status for (0: never answers), the usual status to the others. */
   answerFor (pick: ((body: any) => number | undefined) | undefined): void
   /** Trusts client certificates of another CA from now on (restarts on the same port). */
   trust (clientCaPem: string): Promise<void>
@@ -51,6 +51,7 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
       let body: unknown
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { body = Buffer.concat(chunks).toString('utf8') }
       const answer = pick?.(body) ?? status
+      if (answer === 0) return
       if (answer >= 200 && answer < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined, clientKeyType: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey.asymmetricKeyType })
       res.writeHead(answer, { 'content-type': 'application/json' })
       res.end(JSON.stringify(answer < 300 ? { ok: true } : { error: 'told to fail' }))
