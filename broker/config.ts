@@ -42,6 +42,8 @@ export interface BrokerLimits {
    * Must be the same on every broker sharing a Redis.
    */
   readonly heartbeatMs: number
+  /** MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT: filters one client may hold (EMQX's max_subscriptions); more are refused with 0x80. */
+  readonly maxSubscriptionsPerClient: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -54,7 +56,8 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   connectionRatePerIp: 50,
   drainTimeoutMs: 5_000,
   maxInflightInbound: 100,
-  heartbeatMs: 60_000
+  heartbeatMs: 60_000,
+  maxSubscriptionsPerClient: 1000
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

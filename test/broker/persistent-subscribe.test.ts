@@ -17,7 +17,7 @@ for (const backend of ['memory', 'Redis'] as const) {
 
     before(async () => {
       if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url })
+      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url, limits: { maxSubscriptionsPerClient: 1000 } })
     })
     after(async () => {
       await endAll(...clients)
@@ -53,6 +53,19 @@ for (const backend of ['memory', 'Redis'] as const) {
       assert.equal((await within(20_000, 'SUBACK', subscribeGranted(client, filters))).filter(g => g === 0).length, 1000)
       const elapsed = Date.now() - started
       assert.ok(elapsed < 5000, `took ${elapsed} ms`)
+    })
+
+    it('refuses the filters past MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT (0x80, as EMQX max_subscriptions), grants the rest', async () => {
+      const client = await app('a:acme:dash:3', false)
+      const first = Object.fromEntries(Array.from({ length: 990 }, (_, i) => [`iot-2/type/cap${i}/id/+/evt/+/fmt/+`, { qos: 0 as const }]))
+      assert.equal((await subscribeGranted(client, first)).filter(g => g === 0).length, 990)
+      // 5 already held (no new place) and 20 new: 10 fit, 10 are refused.
+      const second = Object.fromEntries([
+        ...Array.from({ length: 5 }, (_, i) => [`iot-2/type/cap${i}/id/+/evt/+/fmt/+`, { qos: 0 as const }]),
+        ...Array.from({ length: 20 }, (_, i) => [`iot-2/type/more${i}/id/+/evt/+/fmt/+`, { qos: 0 as const }])
+      ])
+      assert.deepEqual(await subscribeGranted(client, second), [...Array(15).fill(0), ...Array(10).fill(128)])
+      await gw.logs.waitFor(l => l.code === 'BROKER_ERR_LIMIT_SUBSCRIPTIONS')
     })
   })
 }
