@@ -1,4 +1,3 @@
-import pMap from 'p-map'
 import type { Logger } from 'pino'
 import type { DeadLetters } from './dead-letters.js'
 import { payloadForOperator } from './dead-letters.js'
@@ -17,6 +16,7 @@ export interface ForwardStageDeps {
 }
 
 const BATCH = 64
+/** Requests to the temps API under way at once, per bridge. */
 const CONCURRENCY = 16
 
 /**
@@ -50,12 +50,19 @@ export class ForwardStage {
   private readonly loop: StageLoop
   private failingSince: number | undefined
   private failures = 0
+  /** Requests under way, by entry id: each runs on its own, so one the API leaves unanswered holds up no other. */
+  private readonly inFlight = new Map<string, Promise<void>>()
 
   constructor (private readonly deps: ForwardStageDeps, consumer: string) {
     this.loop = new StageLoop('forward', deps.log, async () => {
-      const fresh = await deps.readings.read('forward', consumer, BATCH, 250)
-      const due = await deps.readings.claim('forward', consumer, claimDelay, BATCH)
-      await pMap([...fresh, ...due], async entry => await this.forward(entry), { concurrency: CONCURRENCY })
+      const free = CONCURRENCY - this.inFlight.size
+      // Full: wait for any one request to end, not for all of them (issue 18).
+      if (free <= 0) return await Promise.race(this.inFlight.values())
+      const fresh = await deps.readings.read('forward', consumer, Math.min(BATCH, free), 250)
+      const room = free - fresh.length
+      // An entry still under way here looks idle to the log: claimed again, it is not sent twice.
+      const due = room > 0 ? (await deps.readings.claim('forward', consumer, claimDelay, room)).filter(e => !this.inFlight.has(e.id)) : []
+      for (const entry of [...fresh, ...due]) this.launch(entry)
     })
   }
 
@@ -65,6 +72,17 @@ export class ForwardStage {
 
   async stop (): Promise<void> {
     await this.loop.stop()
+    await Promise.allSettled(this.inFlight.values())
+  }
+
+  private launch (entry: LogEntry): void {
+    const request = this.forward(entry)
+      .catch(err => {
+        // Left pending in the log (not acknowledged): claimed and retried on the schedule above.
+        this.deps.log.error({ event: 'bridge.stage-failed', stage: 'forward', err }, 'forwarding a reading failed; it stays pending')
+      })
+      .finally(() => { this.inFlight.delete(entry.id) })
+    this.inFlight.set(entry.id, request)
   }
 
   private async forward (entry: LogEntry): Promise<void> {

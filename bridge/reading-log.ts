@@ -96,13 +96,16 @@ export class MemoryReadingLog implements ReadingLog {
       const own = [...state.pending].filter(([, p]) => p.consumer === consumer).slice(0, count)
       if (own.length > 0) return own.map(([id]) => this.deliver(state, id, consumer))
     }
-    if (this.unread(state) === 0 && blockMs > 0) {
+    // Wait on what a read would hand out, not on a count derived from it: a
+    // loop that is never made to wait here starves the event loop (issue 18).
+    let fresh = this.fresh(state, count)
+    if (fresh.length === 0 && blockMs > 0) {
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, blockMs)
         this.waiters.push(() => { clearTimeout(timer); resolve() })
       })
+      fresh = this.fresh(state, count)
     }
-    const fresh = this.entries.filter(e => e.seq > state.next).slice(0, count)
     if (fresh.length > 0) state.next = fresh[fresh.length - 1].seq
     return fresh.map(e => this.deliver(state, e.id, consumer))
   }
@@ -149,8 +152,19 @@ export class MemoryReadingLog implements ReadingLog {
     return { ...message, deliveries: pending.deliveries }
   }
 
+  private fresh (state: { next: number }, count: number): Stored[] {
+    return this.entries.filter(e => e.seq > state.next).slice(0, count)
+  }
+
+  /**
+   * Entries appended after the group's last read. Counted from the last
+   * sequence number handed out by append, not from the newest entry kept: trim
+   * may keep only an older entry still pending, and its seq minus `next` was
+   * negative (issue 18). Every seq above `next` is kept by trim, so the
+   * difference is exact.
+   */
   private unread (state: { next: number }): number {
-    return this.entries.length === 0 ? 0 : this.entries[this.entries.length - 1].seq - state.next
+    return this.seq - state.next
   }
 
   private group (name: string): { next: number, pending: Map<string, Pending>, resumed: Set<string> } {

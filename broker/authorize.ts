@@ -5,6 +5,7 @@ import { connectionInfoOf } from './connection-gate.js'
 import { BrokerError, type Checked } from './errors.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import type { RetainedOwners } from './retained-owners.js'
+import { createSubscriptionLimit } from './subscription-limit.js'
 import type { Identity } from './identity.js'
 import { mayPublish, maySubscribe, type GatewayScope } from './policy.js'
 import { clientTopicFor, internalTopic, orgPrefix, parsePublishTopic, parseSubscribeFilter, stripOrg, type SchemeTopic } from './topics.js'
@@ -18,6 +19,8 @@ export interface AuthorizeDeps {
   /** Whether a certificate of the organisation has been revoked (for Wills replayed without a client). */
   readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
   readonly observer?: BrokerObserver
+  /** Filters one client may hold; unlimited when absent. */
+  readonly maxSubscriptionsPerClient?: number
 }
 
 /**
@@ -45,6 +48,7 @@ const TOPIC_LOG_LIMIT = 256
  */
 export function createAuthorizers (deps: AuthorizeDeps) {
   const observer = deps.observer ?? SILENT_OBSERVER
+  const withinLimit = createSubscriptionLimit(deps.maxSubscriptionsPerClient ?? Infinity)
   // Publishes between authorization and their PUBACK (a reading being queued): shutdown waits for them.
   let inFlight = 0
 
@@ -88,9 +92,12 @@ export function createAuthorizers (deps: AuthorizeDeps) {
 
   function authorizeSubscribe (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
     const session = sessionOf(client)
-    const checked = session === undefined
+    let checked: Checked<SchemeTopic> = session === undefined
       ? { ok: false as const, code: 'BROKER_ERR_NO_IDENTITY' as const, reason: 'subscribe before authentication' }
       : checkTopic(session, sub.topic, parseSubscribeFilter, maySubscribe)
+    if (checked.ok && session !== undefined && !withinLimit(client, internalTopic(session.orgId, checked.value))) {
+      checked = { ok: false, code: 'BROKER_ERR_LIMIT_SUBSCRIPTIONS', reason: `more than ${String(deps.maxSubscriptionsPerClient)} subscriptions` }
+    }
     if (checked.ok && session !== undefined) {
       sub.topic = internalTopic(session.orgId, checked.value)
     } else if (!checked.ok) {
@@ -99,8 +106,9 @@ export function createAuthorizers (deps: AuthorizeDeps) {
       log.warn({ event: 'subscribe.refused', code: checked.code, filter: clip(sub.topic), qos: sub.qos }, checked.reason)
       sub.topic = REFUSED_FILTER
     }
-    // Deferred so that every filter of the SUBSCRIBE is rewritten before aedes
-    // stores the packet's subscription list for a persistent session.
+    // Deferred so that every filter of the SUBSCRIBE is rewritten (and counted
+    // against the limit) before aedes adds or stores any of them; an unpatched
+    // aedes stores the packet's whole list, refused filters included.
     process.nextTick(done, null, checked.ok ? sub : null)
   }
 

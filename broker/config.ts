@@ -41,6 +41,15 @@ export interface BrokerLimits {
   readonly drainTimeoutMs: number
   /** MQGATE_MAX_INFLIGHT_INBOUND: QoS 2 publishes a client may leave awaiting PUBREL. */
   readonly maxInflightInbound: number
+  /**
+   * MQGATE_BROKER_HEARTBEAT_MS: aedes' heartbeatInterval. Each broker announces
+   * itself on `$SYS/<id>/heartbeat` this often; one silent for 3 intervals is
+   * dead, and every 4 intervals the others publish the Wills it left stored.
+   * Must be the same on every broker sharing a Redis.
+   */
+  readonly heartbeatMs: number
+  /** MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT: filters one client may hold (EMQX's max_subscriptions); more are refused with 0x80. */
+  readonly maxSubscriptionsPerClient: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -52,7 +61,9 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   connectionsTotal: 100_000,
   connectionRatePerIp: 50,
   drainTimeoutMs: 5_000,
-  maxInflightInbound: 100
+  maxInflightInbound: 100,
+  heartbeatMs: 60_000,
+  maxSubscriptionsPerClient: 1000
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

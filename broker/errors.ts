@@ -50,6 +50,7 @@
  * BROKER_ERR_LIMIT_CONNECTIONS_TOTAL   too many open connections
  * BROKER_ERR_LIMIT_CONNECTION_RATE     new connections from one address too fast
  * BROKER_ERR_LIMIT_INFLIGHT            too many QoS 2 publishes awaiting PUBREL
+ * BROKER_ERR_LIMIT_SUBSCRIPTIONS       a filter past MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT (SUBACK 0x80)
  *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
@@ -92,6 +93,7 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_LIMIT_CONNECTIONS_TOTAL'
   | 'BROKER_ERR_LIMIT_CONNECTION_RATE'
   | 'BROKER_ERR_LIMIT_INFLIGHT'
+  | 'BROKER_ERR_LIMIT_SUBSCRIPTIONS'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

@@ -54,7 +54,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
   const observer = deps.observer ?? SILENT_OBSERVER
-  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer })
+  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient })
   const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
@@ -197,6 +197,7 @@ async function createAedes (
     connectTimeout: cfg.limits.connectTimeoutMs,
     drainTimeout: cfg.limits.drainTimeoutMs,
     maxInflightInbound: cfg.limits.maxInflightInbound,
+    heartbeatInterval: cfg.limits.heartbeatMs,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH
   })
   dropSysAnnouncements(aedes, cfg.redisUrl !== undefined)

@@ -7,7 +7,18 @@ import { createRootLogger } from './logger.js'
 import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
 import { welcomeText } from './welcome.js'
 
-const RESPAWN_DELAY_MS = 1000
+/**
+ * A dead worker is replaced after 100 ms, doubling for each further death in a
+ * row up to 10 s (a worker that cannot start must not fork-bomb the host); a
+ * worker that lived STABLE_AFTER_MS starts the count again.
+ */
+const RESPAWN_MIN_MS = 100
+const RESPAWN_MAX_MS = 10_000
+const STABLE_AFTER_MS = 30_000
+
+export function respawnDelay (deathsInARow: number): number {
+  return Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** Math.max(0, deathsInARow - 1))
+}
 
 /**
  * `mqgate start --workers N`: N processes serving the same ports (Node's
@@ -45,7 +56,10 @@ function superviseWorkers (count: number, log: Logger, onFirstListening: (ports:
   let stopping = false
   let welcomed = false
   let ports: RunningProcess['ports'] = {}
+  const deathsInARow = new Map<number, number>()
+  const timers = new Set<NodeJS.Timeout>()
   const fork = (index: number): Worker => {
+    const startedAt = Date.now()
     const worker = cluster.fork({ MQGATE_WORKER: String(index) })
     worker.on('message', (message: WorkerReport) => {
       if (message?.mqgate !== 'listening') return
@@ -57,8 +71,18 @@ function superviseWorkers (count: number, log: Logger, onFirstListening: (ports:
     })
     worker.on('exit', (code, signal) => {
       if (stopping) return
-      log.error({ event: 'cluster.worker-died', worker: index, code, signal }, 'a worker died; starting another')
-      setTimeout(() => fork(index), RESPAWN_DELAY_MS).unref()
+      const deaths = Date.now() - startedAt >= STABLE_AFTER_MS ? 1 : (deathsInARow.get(index) ?? 0) + 1
+      deathsInARow.set(index, deaths)
+      const delayMs = respawnDelay(deaths)
+      log.error({ event: 'cluster.worker-died', code: 'CLUSTER_WORKER_RESPAWN', worker: index, exitCode: code, signal, deathsInARow: deaths, respawnInMs: delayMs }, 'a worker died; starting another')
+      // Not unref()ed: when every worker died at once this timer is all that
+      // keeps the primary alive, and an unref()ed one let it exit (status 13,
+      // the port closed for good; issue 18).
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (!stopping) fork(index)
+      }, delayMs)
+      timers.add(timer)
     })
     return worker
   }
@@ -71,6 +95,8 @@ function superviseWorkers (count: number, log: Logger, onFirstListening: (ports:
     get backend (): never { throw new Error('the primary holds no readings backend') },
     async close () {
       stopping = true
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
       const exits = Object.values(cluster.workers ?? {}).map(async worker => await new Promise<void>(resolve => {
         if (worker === undefined || worker.isDead()) return resolve()
         worker.once('exit', () => resolve())

@@ -130,7 +130,9 @@ function readLimits (read: EnvReader): BrokerLimits {
     connectionsTotal: read.integer('MQGATE_MAX_CONNECTIONS', d.connectionsTotal, 1, 10_000_000),
     connectionRatePerIp: read.integer('MQGATE_CONNECTION_RATE_PER_IP', d.connectionRatePerIp, 1, 1_000_000),
     drainTimeoutMs: read.integer('MQGATE_DRAIN_TIMEOUT_MS', d.drainTimeoutMs, 100, 600_000),
-    maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535)
+    maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535),
+    heartbeatMs: read.integer('MQGATE_BROKER_HEARTBEAT_MS', d.heartbeatMs, 100, 3_600_000),
+    maxSubscriptionsPerClient: read.integer('MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', d.maxSubscriptionsPerClient, 1, 1_000_000)
   }
 }
 

@@ -329,6 +329,34 @@ for (const factory of [memoryLogs(), redisLogs()]) {
       assert.deepEqual(await log.claim('store', 'b', () => 0, 10), [])
     })
 
+    // Issue 18: the temps API refusing one reading for a while (left pending in
+    // `forward`) while it accepts a newer one; after trim the in-memory log counted
+    // a lag of -1 and never waited again, spinning the bridge at 100 % CPU.
+    it('never reports a negative lag after trim keeps only an older pending entry', async () => {
+      const ids = await appendAll(log, 2)
+      for (const group of ['store', 'forward']) await log.read(group, 'a', 10, 0)
+      await log.ack('store', ids)
+      await log.ack('forward', [ids[1]])
+      await log.trim()
+      for (const { group, lag } of await log.stats()) assert.equal(lag, 0, `lag of ${group}`)
+      const later = await append(log)
+      const forward = (await log.stats()).find(s => s.group === 'forward')
+      assert.deepEqual({ pending: forward?.pending, lag: forward?.lag }, { pending: 1, lag: 1 })
+      assert.deepEqual(idsOf(await log.read('forward', 'a', 10, 0)), [later])
+    })
+
+    it('still waits blockMs in read after trim kept only an older pending entry', async () => {
+      const ids = await appendAll(log, 2)
+      for (const group of ['store', 'forward']) await log.read(group, 'a', 10, 0)
+      await log.ack('store', ids)
+      await log.ack('forward', [ids[1]])
+      await log.trim()
+      const started = Date.now()
+      assert.deepEqual(await log.read('forward', 'a', 10, 300), [])
+      const elapsed = Date.now() - started
+      assert.ok(elapsed >= 250, `read returned after ${elapsed} ms: nothing was new, it must wait`)
+    })
+
     it('keeps through trim the entries a group has not read yet', async () => {
       const ids = await appendAll(log, 3)
       await log.read('store', 'a', 10, 0)

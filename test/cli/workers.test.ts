@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { respawnDelay } from '../../cli/cluster.js'
 import { TEST_KEK } from '../support/kek.js'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
 import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
@@ -79,9 +80,38 @@ describe('mqgate start --workers', function () {
     await endAll(app, device)
   })
 
+  /** The primary's child processes (its workers), from /proc. */
+  const workerPids = (): number[] => readFileSync(`/proc/${child.pid as number}/task/${child.pid as number}/children`, 'utf8').trim().split(/\s+/).filter(p => p !== '').map(Number)
+
+  // Issue 18, item 2: the respawn timer was unref()ed, so with every worker dead
+  // at once nothing kept the primary alive: it exited (status 13), the port closed.
+  it('keeps respawning workers when all of them die at once, and serves again', async () => {
+    const pids = workerPids()
+    assert.equal(pids.length, 2, `two workers: ${pids.join(', ')}`)
+    const diedBefore = output.split('\n').filter(l => l.includes('"code":"CLUSTER_WORKER_RESPAWN"')).length
+    for (const pid of pids) process.kill(pid, 'SIGKILL')
+    const fresh = await within(20_000, async () => {
+      const now = workerPids()
+      return now.length === 2 && now.every(p => !pids.includes(p)) ? now : undefined
+    }).catch(err => { throw new Error(`workers not replaced (primary ${child.exitCode === null && child.signalCode === null ? 'alive' : `exited with ${String(child.exitCode ?? child.signalCode)}`}): ${(err as Error).message}`) })
+    assert.equal(fresh.length, 2)
+    assert.equal(child.exitCode, null, 'the primary is still running')
+    const respawns = output.split('\n').filter(l => l.includes('"code":"CLUSTER_WORKER_RESPAWN"')).slice(diedBefore)
+    assert.equal(respawns.length, 2, 'each death is logged with its code')
+    const device = await within(20_000, async () => await connect({ port: mqttPort, caPem: caPem(), cert: bootstrap('d_sensor_demo-001'), clientId: 'd:demo:sensor:demo-001', skipServerNameCheck: true }).catch(() => undefined))
+    await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":4,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
+    await endAll(device)
+  })
+
   it('stops every worker on SIGTERM', async () => {
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
     child.kill('SIGTERM')
     assert.equal(await exited, 0)
+  })
+})
+
+describe('cluster respawn backoff', () => {
+  it('waits 100 ms after a first death, doubling per death in a row up to 10 s', () => {
+    assert.deepEqual([1, 2, 3, 4, 7, 8, 50].map(respawnDelay), [100, 200, 400, 800, 6400, 10_000, 10_000])
   })
 })

@@ -13,7 +13,9 @@ export interface MqgateProcess {
   readonly mqttPort: number
   /** The temps API (HTTPS), which also serves the managed CAs' CRLs at /crl/<org>.crl. */
   readonly apiPort: number
+  /** The admin API's port (HTTPS; /healthz answers without a token) and the CA of its certificate. */
   readonly adminPort: number
+  readonly adminCaPem: string
   readonly dataDir: string
   readonly caPem: string
   /** A demo identity's certificate and key from the bootstrap files (d:sensor:demo-001, g:gw:demo-gw, a:demo-app). */
@@ -28,10 +30,14 @@ export interface MqgateProcess {
   stop (): Promise<void>
 }
 
-export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
-  const temp = await makeTempDir('process')
+/**
+ * `dataDir`: reuse a data dir (a restart onto the same state); `stop` then leaves it in place.
+ * `args`: after `start` (with REDIS_URL it forks one worker per core unless told `--workers 1`).
+ */
+export async function startMqgateProcess (env: Record<string, string> = {}, options: { dataDir?: string, args?: readonly string[] } = {}): Promise<MqgateProcess> {
+  const temp = options.dataDir === undefined ? await makeTempDir('process') : { dir: options.dataDir, remove: async () => {} }
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
-  const child = spawn(process.execPath, [MQGATE_BIN, 'start'], {
+  const child = spawn(process.execPath, [MQGATE_BIN, 'start', ...(options.args ?? [])], {
     env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -48,6 +54,7 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
     mqttPort,
     apiPort,
     adminPort,
+    adminCaPem: readFileSync(path.join(temp.dir, 'admin', 'ca.pem'), 'utf8'),
     dataDir: temp.dir,
     cli: async args => await runMqgate(args, { MQGATE_DATA_DIR: temp.dir, MQGATE_ADMIN_PORT: String(adminPort) }),
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
@@ -56,7 +63,8 @@ export async function startMqgateProcess (env: Record<string, string> = {}): Pro
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop () {
-      if (child.exitCode === null) {
+      // A child killed by a signal has a null exitCode and emits 'exit' no more.
+      if (child.exitCode === null && child.signalCode === null) {
         await new Promise(resolve => { child.once('exit', resolve); child.kill('SIGTERM') })
       }
       await temp.remove()

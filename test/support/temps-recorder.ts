@@ -26,26 +26,34 @@ export interface TempsRecorder {
   readonly caPem: string
   readonly posts: RecordedPost[]
   answerWith (status: number): void
+  /** Answers `pick(body)` to the POSTs it returns a status for (0: never answers), the usual status to the others. */
+  answerFor (pick: ((body: any) => number | undefined) | undefined): void
+  /** Trusts client certificates of another CA from now on (restarts on the same port). */
+  trust (clientCaPem: string): Promise<void>
   stop (): Promise<void>
   restart (): Promise<void>
   close (): Promise<void>
 }
 
 export async function startTempsRecorder (clientCaPem: string, port = 0): Promise<TempsRecorder> {
+  let trusted = clientCaPem
+  let pick: ((body: any) => number | undefined) | undefined
   const ca = mintCa('Recorder CA')
   const server = mintProfiled(ca, 'server', ['localhost'])
   const posts: RecordedPost[] = []
   let status = 201
-  const make = (): https.Server => https.createServer({ key: server.keyPem, cert: server.certPem, ca: clientCaPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  const make = (): https.Server => https.createServer({ key: server.keyPem, cert: server.certPem, ca: trusted, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const chunks: Buffer[] = []
     req.on('data', chunk => chunks.push(chunk))
     req.on('end', () => {
       const peer = (req.socket as TLSSocket).getPeerCertificate()
       let body: unknown
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { body = Buffer.concat(chunks).toString('utf8') }
-      if (status >= 200 && status < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined, clientKeyType: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey.asymmetricKeyType })
-      res.writeHead(status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(status < 300 ? { ok: true } : { error: 'told to fail' }))
+      const answer = pick?.(body) ?? status
+      if (answer === 0) return
+      if (answer >= 200 && answer < 300) posts.push({ path: req.url ?? '', headers: req.headers, body, clientCn: typeof peer?.subject?.CN === 'string' ? peer.subject.CN : undefined, clientKeyType: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey.asymmetricKeyType })
+      res.writeHead(answer, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(answer < 300 ? { ok: true } : { error: 'told to fail' }))
     })
   })
   let current: https.Server | undefined = make()
@@ -67,6 +75,13 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
     caPem: ca.certPem,
     posts,
     answerWith: s => { status = s },
+    answerFor: p => { pick = p },
+    async trust (pem) {
+      trusted = pem
+      await stopServer()
+      current = make()
+      await listen(current, boundPort)
+    },
     stop: stopServer,
     async restart () {
       await stopServer()

@@ -24,7 +24,9 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_CONNECTION_RATE_PER_IP', limits.connectionRatePerIp],
     ['MQGATE_DRAIN_TIMEOUT_MS', limits.drainTimeoutMs],
     ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound],
-    ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth]
+    ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth],
+    ['MQGATE_BROKER_HEARTBEAT_MS', limits.heartbeatMs],
+    ['MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', limits.maxSubscriptionsPerClient]
   ]
   const documented = documentedNumbers()
   for (const [variable, value] of cases) {
