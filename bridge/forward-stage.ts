@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { settlesWithin } from '../broker/index.js'
 import type { DeadLetters } from './dead-letters.js'
 import { payloadForOperator } from './dead-letters.js'
 import type { ForwardedMarks } from './forwarded-marks.js'
@@ -18,6 +19,8 @@ export interface ForwardStageDeps {
 const BATCH = 64
 /** Requests to the temps API under way at once, per bridge. */
 const CONCURRENCY = 16
+/** How long stop() waits for requests under way. */
+const STOP_GRACE_MS = 2000
 
 /**
  * When a failed reading is due again: 0.5 s after its first attempt, doubling
@@ -72,7 +75,10 @@ export class ForwardStage {
 
   async stop (): Promise<void> {
     await this.loop.stop()
-    await Promise.allSettled(this.inFlight.values())
+    // Requests still under way get a grace period, not forever: with Redis down an
+    // acknowledgement can hang for its whole retry budget (45 s). One cut short stays
+    // pending in the log and is claimed and sent again by the next process.
+    await settlesWithin(Promise.allSettled(this.inFlight.values()), STOP_GRACE_MS)
   }
 
   private launch (entry: LogEntry): void {

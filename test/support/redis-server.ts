@@ -88,13 +88,22 @@ async function shutdown (child: ChildProcess): Promise<void> {
   })
 }
 
+/** Ports handed out lately: the kernel may give a just-closed port again to the next caller. */
+const handedOut: number[] = []
+
 export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer()
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo
+        server.close(() => resolve(port))
+      })
     })
-  })
+    if (handedOut.includes(port)) continue
+    handedOut.push(port)
+    if (handedOut.length > 256) handedOut.shift()
+    return port
+  }
 }
