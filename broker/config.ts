@@ -41,6 +41,14 @@ export interface BrokerLimits {
   readonly drainTimeoutMs: number
   /** MQGATE_MAX_INFLIGHT_INBOUND: QoS 2 publishes a client may leave awaiting PUBREL. */
   readonly maxInflightInbound: number
+  /**
+   * MQGATE_PUBLISH_RATE_PER_CLIENT / MQGATE_PUBLISH_BYTES_PER_CLIENT: PUBLISH
+   * packets and bytes per second one client may send (EMQX's messages_rate /
+   * bytes_rate). Over it the broker stops reading its socket until it is back
+   * under (BROKER_ERR_LIMIT_PUBLISH_RATE): slowed, never dropped or closed.
+   */
+  readonly publishRatePerClient: number
+  readonly publishBytesPerClient: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -52,7 +60,9 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   connectionsTotal: 100_000,
   connectionRatePerIp: 50,
   drainTimeoutMs: 5_000,
-  maxInflightInbound: 100
+  maxInflightInbound: 100,
+  publishRatePerClient: 1000,
+  publishBytesPerClient: 4 * 1024 * 1024
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

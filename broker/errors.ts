@@ -51,6 +51,9 @@
  * BROKER_ERR_LIMIT_CONNECTION_RATE     new connections from one address too fast
  * BROKER_ERR_LIMIT_INFLIGHT            too many QoS 2 publishes awaiting PUBREL
  *
+ * Limits that slow or trim instead of closing (logged once per client per 10 s)
+ * BROKER_ERR_LIMIT_PUBLISH_RATE        a client over its publish rate: its socket is left unread until it is back under
+ *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
  */
@@ -92,6 +95,7 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_LIMIT_CONNECTIONS_TOTAL'
   | 'BROKER_ERR_LIMIT_CONNECTION_RATE'
   | 'BROKER_ERR_LIMIT_INFLIGHT'
+  | 'BROKER_ERR_LIMIT_PUBLISH_RATE'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

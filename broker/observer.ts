@@ -10,6 +10,8 @@ export interface BrokerObserver {
   messageOut (): void
   publishRefused (code: string): void
   subscriptionRefused (code: string): void
+  /** A client over its publish rate: its socket is not read for a while. */
+  publishThrottled (orgId: string): void
 }
 
 export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
@@ -18,5 +20,6 @@ export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
   messageIn () {},
   messageOut () {},
   publishRefused () {},
-  subscriptionRefused () {}
+  subscriptionRefused () {},
+  publishThrottled () {}
 })

@@ -130,7 +130,9 @@ function readLimits (read: EnvReader): BrokerLimits {
     connectionsTotal: read.integer('MQGATE_MAX_CONNECTIONS', d.connectionsTotal, 1, 10_000_000),
     connectionRatePerIp: read.integer('MQGATE_CONNECTION_RATE_PER_IP', d.connectionRatePerIp, 1, 1_000_000),
     drainTimeoutMs: read.integer('MQGATE_DRAIN_TIMEOUT_MS', d.drainTimeoutMs, 100, 600_000),
-    maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535)
+    maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535),
+    publishRatePerClient: read.integer('MQGATE_PUBLISH_RATE_PER_CLIENT', d.publishRatePerClient, 1, 10_000_000),
+    publishBytesPerClient: read.integer('MQGATE_PUBLISH_BYTES_PER_CLIENT', d.publishBytesPerClient, 1024, 1024 * 1024 * 1024)
   }
 }
 

@@ -24,6 +24,8 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_CONNECTION_RATE_PER_IP', limits.connectionRatePerIp],
     ['MQGATE_DRAIN_TIMEOUT_MS', limits.drainTimeoutMs],
     ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound],
+    ['MQGATE_PUBLISH_RATE_PER_CLIENT', limits.publishRatePerClient],
+    ['MQGATE_PUBLISH_BYTES_PER_CLIENT', limits.publishBytesPerClient],
     ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth]
   ]
   const documented = documentedNumbers()
