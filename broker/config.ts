@@ -49,6 +49,13 @@ export interface BrokerLimits {
    */
   readonly publishRatePerClient: number
   readonly publishBytesPerClient: number
+  /**
+   * MQGATE_MAX_QUEUED_BYTES_PER_CLIENT: what the broker holds for one
+   * subscriber that has not read it yet (Mosquitto's max_queued_bytes). Beyond
+   * it QoS 0 is dropped, a persistent session's QoS 1 waits in the store for
+   * its next CONNECT (BROKER_ERR_LIMIT_QUEUED_BYTES).
+   */
+  readonly maxQueuedBytesPerClient: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -62,7 +69,8 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   drainTimeoutMs: 5_000,
   maxInflightInbound: 100,
   publishRatePerClient: 1000,
-  publishBytesPerClient: 4 * 1024 * 1024
+  publishBytesPerClient: 4 * 1024 * 1024,
+  maxQueuedBytesPerClient: 4 * 1024 * 1024
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

@@ -12,6 +12,8 @@ export interface BrokerObserver {
   subscriptionRefused (code: string): void
   /** A client over its publish rate: its socket is not read for a while. */
   publishThrottled (orgId: string): void
+  /** A delivery over a subscriber's queued-bytes bound: dropped, or left in its session's store. */
+  deliveryOverflow (orgId: string, outcome: 'dropped' | 'left-in-store'): void
 }
 
 export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
@@ -21,5 +23,6 @@ export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
   messageOut () {},
   publishRefused () {},
   subscriptionRefused () {},
-  publishThrottled () {}
+  publishThrottled () {},
+  deliveryOverflow () {}
 })

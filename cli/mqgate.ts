@@ -29,6 +29,8 @@ Environment (processes):
   MQGATE_PUBLISH_RATE_PER_CLIENT  PUBLISH packets/s one client may send (default 1000); over it
                              its socket is not read until it is back under
   MQGATE_PUBLISH_BYTES_PER_CLIENT PUBLISH bytes/s one client may send (default 4194304)
+  MQGATE_MAX_QUEUED_BYTES_PER_CLIENT  unread bytes held for one subscriber (default 4194304);
+                             beyond it QoS 0 is dropped, a persistent session's QoS 1 stays stored
   MQGATE_MAX_CHAIN_DEPTH     certificates allowed below an uploaded CA, device's own included (default 4)
   MQGATE_CRL_URL             CRL location written into certificates ({org} filled in)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)

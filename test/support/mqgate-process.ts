@@ -28,10 +28,11 @@ export interface MqgateProcess {
   stop (): Promise<void>
 }
 
-export async function startMqgateProcess (env: Record<string, string> = {}): Promise<MqgateProcess> {
+/** `startArgs` go after `mqgate start` (`--workers 1`: with REDIS_URL one process, whose RSS is all of it). */
+export async function startMqgateProcess (env: Record<string, string> = {}, startArgs: readonly string[] = []): Promise<MqgateProcess> {
   const temp = await makeTempDir('process')
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
-  const child = spawn(process.execPath, [MQGATE_BIN, 'start'], {
+  const child = spawn(process.execPath, [MQGATE_BIN, 'start', ...startArgs], {
     env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })

@@ -26,6 +26,7 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound],
     ['MQGATE_PUBLISH_RATE_PER_CLIENT', limits.publishRatePerClient],
     ['MQGATE_PUBLISH_BYTES_PER_CLIENT', limits.publishBytesPerClient],
+    ['MQGATE_MAX_QUEUED_BYTES_PER_CLIENT', limits.maxQueuedBytesPerClient],
     ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth]
   ]
   const documented = documentedNumbers()
