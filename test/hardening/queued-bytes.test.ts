@@ -7,6 +7,8 @@ import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-proces
 import { collect, connect, endAll } from '../support/mqtt-client.js'
 import { connectPacket, connectRaw } from '../support/raw-mqtt.js'
 import { redisServerAvailable, startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { startTestGateway } from '../support/gateway.js'
+import { within } from '../support/stack.js'
 
 /**
  * Issue 11, defect 2: on Redis, one subscriber that stops reading raised the
@@ -99,5 +101,36 @@ describe('hardening: bytes queued for one subscriber (Redis)', function () {
     assert.ok(dropped !== null && Number(dropped[1]) > 0, 'mqgate_deliveries_over_queue_total{outcome="dropped"} moved')
     await endAll(healthy, flooder)
     stuck.end()
+  })
+
+  it('leaves a persistent session\'s QoS 1 over the bound in the store: all of it arrives at the next CONNECT', async () => {
+    const gwe = await startTestGateway({ orgs: ['acme'], redisUrl: redis.url, limits: { maxQueuedBytesPerClient: 64 * 1024, drainTimeoutMs: 30_000 } })
+    try {
+      const stuck = await connectRaw({ port: gwe.port, servername: gwe.serverName('acme'), caPem: gwe.caOf('acme'), cert: gwe.issue('acme', 'a:keeper') })
+      stuck.send(connectPacket('a:acme:keeper', { clean: false }))
+      assert.equal((await stuck.next())?.cmd, 'connack')
+      stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: ALL_EVENTS, qos: 1 }] })
+      assert.equal((await stuck.next())?.cmd, 'suback')
+      stuck.socket.pause()
+      const flooder = await connect({ port: gwe.port, servername: gwe.serverName('acme'), caPem: gwe.caOf('acme'), cert: gwe.issue('acme', 'd:sensor:f'), clientId: 'd:acme:sensor:f' })
+      // 12 MiB: more than the bound and the kernel's socket buffers on both sides.
+      const total = 768
+      const pad = 'x'.repeat(16 * 1024)
+      for (let n = 0; n < total; n += 64) {
+        await Promise.all(Array.from({ length: 64 }, async (_, i) => await flooder.publishAsync('iot-2/evt/blob/fmt/json', JSON.stringify({ n: n + i, pad }), { qos: 1 })))
+      }
+      await gwe.logs.waitFor(l => l.code === 'BROKER_ERR_LIMIT_QUEUED_BYTES' && l.outcome === 'left-in-store', 10_000)
+      stuck.socket.destroy()
+      await endAll(flooder)
+      await new Promise(resolve => setTimeout(resolve, 300))
+      const back = await connect({ port: gwe.port, servername: gwe.serverName('acme'), caPem: gwe.caOf('acme'), cert: gwe.issue('acme', 'a:keeper'), clientId: 'a:acme:keeper', clean: false })
+      const inbox = collect(back)
+      const numbers = (): Set<number> => new Set(inbox.messages.map(m => JSON.parse(m.payload).n as number))
+      await within(20_000, async () => numbers().size >= total ? true : undefined).catch(() => undefined)
+      assert.equal(numbers().size, total, 'every QoS 1 message reached the persistent session at its next CONNECT')
+      await endAll(back)
+    } finally {
+      await gwe.close()
+    }
   })
 })
