@@ -50,6 +50,21 @@ export interface BrokerLimits {
   readonly heartbeatMs: number
   /** MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT: filters one client may hold (EMQX's max_subscriptions); more are refused with 0x80. */
   readonly maxSubscriptionsPerClient: number
+  /**
+   * MQGATE_PUBLISH_RATE_PER_CLIENT / MQGATE_PUBLISH_BYTES_PER_CLIENT: PUBLISH
+   * packets and bytes per second one client may send (EMQX's messages_rate /
+   * bytes_rate). Over it the broker stops reading its socket until it is back
+   * under (BROKER_ERR_LIMIT_PUBLISH_RATE): slowed, never dropped or closed.
+   */
+  readonly publishRatePerClient: number
+  readonly publishBytesPerClient: number
+  /**
+   * MQGATE_MAX_QUEUED_BYTES_PER_CLIENT: what the broker holds for one
+   * subscriber that has not read it yet (Mosquitto's max_queued_bytes). Beyond
+   * it QoS 0 is dropped, a persistent session's QoS 1 waits in the store for
+   * its next CONNECT (BROKER_ERR_LIMIT_QUEUED_BYTES).
+   */
+  readonly maxQueuedBytesPerClient: number
 }
 
 export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
@@ -63,7 +78,10 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
   drainTimeoutMs: 5_000,
   maxInflightInbound: 100,
   heartbeatMs: 60_000,
-  maxSubscriptionsPerClient: 1000
+  maxSubscriptionsPerClient: 1000,
+  publishRatePerClient: 1000,
+  publishBytesPerClient: 4 * 1024 * 1024,
+  maxQueuedBytesPerClient: 4 * 1024 * 1024
 })
 
 export const BROKER_DEFAULTS = Object.freeze({

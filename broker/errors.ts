@@ -52,6 +52,10 @@
  * BROKER_ERR_LIMIT_INFLIGHT            too many QoS 2 publishes awaiting PUBREL
  * BROKER_ERR_LIMIT_SUBSCRIPTIONS       a filter past MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT (SUBACK 0x80)
  *
+ * Limits that slow or trim instead of closing (logged once per client per 10 s)
+ * BROKER_ERR_LIMIT_PUBLISH_RATE        a client over its publish rate: its socket is left unread until it is back under
+ * BROKER_ERR_LIMIT_QUEUED_BYTES        a subscriber holding more than its bound unread: QoS 0 dropped, a persistent session's QoS 1 left in the store
+ *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
  */
@@ -94,6 +98,8 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_LIMIT_CONNECTION_RATE'
   | 'BROKER_ERR_LIMIT_INFLIGHT'
   | 'BROKER_ERR_LIMIT_SUBSCRIPTIONS'
+  | 'BROKER_ERR_LIMIT_PUBLISH_RATE'
+  | 'BROKER_ERR_LIMIT_QUEUED_BYTES'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

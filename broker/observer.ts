@@ -10,6 +10,10 @@ export interface BrokerObserver {
   messageOut (): void
   publishRefused (code: string): void
   subscriptionRefused (code: string): void
+  /** A client over its publish rate: its socket is not read for a while. */
+  publishThrottled (orgId: string): void
+  /** A delivery over a subscriber's queued-bytes bound: dropped, or left in its session's store. */
+  deliveryOverflow (orgId: string, outcome: 'dropped' | 'left-in-store'): void
 }
 
 export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
@@ -18,5 +22,7 @@ export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
   messageIn () {},
   messageOut () {},
   publishRefused () {},
-  subscriptionRefused () {}
+  subscriptionRefused () {},
+  publishThrottled () {},
+  deliveryOverflow () {}
 })

@@ -13,10 +13,12 @@ import { ConnectionLimits } from './connection-limits.js'
 import { CrlWatch } from './crl-watch.js'
 import { BrokerError } from './errors.js'
 import { guardFrames } from './frame-guard.js'
-import type { Identity } from './identity.js'
+import { orgOfClientId, type Identity } from './identity.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
+import { limitPublishRate } from './publish-rate.js'
+import { limitQueuedBytes } from './queued-bytes.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import { settlesWithin } from './redis-close.js'
 import type { GatewayScope } from './policy.js'
@@ -89,13 +91,29 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     socket.once('close', () => sockets.delete(socket))
   })
   server.on('secureConnection', socket => {
-    if (gate.admit(socket) === undefined) return
+    const info = gate.admit(socket)
+    if (info === undefined) return
     const client = aedes.handle(socket)
     guardFrames(socket, cfg.limits.maxPacketBytes, violation => {
       observer.connectionRefused(violation.code)
       throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
     })
-    if (!rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
+    // A TLS 1.2 resumption carries no SNI organisation: the clientId names it (connection-gate.ts).
+    const who = (): { orgId: string, clientId?: string } => {
+      const clientId = client.id ?? undefined
+      return { orgId: info.orgId ?? (clientId === undefined ? undefined : orgOfClientId(clientId)) ?? 'unknown', clientId }
+    }
+    const rateLimited = limitPublishRate(socket, client, { messagesPerSecond: cfg.limits.publishRatePerClient, bytesPerSecond: cfg.limits.publishBytesPerClient }, () => {
+      const { orgId, clientId } = who()
+      observer.publishThrottled(orgId)
+      throttled.warn('BROKER_ERR_LIMIT_PUBLISH_RATE', { event: 'client.throttled', orgId, clientId, messagesPerSecond: cfg.limits.publishRatePerClient, bytesPerSecond: cfg.limits.publishBytesPerClient }, 'client over its publish rate: not reading its socket until it is back under', `BROKER_ERR_LIMIT_PUBLISH_RATE:${clientId ?? socket.remoteAddress ?? ''}`)
+    })
+    const queueBounded = limitQueuedBytes(socket, client, cfg.limits.maxQueuedBytesPerClient, outcome => {
+      const { orgId, clientId } = who()
+      observer.deliveryOverflow(orgId, outcome)
+      throttled.warn('BROKER_ERR_LIMIT_QUEUED_BYTES', { event: 'delivery.over-queue', orgId, clientId, outcome, limit: cfg.limits.maxQueuedBytesPerClient }, 'subscriber holds too much unread: QoS 0 dropped, persistent QoS 1 left in the store', `BROKER_ERR_LIMIT_QUEUED_BYTES:${clientId ?? socket.remoteAddress ?? ''}`)
+    })
+    if (!rateLimited || !queueBounded || !rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
       log.error({ event: 'broker.incompatible' }, 'aedes client has no parser to hook; refusing connections')
       socket.destroy()
     }

@@ -26,6 +26,11 @@ Environment (processes):
   MQGATE_TLS_HANDSHAKE_TIMEOUT_MS, MQGATE_KEEPALIVE_MAX_S, MQGATE_MAX_PACKET_BYTES,
   MQGATE_MAX_CONNECTIONS_PER_IP, MQGATE_MAX_CONNECTIONS, MQGATE_CONNECTION_RATE_PER_IP,
   MQGATE_DRAIN_TIMEOUT_MS, MQGATE_MAX_INFLIGHT_INBOUND   broker limits (see README)
+  MQGATE_PUBLISH_RATE_PER_CLIENT  PUBLISH packets/s one client may send (default 1000); over it
+                             its socket is not read until it is back under
+  MQGATE_PUBLISH_BYTES_PER_CLIENT PUBLISH bytes/s one client may send (default 4194304)
+  MQGATE_MAX_QUEUED_BYTES_PER_CLIENT  unread bytes held for one subscriber (default 4194304);
+                             beyond it QoS 0 is dropped, a persistent session's QoS 1 stays stored
   MQGATE_MAX_CHAIN_DEPTH     certificates allowed below an uploaded CA, device's own included (default 4)
   MQGATE_CRL_URL             CRL location written into certificates ({org} filled in)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)

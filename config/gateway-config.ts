@@ -132,7 +132,10 @@ function readLimits (read: EnvReader): BrokerLimits {
     drainTimeoutMs: read.integer('MQGATE_DRAIN_TIMEOUT_MS', d.drainTimeoutMs, 100, 600_000),
     maxInflightInbound: read.integer('MQGATE_MAX_INFLIGHT_INBOUND', d.maxInflightInbound, 1, 65_535),
     heartbeatMs: read.integer('MQGATE_BROKER_HEARTBEAT_MS', d.heartbeatMs, 100, 3_600_000),
-    maxSubscriptionsPerClient: read.integer('MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', d.maxSubscriptionsPerClient, 1, 1_000_000)
+    maxSubscriptionsPerClient: read.integer('MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', d.maxSubscriptionsPerClient, 1, 1_000_000),
+    publishRatePerClient: read.integer('MQGATE_PUBLISH_RATE_PER_CLIENT', d.publishRatePerClient, 1, 10_000_000),
+    publishBytesPerClient: read.integer('MQGATE_PUBLISH_BYTES_PER_CLIENT', d.publishBytesPerClient, 1024, 1024 * 1024 * 1024),
+    maxQueuedBytesPerClient: read.integer('MQGATE_MAX_QUEUED_BYTES_PER_CLIENT', d.maxQueuedBytesPerClient, 1024, 1024 * 1024 * 1024)
   }
 }
 

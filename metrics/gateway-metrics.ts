@@ -35,6 +35,8 @@ export class GatewayMetrics implements BrokerObserver {
   private readonly messagesOut = this.counter('mqgate_messages_out_total', 'Messages delivered to clients')
   private readonly publishesRefused = this.counter('mqgate_publishes_refused_total', 'PUBLISH packets refused, by reason code', ['reason'])
   private readonly registryEmptied = this.counter('mqgate_registry_store_emptied_total', 'Times the registry store was found holding no organisation while this process held some (Redis restarted empty, FLUSHALL)')
+  private readonly publishesThrottled = this.counter('mqgate_publish_throttled_total', 'Times a client over MQGATE_PUBLISH_RATE_PER_CLIENT / MQGATE_PUBLISH_BYTES_PER_CLIENT had its socket left unread until back under, by organisation', ['org'])
+  private readonly deliveriesOverflowed = this.counter('mqgate_deliveries_over_queue_total', 'Deliveries to a subscriber holding more than MQGATE_MAX_QUEUED_BYTES_PER_CLIENT unread, by organisation and outcome (dropped: QoS 0 or clean session; left-in-store: a persistent session\'s QoS 1, sent at its next CONNECT)', ['org', 'outcome'])
   private readonly subscriptionsRefused = this.counter('mqgate_subscriptions_refused_total', 'Subscriptions negated, by reason code', ['reason'])
 
   constructor () {
@@ -85,6 +87,8 @@ export class GatewayMetrics implements BrokerObserver {
   messageOut (): void { this.messagesOut.inc() }
   publishRefused (code: string): void { this.publishesRefused.inc({ reason: code }) }
   subscriptionRefused (code: string): void { this.subscriptionsRefused.inc({ reason: code }) }
+  publishThrottled (orgId: string): void { this.publishesThrottled.inc({ org: orgId }) }
+  deliveryOverflow (orgId: string, outcome: string): void { this.deliveriesOverflowed.inc({ org: orgId, outcome }) }
   registryStoreEmptied (): void { this.registryEmptied.inc() }
 
   private async expiries (): Promise<Expiry[]> {

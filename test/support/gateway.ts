@@ -1,4 +1,4 @@
-import { startBroker, type RunningBroker } from '../../broker/index.js'
+import { startBroker, type BrokerObserver, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
 import { ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
 import { testKeyRing } from './kek.js'
@@ -16,6 +16,8 @@ export interface TestGatewayOptions {
   readonly port?: number
   /** Limits to override (small timeouts and caps for the hardening tests). */
   readonly limits?: Partial<BrokerLimits>
+  /** Where the broker reports what it counts (a GatewayMetrics to read counters back). */
+  readonly observer?: BrokerObserver
 }
 
 export interface TestGateway {
@@ -52,7 +54,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     defaultOrg: options.defaultOrg,
     redisUrl: options.redisUrl,
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
-  }, { registry, log: logs.logger })
+  }, { registry, log: logs.logger, observer: options.observer })
   const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger })
   return {
     port: broker.port,

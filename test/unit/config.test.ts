@@ -26,7 +26,10 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_MAX_INFLIGHT_INBOUND', limits.maxInflightInbound],
     ['MQGATE_MAX_CHAIN_DEPTH', loadConfig({}).broker.maxChainDepth],
     ['MQGATE_BROKER_HEARTBEAT_MS', limits.heartbeatMs],
-    ['MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', limits.maxSubscriptionsPerClient]
+    ['MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', limits.maxSubscriptionsPerClient],
+    ['MQGATE_PUBLISH_RATE_PER_CLIENT', limits.publishRatePerClient],
+    ['MQGATE_PUBLISH_BYTES_PER_CLIENT', limits.publishBytesPerClient],
+    ['MQGATE_MAX_QUEUED_BYTES_PER_CLIENT', limits.maxQueuedBytesPerClient]
   ]
   const documented = documentedNumbers()
   for (const [variable, value] of cases) {
