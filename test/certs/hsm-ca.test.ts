@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import https from 'node:https'
 import path from 'node:path'
 import pkcs11js from 'pkcs11js'
 import { Pkcs11Keys } from '../../certs/pkcs11-signer.js'
@@ -10,6 +9,7 @@ import { connect, endAll } from '../support/mqtt-client.js'
 import { assertExitedZero as assertDone, cliJson, MQGATE_BIN as MQGATE } from '../support/mqgate-cli.js'
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
+import { fetchServedCrl, verifyWithServedCrl } from '../support/served-crl.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 /**
@@ -39,26 +39,6 @@ function privateKeysIn (files: readonly string[]): string[] {
     const text = readFileSync(file, 'latin1').replaceAll('\\n', '\n')
     return [...text.matchAll(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g)].map(m => m[0])
   })
-}
-
-async function fetchCrl (gateway: MqgateProcess, orgId: string, caPem: string): Promise<Buffer> {
-  return await new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: gateway.apiPort, path: `/crl/${orgId}.crl`, servername: `${orgId}.messaging.localhost`, ca: caPem }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', chunk => chunks.push(chunk))
-      res.on('end', () => res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET /crl/${orgId}.crl: ${String(res.statusCode)}`)))
-    })
-    req.on('error', reject)
-  })
-}
-
-/** openssl's verdict on one certificate against the CA and the served CRL (its output, or the refusal). */
-function verifyWithCrl (dir: string, certFile: string): string {
-  try {
-    return openssl(['verify', '-crl_check', '-CRLfile', path.join(dir, 'served.crl.pem'), '-CAfile', path.join(dir, 'ca.pem'), certFile])
-  } catch (err) {
-    return (err as Error).message
-  }
 }
 
 describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () {
@@ -118,11 +98,11 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
       await endAll(device)
 
       assertDone(await gateway.cli(['cert', 'revoke', orgId, bad.serial_number]))
-      writeFileSync(path.join(dir, 'served.crl.pem'), openssl(['crl', '-inform', 'DER'], { input: await fetchCrl(gateway, orgId, caPem) }))
+      writeFileSync(path.join(dir, 'served.crl.pem'), openssl(['crl', '-inform', 'DER'], { input: await fetchServedCrl(gateway, orgId, caPem) }))
       const crlCheck = spawnSync('openssl', ['crl', '-in', path.join(dir, 'served.crl.pem'), '-CAfile', path.join(dir, 'ca.pem'), '-noout'], { encoding: 'utf8' })
       assert.match(crlCheck.stdout + crlCheck.stderr, /verify OK/, 'the CRL\'s signature verifies under the CA')
-      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
-      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
+      assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
+      assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
 
       // No key material for that CA in the registry: its record names the token key, and no private key stored anywhere is the CA's.
       const caRecord = JSON.parse(readFileSync(path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${created.managed_ca_id as string}.json`), 'utf8'))

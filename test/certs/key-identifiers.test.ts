@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import https from 'node:https'
 import path from 'node:path'
 import { assertExitedZero as assertDone, cliJson } from '../support/mqgate-cli.js'
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
+import { fetchServedCrl, verifyWithServedCrl } from '../support/served-crl.js'
 
 /**
  * Key identifiers (RFC 5280 4.2.1.1, 4.2.1.2) of what a managed CA signs, for
@@ -44,26 +44,6 @@ const CURVE_OR_TYPE: Record<string, string> = { rsa: 'rsa', p256: 'prime256v1', 
 
 const certText = (file: string): string => openssl(['x509', '-in', file, '-noout', '-text'])
 
-async function fetchCrl (gateway: MqgateProcess, orgId: string, caPem: string): Promise<Buffer> {
-  return await new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: gateway.apiPort, path: `/crl/${orgId}.crl`, servername: `${orgId}.messaging.localhost`, ca: caPem }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', chunk => chunks.push(chunk))
-      res.on('end', () => res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET /crl/${orgId}.crl: ${String(res.statusCode)}`)))
-    })
-    req.on('error', reject)
-  })
-}
-
-/** `openssl verify -crl_check` of one certificate against the CA and the served CRL: its output, or the refusal. */
-function verifyWithCrl (dir: string, certFile: string): string {
-  try {
-    return openssl(['verify', '-crl_check', '-CRLfile', path.join(dir, 'served.crl.pem'), '-CAfile', path.join(dir, 'ca.pem'), certFile])
-  } catch (err) {
-    return (err as Error).message
-  }
-}
-
 describe('key identifiers of managed CAs, checked with openssl verify -crl_check', function () {
   this.timeout(120_000)
   let gateway: MqgateProcess
@@ -86,13 +66,13 @@ describe('key identifiers of managed CAs, checked with openssl verify -crl_check
       const server = (await json(['server-cert', 'list', orgId])).server_certificates[0]
       writeFileSync(path.join(dir, 'server.crt'), server.certificate)
       const caPem = good.ca_certificate as string
-      const crl = await fetchCrl(gateway, orgId, caPem)
+      const crl = await fetchServedCrl(gateway, orgId, caPem)
       openssl(['crl', '-inform', 'DER', '-out', path.join(dir, 'served.crl.pem')], { input: crl })
 
       // The operator's check from the issue: good passes, revoked fails, with mqgate's own CRL.
-      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
-      assert.match(verifyWithCrl(dir, path.join(dir, 'server.crt')), /server\.crt: OK/)
-      assert.match(verifyWithCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
+      assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
+      assert.match(verifyWithServedCrl(dir, path.join(dir, 'server.crt')), /server\.crt: OK/)
+      assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
 
       const caKey = new X509Certificate(caPem).publicKey
       assert.equal(caKey.asymmetricKeyType === 'ec' ? caKey.asymmetricKeyDetails?.namedCurve : caKey.asymmetricKeyType, CURVE_OR_TYPE[keyType])
