@@ -1,6 +1,6 @@
 import forge from 'node-forge'
 import { decodeDirectoryString } from './certificate-facts.js'
-import { CertsError } from './errors.js'
+import { csrSubjectName } from './csr.js'
 
 /**
  * The subject a requester wrote into a CSR, attribute by attribute: what
@@ -34,9 +34,7 @@ type Asn1 = forge.asn1.Asn1
 /** Each field as written; several values of one type joined with ", "; "" when absent. */
 export function readCsrSubject (pem: string): CsrSubject {
   const found: Record<keyof CsrSubject, string[]> = { commonName: [], organization: [], organizationalUnit: [], country: [], state: [], locality: [] }
-  // CertificationRequest ::= SEQUENCE { certificationRequestInfo SEQUENCE { version, subject Name, ... }, ... } (RFC 2986 §4)
-  const name = ((requestOf(pem).value as Asn1[])[0].value as Asn1[])[1]
-  for (const rdn of name.value as Asn1[]) {
+  for (const rdn of csrSubjectName(pem).value as Asn1[]) {
     for (const attribute of rdn.value as Asn1[]) {
       const [oid, value] = attribute.value as Asn1[]
       const field = ATTRIBUTES[forge.asn1.derToOid(oid.value as string)]
@@ -51,15 +49,5 @@ export function readCsrSubject (pem: string): CsrSubject {
     country: joined('country'),
     state: joined('state'),
     locality: joined('locality')
-  }
-}
-
-function requestOf (pem: string): Asn1 {
-  try {
-    const body = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]+?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(pem)
-    if (body === null) throw new Error('no CERTIFICATE REQUEST block')
-    return forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(body[1].replace(/\s+/g, ''), 'base64').toString('binary')))
-  } catch (err) {
-    throw new CertsError('CERTS_ERR_CSR_UNPARSABLE', 'the CSR could not be decoded', { cause: err })
   }
 }

@@ -57,6 +57,14 @@ export function readCsr (pem: string): CsrFacts {
   return commonName === undefined ? { publicKeyPem } : { publicKeyPem, commonName }
 }
 
+/**
+ * The subject Name a CSR's requester wrote (RFC 2986 4: certificationRequestInfo's
+ * second field), without checking the signature: for a CSR already on the record.
+ */
+export function csrSubjectName (pem: string): Asn1 {
+  return (parse(pem)[0].value as Asn1[])[1]
+}
+
 function parse (pem: string): [Asn1, Asn1, Asn1] {
   try {
     const body = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]+?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(pem)
