@@ -44,13 +44,18 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
   }
 }
 
-/** The bare store (records as stored, keys sealed): for the encrypting decorator and `registry rotate-kek`. */
-export function openRegistryStore (options: { dataDir: string, redisUrl?: string, log: Logger }): RegistryStore {
-  return options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, options.log))
+/**
+ * The bare store (records as stored, keys sealed): for the encrypting
+ * decorator and the `registry` verbs. Without a `log`, Redis connection errors
+ * reach the caller only through the command that met them (CERTS_ERR_STORE),
+ * as a one-shot command wants, not as error events.
+ */
+export function openRegistryStore (options: { dataDir: string, redisUrl?: string, log?: Logger, maxRetriesPerRequest?: number }): RegistryStore {
+  return options.redisUrl === undefined ? new FileRegistryStore(options.dataDir) : new RedisRegistryStore(connectRedis(options.redisUrl, options))
 }
 
-function connectRedis (url: string, log: Logger): Redis {
-  const redis = new Redis(url)
-  redis.on('error', err => log.error({ event: 'redis.error', err }, 'Redis connection error'))
+function connectRedis (url: string, options: { log?: Logger, maxRetriesPerRequest?: number }): Redis {
+  const redis = new Redis(url, options.maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest: options.maxRetriesPerRequest })
+  redis.on('error', err => options.log?.error({ event: 'redis.error', err }, 'Redis connection error'))
   return redis
 }

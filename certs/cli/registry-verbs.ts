@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { Redis } from 'ioredis'
 import { writeFileAtomic } from '../atomic-file.js'
-import { FileRegistryStore } from '../file-registry-store.js'
-import { RedisRegistryStore } from '../redis-registry-store.js'
+import { openRegistryStore } from '../open-registry.js'
 import { backupRegistry, parseBackup, restoreRegistry } from '../registry-backup.js'
 import type { RegistryStore } from '../registry-store.js'
 import type { CliContext } from './cli-context.js'
@@ -56,19 +54,11 @@ function withStore (command: Command): Command {
 
 async function using (ctx: CliContext & { env: { REDIS_URL?: string } }, options: StoreOptions, work: (store: RegistryStore) => Promise<void>): Promise<void> {
   const url = options.redis ?? (ctx.env.REDIS_URL === '' ? undefined : ctx.env.REDIS_URL)
-  const store: RegistryStore = url !== undefined
-    ? new RedisRegistryStore(quietRedis(url))
-    : new FileRegistryStore(path.resolve(options.dataDir ?? ctx.env.MQGATE_DATA_DIR ?? './data'))
+  // A one-shot command: two retries, and failures reported by the command that met them.
+  const store = openRegistryStore({ dataDir: path.resolve(options.dataDir ?? ctx.env.MQGATE_DATA_DIR ?? './data'), redisUrl: url, maxRetriesPerRequest: 2 })
   try {
     await work(store)
   } finally {
     await store.close()
   }
-}
-
-/** Its failures reach the caller through the command that met them (CERTS_ERR_STORE): no stray "unhandled error event". */
-function quietRedis (url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2 })
-  redis.on('error', () => {})
-  return redis
 }
