@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
@@ -44,9 +43,7 @@ describe('readings survive faults (Redis)', function () {
       const first = await startTestStack({ REDIS_URL: redis.url }, temp.dir)
       await first.running.close()
       recorder = await startTempsRecorder(first.caPem)
-      const caFile = path.join(temp.dir, 'recorder-ca.pem')
-      writeFileSync(caFile, recorder.caPem)
-      stack = await startTestStack({ REDIS_URL: redis.url, MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile }, temp.dir)
+      stack = await startTestStack({ REDIS_URL: redis.url, MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile }, temp.dir)
     })
     after(async () => {
       await stack.close()
@@ -144,9 +141,7 @@ describe('readings survive faults (Redis)', function () {
       api = await runApi({ ...common, MQGATE_API_PORT: '0' }, { logger: createLogSink().logger })
       await broker.registry.createOrg('acme')
       recorder = await startTempsRecorder(managedCaOf(broker.registry.require('acme')).certPem)
-      const caFile = path.join(temp.dir, 'recorder-ca.pem')
-      writeFileSync(caFile, recorder.caPem)
-      env = { ...process.env as Record<string, string>, ...common, MQGATE_BRIDGE_NAME: 'bridge-under-test', MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile }
+      env = { ...process.env as Record<string, string>, ...common, MQGATE_BRIDGE_NAME: 'bridge-under-test', MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile }
     })
     after(async () => {
       bridge?.kill('SIGKILL')

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { mintCa } from '../support/pki.js'
 import { startTestStack, within, type TestStack } from '../support/stack.js'
-import { makeTempDir } from '../support/temp-dir.js'
 import { startTempsRecorder, type TempsRecorder } from '../support/temps-recorder.js'
 
 const reading = (n: number): string => JSON.stringify({ temperature: n, time: new Date(Date.UTC(2024, 5, 1, 0, 0, 0, n)).toISOString() })
@@ -18,14 +15,10 @@ describe('bridge: a request the temps API never answers', function () {
   let stack: TestStack
   let recorder: TempsRecorder
   let device: MqttClient | undefined
-  let temp: { dir: string, remove: () => Promise<void> }
 
   before(async () => {
     recorder = await startTempsRecorder(mintCa('Placeholder CA').certPem)
-    temp = await makeTempDir('forward-concurrency')
-    const caFile = path.join(temp.dir, 'recorder-ca.pem')
-    writeFileSync(caFile, recorder.caPem)
-    stack = await startTestStack({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile, MQGATE_TEMPS_TIMEOUT_MS: '30000' })
+    stack = await startTestStack({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile, MQGATE_TEMPS_TIMEOUT_MS: '30000' })
     // The bridge's client certificate is issued by the demo organisation's CA.
     await recorder.trust(stack.caPem)
   })
@@ -33,7 +26,6 @@ describe('bridge: a request the temps API never answers', function () {
     await endAll(device)
     await recorder?.close()
     await stack?.close()
-    await temp?.remove()
   })
 
   it('holds up no other reading', async () => {

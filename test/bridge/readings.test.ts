@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
@@ -141,9 +141,7 @@ describe('readings forwarded to an external temps API', () => {
     const first = await startTestStack({}, temp.dir)
     await first.running.close()
     recorder = await startTempsRecorder(first.caPem)
-    const caFile = path.join(temp.dir, 'recorder-ca.pem')
-    writeFileSync(caFile, recorder.caPem)
-    stack = await startTestStack({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile }, temp.dir)
+    stack = await startTestStack({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile }, temp.dir)
   })
   after(async () => {
     await endAll(...clients)

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import https from 'node:https'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { mintCa } from '../support/pki.js'
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { connect, endAll, sleep } from '../support/mqtt-client.js'
 import { within } from '../support/stack.js'
-import { makeTempDir } from '../support/temp-dir.js'
 import { startTempsRecorder, type TempsRecorder } from '../support/temps-recorder.js'
 
 const reading = (n: number): string => JSON.stringify({ temperature: n, time: new Date(Date.UTC(2024, 5, 1, 0, 0, 0, n)).toISOString() })
@@ -30,14 +27,10 @@ describe('bridge: one reading the temps API keeps refusing (embedded mode)', fun
   this.timeout(90_000)
   let mqgate: MqgateProcess
   let recorder: TempsRecorder
-  let temp: { dir: string, remove: () => Promise<void> }
 
   before(async () => {
     recorder = await startTempsRecorder(mintCa('Placeholder CA').certPem)
-    temp = await makeTempDir('refused-reading')
-    const caFile = path.join(temp.dir, 'recorder-ca.pem')
-    writeFileSync(caFile, recorder.caPem)
-    mqgate = await startMqgateProcess({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: caFile, MQGATE_BRIDGE_NAME: 'refused-reading' })
+    mqgate = await startMqgateProcess({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile, MQGATE_BRIDGE_NAME: 'refused-reading' })
     // The bridge's client certificate is issued by the demo organisation's CA.
     await recorder.trust(mqgate.caPem)
     recorder.answerFor(body => body?.temperature === 0 ? 503 : undefined)
@@ -46,7 +39,6 @@ describe('bridge: one reading the temps API keeps refusing (embedded mode)', fun
     if (mqgate?.alive()) mqgate.child.kill('SIGKILL')
     await mqgate?.stop()
     await recorder?.close()
-    await temp?.remove()
   })
 
   it('keeps answering /healthz, delivers every other reading and stops on SIGTERM', async () => {

@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs'
 import https from 'node:https'
+import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { mintCa, mintProfiled } from './pki.js'
+import { makeTempDir } from './temp-dir.js'
 
 export interface RecordedPost {
   readonly path: string
@@ -22,8 +25,9 @@ export interface RecordedPost {
 export interface TempsRecorder {
   readonly port: number
   readonly url: string
-  /** The CA of its server certificate (for MQGATE_TEMPS_CA_FILE). */
+  /** The CA of its server certificate, and a file holding it (MQGATE_TEMPS_CA_FILE), removed at close. */
   readonly caPem: string
+  readonly caFile: string
   readonly posts: RecordedPost[]
   answerWith (status: number): void
   /** Answers `pick(body)` to the POSTs it returns a status for (0: never answers), the usual status to the others. */
@@ -62,6 +66,9 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
     s.listen(p, '127.0.0.1', () => resolve((s.address() as AddressInfo).port))
   })
   const boundPort = await listen(current, port)
+  const temp = await makeTempDir('temps-recorder')
+  const caFile = path.join(temp.dir, 'recorder-ca.pem')
+  writeFileSync(caFile, ca.certPem)
   const stopServer = async (): Promise<void> => {
     const s = current
     current = undefined
@@ -73,6 +80,7 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
     port: boundPort,
     url: `https://localhost:${boundPort}/temps`,
     caPem: ca.certPem,
+    caFile,
     posts,
     answerWith: s => { status = s },
     answerFor: p => { pick = p },
@@ -88,6 +96,9 @@ export async function startTempsRecorder (clientCaPem: string, port = 0): Promis
       current = make()
       await listen(current, boundPort)
     },
-    close: stopServer
+    async close () {
+      await stopServer()
+      await temp.remove()
+    }
   }
 }
