@@ -5,7 +5,7 @@ import path from 'node:path'
 import { writeFileAtomic } from './atomic-file.js'
 import { CertsError } from './errors.js'
 import { isValidOrgId } from './names.js'
-import { SNAPSHOT_COLLECTIONS, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
+import { SNAPSHOT_COLLECTIONS, snapshotCollectionsOf, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
 import { recordKey, type RegistryStore } from './registry-store.js'
 
 /**
@@ -48,9 +48,7 @@ export class FileRegistryStore implements RegistryStore {
     const staging = path.join(this.root, `.staging-${state.org.id}-${randomUUID()}`)
     await mkdir(staging, { mode: 0o700 })
     try {
-      const collections: Array<[Collection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> =
-        [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
-      for (const [collection, records] of collections) {
+      for (const [collection, records] of snapshotCollectionsOf(state)) {
         await mkdir(path.join(staging, collection), { mode: 0o700 })
         for (const record of records) await writeJson(path.join(staging, collection, `${recordKey(collection, record)}.json`), record)
       }

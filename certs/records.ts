@@ -128,6 +128,7 @@ export interface CollectionRecords {
 }
 export type Collection = keyof CollectionRecords
 export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways'] as const
+export type SnapshotCollection = typeof SNAPSHOT_COLLECTIONS[number]
 
 /** Everything the registry holds in memory for one organisation. */
 export interface OrgState {
@@ -136,6 +137,22 @@ export interface OrgState {
   readonly serverCerts: readonly ServerCertRecord[]
   readonly revocations: readonly RevocationRecord[]
   readonly gateways: readonly GatewayScopeRecord[]
+}
+
+/** The state's in-memory collections, each under its store name. */
+export function snapshotCollectionsOf (state: OrgState): Array<[SnapshotCollection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> {
+  return [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
+}
+
+/** The state with every record of its in-memory collections passed through `map`. */
+export function mapSnapshotRecords (state: OrgState, map: <C extends SnapshotCollection>(collection: C, record: CollectionRecords[C]) => CollectionRecords[C]): OrgState {
+  return {
+    ...state,
+    cas: state.cas.map(r => map('cas', r)),
+    serverCerts: state.serverCerts.map(r => map('server-certs', r)),
+    revocations: state.revocations.map(r => map('revocations', r)),
+    gateways: state.gateways.map(r => map('gateways', r))
+  }
 }
 
 export function managedCaOf (state: OrgState): CaRecord {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { CertsError } from './errors.js'
 import { isValidOrgId } from './names.js'
-import { SNAPSHOT_COLLECTIONS, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
+import { SNAPSHOT_COLLECTIONS, snapshotCollectionsOf, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
 import { recordKey, type RegistryStore } from './registry-store.js'
 
 const PREFIX = 'mqgate:registry:'
@@ -63,9 +63,7 @@ export class RedisRegistryStore implements RegistryStore {
 
   async createOrg (state: OrgState): Promise<void> {
     const fields: string[] = ['org', JSON.stringify(state.org)]
-    const collections: Array<[Collection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> =
-      [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
-    for (const [collection, records] of collections) {
+    for (const [collection, records] of snapshotCollectionsOf(state)) {
       for (const record of records) fields.push(fieldOf(collection, recordKey(collection, record)), JSON.stringify(record))
     }
     const created = await this.call(async () => await this.redis.eval(CREATE_ORG_SCRIPT, 2, ORGS_KEY, orgKey(state.org.id), state.org.id, ...fields))

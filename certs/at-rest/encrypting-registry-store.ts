@@ -1,4 +1,4 @@
-import type { Collection, CollectionRecords, OrgRecord, OrgState } from '../records.js'
+import { mapSnapshotRecords, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from '../records.js'
 import type { RegistryStore } from '../registry-store.js'
 import type { KeyRing } from './kek.js'
 import { openRecord, sealRecord } from './sealed-records.js'
@@ -25,24 +25,12 @@ export class EncryptingRegistryStore implements RegistryStore {
   async readOrg (orgId: string): Promise<OrgState | undefined> {
     const state = await this.inner.readOrg(orgId)
     if (state === undefined) return undefined
-    return {
-      ...state,
-      cas: state.cas.map(r => openRecord(this.ring, orgId, 'cas', r)),
-      serverCerts: state.serverCerts.map(r => openRecord(this.ring, orgId, 'server-certs', r)),
-      revocations: state.revocations.map(r => openRecord(this.ring, orgId, 'revocations', r)),
-      gateways: state.gateways.map(r => openRecord(this.ring, orgId, 'gateways', r))
-    }
+    return mapSnapshotRecords(state, (collection, record) => openRecord(this.ring, orgId, collection, record))
   }
 
   async createOrg (state: OrgState): Promise<void> {
     const orgId = state.org.id
-    await this.inner.createOrg({
-      ...state,
-      cas: state.cas.map(r => sealRecord(this.ring, orgId, 'cas', r)),
-      serverCerts: state.serverCerts.map(r => sealRecord(this.ring, orgId, 'server-certs', r)),
-      revocations: state.revocations.map(r => sealRecord(this.ring, orgId, 'revocations', r)),
-      gateways: state.gateways.map(r => sealRecord(this.ring, orgId, 'gateways', r))
-    })
+    await this.inner.createOrg(mapSnapshotRecords(state, (collection, record) => sealRecord(this.ring, orgId, collection, record)))
   }
 
   async updateOrg (org: OrgRecord): Promise<void> {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
-import type { Collection, OrgState } from '../records.js'
+import { snapshotCollectionsOf, type Collection } from '../records.js'
 import type { RegistryStore } from '../registry-store.js'
 import type { KeyRing } from './kek.js'
 import { isSealed, kidOfBlob, openValue } from './key-blob.js'
-import { keyFieldsOf, sealRecord, slotOf } from './sealed-records.js'
+import { keyFieldsOf, openRecord, sealRecord, slotOf } from './sealed-records.js'
 
 export type SealMode =
   /** At every start: seal plaintext keys (records from before encryption at rest); check every blob opens. */
@@ -25,12 +25,11 @@ export async function sealStoredKeys (inner: RegistryStore, ring: KeyRing, log: 
   for (const orgId of await inner.listOrgIds()) {
     const state = await inner.readOrg(orgId)
     if (state === undefined) continue
-    for (const [collection, records] of collectionsOf(state)) {
+    for (const [collection, records] of snapshotCollectionsOf(state)) {
       for (const record of records) {
         const fields = keyFieldsOf(collection, record).filter(field => needsSealing(ring, orgId, collection, record, field, mode))
         if (fields.length === 0) continue
-        const plaintext = Object.fromEntries(fields.map(field => [field, isSealed((record as any)[field]) ? openValue(ring, slotOf(orgId, collection, record, field), (record as any)[field]) : (record as any)[field]]))
-        await inner.put(orgId, collection, sealRecord(ring, orgId, collection, { ...record, ...plaintext } as any), { quiet: true })
+        await inner.put(orgId, collection, sealRecord(ring, orgId, collection, openRecord(ring, orgId, collection, record as any)), { quiet: true })
         written++
         log.info({ event: mode === 'migrate' ? 'kek.migrated' : 'kek.rotated', orgId, collection, recordId: slotOf(orgId, collection, record, fields[0]).recordId, fields, kid: ring.current.kid },
           mode === 'migrate' ? 'a plaintext private key in the registry is now encrypted at rest' : 'a stored private key is re-encrypted under the new key-encryption key')
@@ -45,8 +44,4 @@ function needsSealing (ring: KeyRing, orgId: string, collection: Collection, rec
   if (!isSealed(value)) return true
   openValue(ring, slotOf(orgId, collection, record, field), value)
   return mode === 'rotate' && kidOfBlob(value) !== ring.current.kid
-}
-
-function collectionsOf (state: OrgState): Array<[Collection, readonly object[]]> {
-  return [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
 }
