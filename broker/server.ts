@@ -7,18 +7,17 @@ import { gatewayScopeOf, TLS_HARDENING, type OrgRegistry } from '../certs/index.
 import { createAuthenticate } from './authenticate.js'
 import { createAuthorizers, type ReadingSink } from './authorize.js'
 import { logClientEvents } from './client-events.js'
+import { applyClientLimits } from './client-limits.js'
 import type { BrokerConfig } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { ConnectionLimits } from './connection-limits.js'
 import { CrlWatch } from './crl-watch.js'
 import { BrokerError } from './errors.js'
 import { guardFrames } from './frame-guard.js'
-import { orgOfClientId, type Identity } from './identity.js'
+import type { Identity } from './identity.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
-import { limitPublishRate } from './publish-rate.js'
-import { limitQueuedBytes } from './queued-bytes.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import { settlesWithin } from './redis-close.js'
 import type { GatewayScope } from './policy.js'
@@ -98,22 +97,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       observer.connectionRefused(violation.code)
       throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
     })
-    // A TLS 1.2 resumption carries no SNI organisation: the clientId names it (connection-gate.ts).
-    const who = (): { orgId: string, clientId?: string } => {
-      const clientId = client.id ?? undefined
-      return { orgId: info.orgId ?? (clientId === undefined ? undefined : orgOfClientId(clientId)) ?? 'unknown', clientId }
-    }
-    const rateLimited = limitPublishRate(socket, client, { messagesPerSecond: cfg.limits.publishRatePerClient, bytesPerSecond: cfg.limits.publishBytesPerClient }, () => {
-      const { orgId, clientId } = who()
-      observer.publishThrottled(orgId)
-      throttled.warn('BROKER_ERR_LIMIT_PUBLISH_RATE', { event: 'client.throttled', orgId, clientId, messagesPerSecond: cfg.limits.publishRatePerClient, bytesPerSecond: cfg.limits.publishBytesPerClient }, 'client over its publish rate: not reading its socket until it is back under', `BROKER_ERR_LIMIT_PUBLISH_RATE:${clientId ?? socket.remoteAddress ?? ''}`)
-    })
-    const queueBounded = limitQueuedBytes(socket, client, cfg.limits.maxQueuedBytesPerClient, outcome => {
-      const { orgId, clientId } = who()
-      observer.deliveryOverflow(orgId, outcome)
-      throttled.warn('BROKER_ERR_LIMIT_QUEUED_BYTES', { event: 'delivery.over-queue', orgId, clientId, outcome, limit: cfg.limits.maxQueuedBytesPerClient }, 'subscriber holds too much unread: QoS 0 dropped, persistent QoS 1 left in the store', `BROKER_ERR_LIMIT_QUEUED_BYTES:${clientId ?? socket.remoteAddress ?? ''}`)
-    })
-    if (!rateLimited || !queueBounded || !rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
+    const limited = applyClientLimits(socket, client, info.orgId, cfg.limits, { observer, throttled })
+    if (!limited || !rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
       log.error({ event: 'broker.incompatible' }, 'aedes client has no parser to hook; refusing connections')
       socket.destroy()
     }

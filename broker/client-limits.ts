@@ -1,0 +1,39 @@
+import type tls from 'node:tls'
+import type { Client } from 'aedes'
+import type { BrokerLimits } from './config.js'
+import { orgOfClientId } from './identity.js'
+import type { BrokerObserver } from './observer.js'
+import { limitPublishRate } from './publish-rate.js'
+import { limitQueuedBytes } from './queued-bytes.js'
+import type { ThrottledLog } from './throttled-log.js'
+
+/**
+ * Puts one client under its per-client limits (publish rate, queued bytes):
+ * each time one bites it is counted for the client's organisation and logged
+ * once per client per code and interval. False when aedes' client lacks the
+ * hooks the limits need (the caller refuses the connection).
+ */
+export function applyClientLimits (
+  socket: tls.TLSSocket,
+  client: Client,
+  /** The SNI organisation; a TLS 1.2 resumption carries none, and the clientId names it (connection-gate.ts). */
+  sniOrgId: string | undefined,
+  limits: Pick<BrokerLimits, 'publishRatePerClient' | 'publishBytesPerClient' | 'maxQueuedBytesPerClient'>,
+  deps: { readonly observer: BrokerObserver, readonly throttled: ThrottledLog }
+): boolean {
+  const report = (code: string, fields: Record<string, unknown>, message: string): string => {
+    const clientId = client.id ?? undefined
+    const orgId = sniOrgId ?? (clientId === undefined ? undefined : orgOfClientId(clientId)) ?? 'unknown'
+    deps.throttled.warn(code, { ...fields, orgId, clientId }, message, `${code}:${clientId ?? socket.remoteAddress ?? ''}`)
+    return orgId
+  }
+  const rateLimited = limitPublishRate(socket, client, { messagesPerSecond: limits.publishRatePerClient, bytesPerSecond: limits.publishBytesPerClient }, () => {
+    deps.observer.publishThrottled(report('BROKER_ERR_LIMIT_PUBLISH_RATE', { event: 'client.throttled', messagesPerSecond: limits.publishRatePerClient, bytesPerSecond: limits.publishBytesPerClient },
+      'client over its publish rate: not reading its socket until it is back under'))
+  })
+  const queueBounded = limitQueuedBytes(socket, client, limits.maxQueuedBytesPerClient, outcome => {
+    deps.observer.deliveryOverflow(report('BROKER_ERR_LIMIT_QUEUED_BYTES', { event: 'delivery.over-queue', outcome, limit: limits.maxQueuedBytesPerClient },
+      'subscriber holds too much unread: QoS 0 dropped, persistent QoS 1 left in the store'), outcome)
+  })
+  return rateLimited && queueBounded
+}
