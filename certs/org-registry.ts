@@ -42,6 +42,8 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   private storeCheck: NodeJS.Timeout | undefined
   /** Set while the store holds no organisation but this process does: see `reload`. */
   private emptiedAt: Date | undefined
+  /** The tail of the reloads in progress: each one reads and applies after the one before it (see `inTurn`). */
+  private turns: Promise<void> = Promise.resolve()
 
   private constructor (readonly store: RegistryStore, readonly options: RegistryOptions) {
     super()
@@ -123,7 +125,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     for (const record of pending) await this.store.put(orgId, 'issued', record, { quiet: true })
     this.audit(actor, 'org.create', orgId, { caFingerprint: caRecord.fingerprint, caKeyType: signerFor(caRecord, this.options.tokenKeys).keyType, ...(caRecord.keyUri === undefined ? {} : { caKeyUri: caRecord.keyUri }), fingerprint: serverRecord.fingerprint })
     for (const line of audits) line()
-    this.apply(orgId, state)
+    await this.inTurn(async () => this.apply(orgId, state))
     return state
   }
 
@@ -180,6 +182,23 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
    * A restore, or any organisation written again, ends it.
    */
   async reload (orgId?: string): Promise<void> {
+    await this.inTurn(async () => await this.readAndApply(orgId))
+  }
+
+  /**
+   * Runs one read-and-apply after every one begun before it. Reloads come from
+   * the verbs and from the store's watch at any time; two in flight at once
+   * could finish out of order, and one that read the store before a change
+   * would then put the old state back over the change's own reload (a CA just
+   * added missing from memory until the next change).
+   */
+  private async inTurn (step: () => Promise<void>): Promise<void> {
+    const run = this.turns.then(step)
+    this.turns = run.catch(() => {})
+    await run
+  }
+
+  private async readAndApply (orgId: string | undefined): Promise<void> {
     const ids = orgId === undefined ? await this.store.listOrgIds() : [orgId]
     const states = new Map<string, OrgState | undefined>()
     for (const id of ids) states.set(id, await this.store.readOrg(id))

@@ -48,6 +48,45 @@ async function eventually (check: () => boolean, timeoutMs = 3000): Promise<void
   }
 }
 
+/**
+ * A store whose next readOrg reads at once but answers only on `release()`:
+ * a reload that read the old state and is slow to apply it, as a watch-started
+ * reload of a busy process is.
+ */
+function heldOnce (inner: RegistryStore): { store: RegistryStore, holdNextRead: <T>(start: () => Promise<T>) => Promise<T>, read: Promise<void>, release: () => void } {
+  let hold: Promise<void> | undefined
+  let release = (): void => {}
+  let markRead = (): void => {}
+  const read = new Promise<void>(resolve => { markRead = resolve })
+  const store = new Proxy(inner, {
+    get (target, prop) {
+      if (prop !== 'readOrg') {
+        const value = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+      return async (orgId: string) => {
+        const mine = hold
+        hold = undefined
+        const state = await target.readOrg(orgId)
+        if (mine !== undefined) {
+          markRead()
+          await mine
+        }
+        return state
+      }
+    }
+  })
+  return {
+    store,
+    read,
+    release: () => release(),
+    holdNextRead: async start => {
+      hold = new Promise(resolve => { release = resolve })
+      return await start()
+    }
+  }
+}
+
 /** The same store behind the encrypting decorator, as openRegistry always opens it: the registry must not tell the difference. */
 function encrypted (inner: StoreFactory): StoreFactory {
   return { ...inner, name: `${inner.name}, keys encrypted at rest`, open: () => new EncryptingRegistryStore(inner.open(), testKeyRing()) }
@@ -143,6 +182,24 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
       assert.equal((await listIssued(registry, 'acme')).some(r => r.id === issued.record.id), true)
       await revokeCert(registry, 'acme', issued.record.fingerprint, 'test')
       assert.deepEqual(registry.require('acme').revocations.map(r => r.certId), [issued.record.id])
+    })
+
+    it('a reload that read the store before a change does not put the old state back over it', async () => {
+      const held = heldOnce(factory.open())
+      const second = await OrgRegistry.open(held.store, { domain: 'example.test', log: logs.logger })
+      try {
+        const stale = held.holdNextRead(() => second.reload('globex'))
+        await held.read
+        const racing = mintCa('Racing CA')
+        const added = addCa(second, 'globex', racing.certPem, '', 'test')
+        // Unserialized, the change's own reload finishes here, before the held one.
+        await Promise.race([added, new Promise(resolve => setTimeout(resolve, 500))])
+        held.release()
+        await Promise.all([stale, added])
+        assert.ok(second.require('globex').cas.some(c => c.certPem === inspectCertificate(racing.certPem).x509.toString()), 'the added CA is in memory')
+      } finally {
+        await second.close()
+      }
     })
 
     it('keeps the records across a reopen', async () => {
