@@ -74,6 +74,7 @@ export async function startMqgate (options: { redisUrl?: string, workers?: numbe
       MQGATE_DATA_DIR: dataDir,
       MQGATE_MQTT_PORT: String(mqttPort),
       MQGATE_ADMIN_PORT: String(adminPort),
+      MQGATE_WS_PORT: '0',
       MQGATE_API_PORT: String(apiPort),
       MQGATE_ADMIN_TOKEN: BENCH_TOKEN,
       REDIS_URL: options.redisUrl ?? '',

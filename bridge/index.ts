@@ -7,7 +7,7 @@ export { createReadingsBackend, type ReadingsBackend } from './readings-backend.
 export type { ReadingLog, LogEntry, ReadingMessage } from './reading-log.js'
 export type { ReadingStore, StoredReading } from './reading-store.js'
 export type { DeadLetters, DeadLetter } from './dead-letters.js'
-export { startTempsApi, type RunningTempsApi, type TempsApiServerConfig } from './http/temps-server.js'
+export { startTempsApi, createTempsApp, type RunningTempsApi, type TempsApiServerConfig } from './http/temps-server.js'
 export { BRIDGE_COMMON_NAME } from './bridge-credentials.js'
 export { readingSinkFor } from './reading-sink.js'
 export { readingAdminRoutes } from './admin-routes.js'

@@ -1,6 +1,7 @@
 import https from 'node:https'
 import { isIP } from 'node:net'
 import tls from 'node:tls'
+import { deviceClientIdOf, serverNameOf } from '../access/index.js'
 import { managedCaOf, type OrgRegistry } from '../certs/index.js'
 import type { BridgeCredentials } from './bridge-credentials.js'
 import type { Reading } from './reading.js'
@@ -34,7 +35,7 @@ export class TempsApiClient {
 
   async post (reading: Reading): Promise<TempsApiAnswer> {
     const url = new URL(fill(this.cfg.urlTemplate, reading))
-    const device = `d:${reading.orgId}:${reading.typeId}:${reading.deviceId}`
+    const device = deviceClientIdOf(reading.orgId, reading.typeId, reading.deviceId)
     const body = JSON.stringify({ temperature: reading.temperature, time: reading.time, device })
     const servername = this.servernameFor(url, reading.orgId)
     const agent = await this.agentFor(reading.orgId)
@@ -66,7 +67,7 @@ export class TempsApiClient {
   private servernameFor (url: URL, orgId: string): string | undefined {
     if (this.cfg.servernameTemplate !== undefined) return this.cfg.servernameTemplate.replaceAll('{org}', orgId)
     const host = url.hostname.replace(/^\[|\]$/g, '')
-    return isIP(host) === 0 ? host : `${orgId}.messaging.${this.cfg.domain}`
+    return isIP(host) === 0 ? host : serverNameOf(orgId, this.cfg.domain)
   }
 
   /** One keep-alive agent per organisation, rebuilt when the bridge's certificate for it is renewed. */

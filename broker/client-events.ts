@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
-import { sessionOf } from './authenticate.js'
+import { sessionOf } from './hooks/index.js'
 import type { BrokerError, BrokerErrorCode } from './errors.js'
 import type { ThrottledLog } from './throttled-log.js'
 

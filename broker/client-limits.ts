@@ -1,7 +1,7 @@
-import type tls from 'node:tls'
+import type { Duplex } from 'node:stream'
 import type { Client } from 'aedes'
 import type { BrokerLimits } from './config.js'
-import { orgOfClientId } from './identity.js'
+import { orgOfClientId } from '../access/index.js'
 import type { BrokerObserver } from './observer.js'
 import { limitPublishRate } from './publish-rate.js'
 import { limitQueuedBytes } from './queued-bytes.js'
@@ -14,9 +14,10 @@ import type { ThrottledLog } from './throttled-log.js'
  * hooks the limits need (the caller refuses the connection).
  */
 export function applyClientLimits (
-  socket: tls.TLSSocket,
+  /** The stream aedes reads: a TLS socket, or a WebSocket's stream. */
+  socket: Duplex & { readonly remoteAddress?: string },
   client: Client,
-  /** The SNI organisation; a TLS 1.2 resumption carries none, and the clientId names it (connection-gate.ts). */
+  /** The SNI organisation; a TLS 1.2 resumption carries none, and the clientId names it (access/resolve.ts). */
   sniOrgId: string | undefined,
   limits: Pick<BrokerLimits, 'publishRatePerClient' | 'publishBytesPerClient' | 'maxQueuedBytesPerClient'>,
   deps: { readonly observer: BrokerObserver, readonly throttled: ThrottledLog }

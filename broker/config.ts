@@ -6,6 +6,11 @@ export interface BrokerConfig {
   readonly host?: string
   /** MQGATE_MQTT_PORT: the MQTT-over-TLS port (8883, IANA "secure-mqtt"); 0 picks a free one. */
   readonly port: number
+  /**
+   * MQGATE_WS_PORT: MQTT over secure WebSocket, `wss://<org>.messaging.<domain>:<port>/mqtt`
+   * (8084 as in EMQX); 0 turns it off. Bound on the MQTT host.
+   */
+  readonly wsPort: number
   /** MQGATE_DOMAIN: organisations are reached as `<org>.messaging.<domain>`. */
   readonly domain: string
   /** MQGATE_DEFAULT_ORG: the organisation of clients without a usable SNI name; none by default. */
@@ -86,6 +91,7 @@ export const BROKER_LIMIT_DEFAULTS: BrokerLimits = Object.freeze({
 
 export const BROKER_DEFAULTS = Object.freeze({
   port: 8883,
+  wsPort: 8084,
   domain: 'localhost',
   minTlsVersion: 'TLSv1.2' as tls.SecureVersion,
   maxChainDepth: 4,

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 /**
  * Neither aedes nor mqtt-packet limits packet size: a PUBLISH that declares
@@ -57,7 +57,7 @@ export class FrameGuard {
  * each chunk when aedes reads it, just before aedes parses it, so it must be
  * attached after aedes.handle().
  */
-export function guardFrames (socket: Socket, maxPacketBytes: number, onViolation: (violation: NonNullable<ReturnType<FrameGuard['feed']>>) => void): void {
+export function guardFrames (socket: Duplex, maxPacketBytes: number, onViolation: (violation: NonNullable<ReturnType<FrameGuard['feed']>>) => void): void {
   const guard = new FrameGuard(maxPacketBytes)
   const watch = (chunk: Buffer): void => {
     const violation = guard.feed(chunk)

@@ -1,9 +1,7 @@
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
-import type { OrgRegistry } from '../certs/index.js'
-import { sessionOf } from './authenticate.js'
-import { checkCertificateTrust, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
-import { connectionInfoOf } from './connection-gate.js'
+import type { IdentityResolver } from '../access/index.js'
+import { sessionOf } from './hooks/index.js'
 
 /**
  * The authenticated clients of each organisation on this broker process, so
@@ -13,7 +11,7 @@ import { connectionInfoOf } from './connection-gate.js'
 export class LiveSessions {
   private readonly byOrg = new Map<string, Set<Client>>()
 
-  constructor (private readonly aedes: Aedes, private readonly registry: OrgRegistry, private readonly log: Logger, private readonly trustPolicy: TrustPolicy = DEFAULT_TRUST_POLICY) {
+  constructor (private readonly aedes: Aedes, private readonly resolver: IdentityResolver, private readonly log: Logger) {
     // Tracked from CONNACK, not from `clientReady`: aedes resumes reading the
     // client and replays its offline queue between the two, which can take
     // seconds, and a trust change in that gap would otherwise never reach it.
@@ -49,17 +47,12 @@ export class LiveSessions {
   }
 
   private closeIfUntrusted (client: Client, now: Date): boolean {
-    const info = connectionInfoOf(client.conn)
     const session = sessionOf(client)
-    if (info === undefined || session === undefined) return false
-    const { orgId } = session
-    const org = this.registry.get(orgId)
-    const trust = org === undefined
-      ? { ok: false as const, code: 'BROKER_ERR_CERT_UNTRUSTED' as const, reason: 'the organisation no longer exists' }
-      : checkCertificateTrust(info.certificate, info.presentedChain, org, now, this.trustPolicy)
+    if (session === undefined) return false
+    const trust = this.resolver.recheck(session, now)
     if (trust.ok) return false
-    session.log.warn({ event: 'session.closed', code: trust.code }, trust.reason)
-    this.byOrg.get(orgId)?.delete(client)
+    session.log.warn({ event: 'session.closed', code: trust.code, stage: trust.stage }, trust.reason)
+    this.byOrg.get(session.orgId)?.delete(client)
     this.dropWill(client)
     client.close()
     return true

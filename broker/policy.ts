@@ -1,5 +1,5 @@
 import { allowed, refused, type Checked } from './errors.js'
-import type { Identity } from './identity.js'
+import type { Identity } from '../access/index.js'
 import { ANY, type SchemeTopic } from './topics.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Client } from 'aedes'
 import { TokenBucket } from './token-bucket.js'
 
@@ -30,7 +30,7 @@ interface Packet { readonly cmd: string, readonly length?: number }
  * 1.2 a paused client drops the batch counter's decrements and never reads
  * again.)
  */
-export function limitPublishRate (socket: Socket, client: Client, limits: PublishRateLimits, onThrottled: () => void): boolean {
+export function limitPublishRate (socket: Duplex, client: Client, limits: PublishRateLimits, onThrottled: () => void): boolean {
   const parser = (client as unknown as { _parser?: EventEmitter })._parser
   if (typeof parser?.emit !== 'function') return false
   const messages = new TokenBucket(limits.messagesPerSecond)

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Client } from 'aedes'
 
 type Deliver = (packet: Delivery, cb: () => void) => void
@@ -28,7 +28,7 @@ export type Overflow = 'dropped' | 'left-in-store'
  * `deliver0` / `deliverQoS` are set per client by aedes 1.x's constructor and
  * chosen at SUBSCRIBE, so they are wrapped before the client's first packet.
  */
-export function limitQueuedBytes (socket: Socket, client: Client, maxBytes: number, onOverflow: (outcome: Overflow) => void): boolean {
+export function limitQueuedBytes (socket: Duplex, client: Client, maxBytes: number, onOverflow: (outcome: Overflow) => void): boolean {
   const own = client as unknown as { deliver0?: Deliver, deliverQoS?: Deliver, clean: boolean }
   const deliver0 = own.deliver0
   const deliverQoS = own.deliverQoS

@@ -52,3 +52,11 @@ export class RedisRetainedOwners implements RetainedOwners {
     return topics
   }
 }
+
+/** Notes who published a retained message, or forgets the owner when the topic is cleared. */
+export async function recordRetainedOwner (owners: RetainedOwners | undefined, packet: { retain?: boolean, topic: string, payload?: Buffer | string }, fingerprint: string): Promise<void> {
+  if (packet.retain !== true || owners === undefined) return
+  // An empty retained publish clears the topic [MQTT-3.3.1-10].
+  if ((packet.payload?.length ?? 0) === 0) await owners.forget(packet.topic)
+  else await owners.record(packet.topic, fingerprint)
+}

@@ -1,29 +1,22 @@
-import { randomBytes } from 'node:crypto'
-import tls from 'node:tls'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, ConnectPacket } from 'aedes'
-import { gatewayScopeOf, TLS_HARDENING, type OrgRegistry } from '../certs/index.js'
-import { createAuthenticate } from './authenticate.js'
-import { createAuthorizers, type ReadingSink } from './authorize.js'
+import { ConnectionLimits, TlsFront, type Identity } from '../access/index.js'
+import { gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
 import { logClientEvents } from './client-events.js'
-import { applyClientLimits } from './client-limits.js'
 import type { BrokerConfig } from './config.js'
-import { ConnectionGate } from './connection-gate.js'
-import { ConnectionLimits } from './connection-limits.js'
 import { CrlWatch } from './crl-watch.js'
-import { BrokerError } from './errors.js'
-import { guardFrames } from './frame-guard.js'
-import type { Identity } from './identity.js'
+import { createHooks } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
+import { ReadingQueue, type ReadingSink } from './reading-queue.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import { settlesWithin } from './redis-close.js'
 import type { GatewayScope } from './policy.js'
 import { ThrottledLog } from './throttled-log.js'
-import { OrgContexts } from './tls-contexts.js'
-import { rewriteUnsubscribeFilters } from './unsubscribe-rewrite.js'
+import { listenMqttOverTls, type TransportDeps } from './transports/tls-listener.js'
+import { listenMqttOverWss } from './transports/wss-listener.js'
 
 export interface BrokerDeps {
   readonly registry: OrgRegistry
@@ -31,11 +24,17 @@ export interface BrokerDeps {
   /** Where readings are queued for the bridge, before PUBACK; without it readings only reach MQTT subscribers. */
   readonly readings?: ReadingSink
   readonly observer?: BrokerObserver
+  /** The TLS front shared with the process's other device-facing listeners; one is made when absent. */
+  readonly front?: TlsFront
 }
 
 export interface RunningBroker {
   readonly port: number
+  /** MQTT over secure WebSocket, when MQGATE_WS_PORT is not 0. */
+  readonly wsPort?: number
   readonly aedes: AedesBroker
+  /** What another listener of the process (the shared port) needs to hand MQTT connections to this broker. */
+  readonly transport: TransportDeps
   /** Authenticated clients per organisation on this process. */
   connectionsByOrg (): ReadonlyMap<string, number>
   close (): Promise<void>
@@ -51,80 +50,35 @@ const MAX_CLIENT_ID_LENGTH = 256
 export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise<RunningBroker> {
   const log = deps.log.child({ component: 'broker' })
   const throttled = new ThrottledLog(log)
-  const gatewayScope = gatewayScopeFor(deps.registry)
+  const scopeOf = gatewayScopeFor(deps.registry)
+  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth } })
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
   const observer = deps.observer ?? SILENT_OBSERVER
-  const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient })
-  const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence)
+  const readings = new ReadingQueue(deps.readings)
+  const hooks = createHooks({ resolver: front.resolver, log, scopeOf, readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient })
+  const aedes = await createAedes(cfg, hooks, mqttPersistence)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
-  const live = new LiveSessions(aedes, deps.registry, log, { maxChainDepth: cfg.maxChainDepth })
+  const live = new LiveSessions(aedes, front.resolver, log)
   // A CRL past its nextUpdate under a closed policy refuses its CA's devices: live ones too.
   const crlWatch = new CrlWatch(deps.registry, log, orgId => live.revalidate(orgId))
-  const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
-  const gate = new ConnectionGate(contexts, log, observer)
-  const limits = new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
-  const server = tls.createServer({
-    ...contexts.defaultContextOptions(),
-    ...TLS_HARDENING,
-    minVersion: cfg.minTlsVersion,
-    handshakeTimeout: cfg.limits.handshakeTimeoutMs,
-    requestCert: true,
-    // Verification is decided by the gate, so that a refusal can be logged with the certificate it refuses.
-    rejectUnauthorized: false,
-    SNICallback: function (this: tls.TLSSocket | undefined, servername, done) { contexts.sniCallback(this, servername, done) }
-  })
-
   const sockets = new Set<Socket>()
-  server.on('connection', (socket: Socket) => {
-    const refusal = limits.admit(socket)
-    if (refusal !== undefined) {
-      observer.connectionRefused(refusal)
-      throttled.warn(refusal, { event: 'connection.refused', remoteAddress: socket.remoteAddress }, 'connection refused by a limit')
-      socket.destroy()
-      return
-    }
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-  server.on('secureConnection', socket => {
-    const info = gate.admit(socket)
-    if (info === undefined) return
-    const client = aedes.handle(socket)
-    guardFrames(socket, cfg.limits.maxPacketBytes, violation => {
-      observer.connectionRefused(violation.code)
-      throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
-    })
-    const limited = applyClientLimits(socket, client, info.orgId, cfg.limits, { observer, throttled })
-    if (!limited || !rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
-      log.error({ event: 'broker.incompatible' }, 'aedes client has no parser to hook; refusing connections')
-      socket.destroy()
-    }
-  })
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
-    const code = err instanceof BrokerError
-      ? err.code
-      : err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
-        ? 'BROKER_ERR_TLS_HANDSHAKE_TIMEOUT'
-        // Without SNI the server's own context answers: with no default organisation it has no certificate.
-        : (!socket.servername && !contexts.orgForServername(undefined).ok ? 'BROKER_ERR_TLS_NO_SNI' : 'BROKER_ERR_TLS_HANDSHAKE')
-    observer.connectionRefused(code)
-    throttled.warn(code, { event: 'tls.refused', stage: 'handshake', servername: socket.servername || undefined, remoteAddress: socket.remoteAddress, tlsError: err.code, reason: err.message }, 'TLS handshake refused')
-    // Node reports a handshake timeout here but leaves the connection open.
-    socket.destroy()
-  })
+  const transport: TransportDeps = {
+    front,
+    aedes,
+    limits: cfg.limits,
+    log,
+    observer,
+    throttled,
+    sockets,
+    connectionLimits: new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
+  }
+  const { server, port } = await listenMqttOverTls({ port: cfg.port, host: cfg.host, handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs }, transport)
+  const ws = cfg.wsPort === 0 ? undefined : await listenMqttOverWss({ port: cfg.wsPort, host: cfg.host, handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs }, transport)
 
   const onRegistryChange = (orgId: string): void => {
-    // New ticket keys: a session resumed from an old ticket would skip the
-    // handshake's verification of a certificate that may no longer be trusted.
-    server.setTicketKeys(randomBytes(48))
-    contexts.rebuild(orgId)
-    if (orgId === cfg.defaultOrg) {
-      const options = contexts.defaultContextOptions()
-      if (options !== undefined) server.setSecureContext({ ...options, ...TLS_HARDENING })
-    }
     live.revalidate(orgId)
     const org = deps.registry.get(orgId)
     const store = (aedes as unknown as { persistence: RetainedStore }).persistence
@@ -136,25 +90,22 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   if (cfg.defaultOrg !== undefined && deps.registry.get(cfg.defaultOrg) === undefined) {
     log.warn({ event: 'broker.default-org-missing', orgId: cfg.defaultOrg }, 'the default organisation does not exist; clients without SNI are refused')
   }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve() })
-  })
-  const port = (server.address() as AddressInfo).port
-  log.info({ event: 'broker.listening', port, domain: cfg.domain, defaultOrg: cfg.defaultOrg, orgs: deps.registry.list().map(s => s.org.id), redis: cfg.redisUrl !== undefined, limits: cfg.limits }, 'MQTT over TLS listening')
+  log.info({ event: 'broker.listening', port, wsPort: ws?.port, domain: cfg.domain, defaultOrg: cfg.defaultOrg, orgs: deps.registry.list().map(s => s.org.id), redis: cfg.redisUrl !== undefined, limits: cfg.limits }, 'MQTT over TLS listening')
 
   return {
     port,
+    wsPort: ws?.port,
     aedes,
+    transport,
     connectionsByOrg: () => live.counts(),
     /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)
       crlWatch.close()
-      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      if (deps.front === undefined) front.close()
+      const closed = Promise.all([server, ...(ws === undefined ? [] : [ws.server])].map(async listener => await new Promise(resolve => listener.close(resolve))))
       const until = Date.now() + IN_FLIGHT_GRACE_MS
-      while (authorizers.inFlight() > 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
+      while (readings.inFlight > 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
       const aedesClosed = new Promise<void>(resolve => aedes.close(() => resolve()))
       // A Redis that is down (or still reconnecting) would hold aedes' close until it is back.
       if (!mqttPersistence.connected() || !await settlesWithin(aedesClosed, 3000)) {
@@ -176,15 +127,8 @@ function gatewayScopeFor (registry: OrgRegistry): (orgId: string, identity: Iden
   return (orgId, identity) => identity.kind === 'gateway' ? gatewayScopeOf(registry.get(orgId), identity.typeId, identity.id) : 'any'
 }
 
-async function createAedes (
-  cfg: BrokerConfig,
-  deps: BrokerDeps,
-  log: Logger,
-  authorizers: ReturnType<typeof createAuthorizers>,
-  gatewayScope: (orgId: string, identity: Identity) => GatewayScope,
-  mqttPersistence: MqttPersistence
-): Promise<AedesBroker> {
-  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope, trustPolicy: { maxChainDepth: cfg.maxChainDepth } })
+async function createAedes (cfg: BrokerConfig, hooks: ReturnType<typeof createHooks>, mqttPersistence: MqttPersistence): Promise<AedesBroker> {
+  const { preConnect, authenticate } = hooks
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker({
     persistence: mqttPersistence.persistence,
@@ -194,9 +138,9 @@ async function createAedes (
       preConnect(client, packet, done)
     },
     authenticate,
-    authorizePublish: authorizers.authorizePublish,
-    authorizeSubscribe: authorizers.authorizeSubscribe,
-    authorizeForward: authorizers.authorizeForward,
+    authorizePublish: hooks.authorizePublish,
+    authorizeSubscribe: hooks.authorizeSubscribe,
+    authorizeForward: hooks.authorizeForward,
     connectTimeout: cfg.limits.connectTimeoutMs,
     drainTimeout: cfg.limits.drainTimeoutMs,
     maxInflightInbound: cfg.limits.maxInflightInbound,

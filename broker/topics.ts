@@ -1,6 +1,6 @@
 import { NAME_PATTERN } from '../certs/index.js'
 import { allowed, refused, type Checked } from './errors.js'
-import type { Identity } from './identity.js'
+import type { Identity } from '../access/index.js'
 
 /**
  * The IBM Watson IoT topic scheme, in one place.

@@ -13,7 +13,8 @@ import type { RegistryStore } from './registry-store.js'
 export interface OpenRegistryOptions {
   readonly dataDir: string
   readonly redisUrl?: string
-  readonly domain: string
+  /** `<org>.messaging.<domain>` (access/names.ts): the name each organisation's server certificate answers. */
+  readonly serverNameFor: (orgId: string) => string
   readonly log: Logger
   readonly crlUrlTemplate?: string
   /** The key-encryption keys: private keys are sealed under `current` in the store, always. */
@@ -36,7 +37,7 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
     await sealStoredKeys(inner, options.keys, log, 'migrate')
     // Managed CAs whose key is in a PKCS#11 token sign through it (pkcs11-signer.ts).
     const tokenKeys = options.pkcs11 === undefined ? {} : { tokenKeys: new Pkcs11Keys(options.pkcs11) }
-    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { domain: options.domain, log, ...tokenKeys, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
+    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { serverNameFor: options.serverNameFor, log, ...tokenKeys, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
   } catch (err) {
     // An open Redis connection would keep a refused process alive after its one-line error.
     await inner.close()

@@ -14,8 +14,11 @@ import { parsePkcs11Uri } from './pkcs11-uri.js'
 import type { RegistryStore } from './registry-store.js'
 
 export interface RegistryOptions {
-  /** `<org>.messaging.<domain>` names each organisation's server certificate. */
-  readonly domain: string
+  /**
+   * The name each organisation's server certificate answers, `<org>.messaging.<domain>`:
+   * the scheme is the identity path's (access/names.ts), handed down by the process entry.
+   */
+  readonly serverNameFor: (orgId: string) => string
   readonly log: Logger
   /** Where the organisation's CRL is published, put in the certificates its managed CA signs. */
   readonly crlUrlFor?: (orgId: string) => string
@@ -85,7 +88,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   }
 
   serverNameFor (orgId: string): string {
-    return `${orgId}.messaging.${this.options.domain}`
+    return this.options.serverNameFor(orgId)
   }
 
   /**

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
+import { serverNameOf } from '../access/index.js'
 import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type KeyRing, type Pkcs11Config } from '../certs/index.js'
 import { loadConfig } from '../config/gateway-config.js'
 import { resolveKeys } from '../config/kek-config.js'
@@ -42,7 +43,7 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */
 async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger, keys: KeyRing, pkcs11?: Pkcs11Config): Promise<BootstrapFiles> {
-  const registry = await openRegistry({ dataDir, redisUrl, domain, log, crlUrlTemplate, keys, pkcs11 })
+  const registry = await openRegistry({ dataDir, redisUrl, serverNameFor: orgId => serverNameOf(orgId, domain), log, crlUrlTemplate, keys, pkcs11 })
   try {
     const files = await ensureDemoBootstrap(registry, dataDir, log)
     await ensureAdminCredentials(dataDir, adminToken, log, keys)

@@ -1,9 +1,11 @@
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
-import { startBroker } from '../broker/index.js'
+import http from 'node:http'
+import { serverNameOf, TlsFront } from '../access/index.js'
+import { listenSharedPort, startBroker, type TransportDeps } from '../broker/index.js'
 import {
-  createReadingsBackend, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend
+  createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
 } from '../bridge/index.js'
 import { crlDeadlinesOf, ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
@@ -15,7 +17,7 @@ import { welcomeText } from './welcome.js'
 /** A running mqgate process: what `close` stops, in reverse order of starting. */
 export interface RunningProcess {
   readonly log: Logger
-  readonly ports: { readonly mqtt?: number, readonly admin?: number, readonly api?: number }
+  readonly ports: { readonly mqtt?: number, readonly ws?: number, readonly tls?: number, readonly admin?: number, readonly api?: number }
   /** What the parts share, for tests that look behind the process's interfaces. */
   readonly registry: OrgRegistry
   readonly backend: ReadingsBackend
@@ -38,7 +40,11 @@ interface PartContext {
   /** The key-encryption keys the registry was opened with, and the file generated for them on a first start. */
   readonly keys: ResolvedKeys
   readonly metrics: GatewayMetrics
-  readonly ports: { mqtt?: number, admin?: number, api?: number }
+  /** The one TLS front of the process's device-facing listeners (MQTT, WebSocket, temps API, the shared port). */
+  readonly front: TlsFront
+  /** How the broker takes MQTT connections, once it has started: for the shared port. */
+  mqtt?: TransportDeps
+  readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number }
   /** Set once every part has started: listeners bound. */
   readonly started: { value: boolean }
   onClose (stop: () => Promise<void>): void
@@ -57,7 +63,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
       welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile))
     },
-    brokerPart(true), adminPart(options), tempsApiPart, bridgePart
+    brokerPart(true), adminPart(options), tempsApiPart, sharedPortPart, bridgePart
   ])
   welcome(running.ports)
   return running
@@ -71,7 +77,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
 export async function runWorkerParts (env: NodeJS.ProcessEnv, options: ProcessOptions, index: number): Promise<RunningProcess> {
   const base = loadConfig(env, { defaultOrg: DEMO_ORG })
   const cfg = Object.freeze({ ...base, bridge: Object.freeze({ ...base.bridge, name: `${base.bridge.name}-w${index}` }) })
-  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, bridgePart])
+  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, sharedPortPart, bridgePart])
   reportListening(running.ports)
   return running
 }
@@ -110,11 +116,14 @@ function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<Gat
 }
 
 function brokerPart (queueReadings: boolean): Part {
-  return async ({ cfg, log, registry, backend, metrics, ports, onClose }) => {
+  return async (ctx) => {
+    const { cfg, log, registry, backend, metrics, front, ports, onClose } = ctx
     const readings = queueReadings ? readingSinkFor(backend.log, cfg.bridge) : undefined
-    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics })
+    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics, front })
     metrics.addSources({ connectionsByOrg: () => broker.connectionsByOrg() })
+    ctx.mqtt = broker.transport
     ports.mqtt = broker.port
+    ports.ws = broker.wsPort
     onClose(async () => await broker.close())
   }
 }
@@ -156,16 +165,32 @@ function adminPart (options: ProcessOptions): Part {
   }
 }
 
-async function tempsApiPart ({ cfg, log, registry, backend, ports, onClose }: PartContext): Promise<void> {
-  const api = await startTempsApi({
-    ...cfg.api,
-    domain: cfg.broker.domain,
-    defaultOrg: cfg.broker.defaultOrg,
-    minTlsVersion: cfg.broker.minTlsVersion,
-    maxChainDepth: cfg.broker.maxChainDepth
-  }, { registry, store: backend.store, log })
+async function tempsApiPart ({ cfg, log, registry, backend, front, ports, onClose }: PartContext): Promise<void> {
+  const api = await startTempsApi(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front })
   ports.api = api.port
   onClose(async () => await api.close())
+}
+
+function tempsApiConfigOf (cfg: Readonly<GatewayConfig>): TempsApiServerConfig {
+  return { ...cfg.api, domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minTlsVersion: cfg.broker.minTlsVersion, maxChainDepth: cfg.broker.maxChainDepth }
+}
+
+/**
+ * MQGATE_TLS_PORT: the broker and the temps API on one more port, told apart
+ * by ALPN (broker/transports/shared-port.ts); the temps API's routes run
+ * there on a second app over the same store, fed the TLS sockets.
+ */
+async function sharedPortPart ({ cfg, log, registry, backend, front, mqtt, ports, onClose }: PartContext): Promise<void> {
+  if (cfg.tlsPort === 0 || mqtt === undefined) return
+  const app = await createTempsApp(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front }, handler => http.createServer(handler))
+  await app.ready()
+  const shared = await listenSharedPort({ port: cfg.tlsPort, host: cfg.broker.host, handshakeTimeoutMs: cfg.broker.limits.handshakeTimeoutMs }, mqtt, app.server)
+  ports.tls = shared.port
+  log.info({ event: 'shared-port.listening', port: shared.port }, 'MQTT, HTTPS and MQTT over WebSocket on one TLS port (ALPN)')
+  onClose(async () => {
+    await new Promise(resolve => shared.server.close(resolve))
+    await app.close()
+  })
 }
 
 async function bridgePart ({ cfg, log, registry, backend, ports, onClose }: PartContext): Promise<void> {
@@ -192,13 +217,15 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
     const keys = await resolveKeys(cfg)
-    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, domain: cfg.broker.domain, log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys, pkcs11: cfg.pkcs11 })
+    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, serverNameFor: orgId => serverNameOf(orgId, cfg.broker.domain), log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys, pkcs11: cfg.pkcs11 })
     stops.push(async () => await registry.close())
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
     const started = { value: false }
-    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), ports, started, onClose: stop => stops.push(stop) }
+    const front = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } })
+    stops.push(async () => front.close())
+    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
     return { log, ports, registry, backend, close }

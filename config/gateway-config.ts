@@ -1,5 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
+import { serverNameOf } from '../access/index.js'
 import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
 import { NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
@@ -18,6 +19,13 @@ export interface GatewayConfig {
   readonly admin: AdminConfig
   readonly bridge: BridgeConfig
   readonly api: ApiConfig
+  /**
+   * MQGATE_TLS_PORT: one more TLS port (443 behind strict firewalls) serving
+   * MQTT to clients offering ALPN `mqtt` or `x-amzn-mqtt-ca`, and HTTPS (the
+   * temps API, MQTT over WebSocket on /mqtt) to the rest; 0 (the default) is off.
+   * Served by the processes that run both the broker and the temps API.
+   */
+  readonly tlsPort: number
   /**
    * MQGATE_CRL_URL: where each organisation's CRL is published, written into
    * the certificates its CA signs; `{org}` is filled in. Default: the temps
@@ -81,6 +89,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     broker: Object.freeze({
       host: read.optionalString('MQGATE_MQTT_HOST'),
       port: read.integer('MQGATE_MQTT_PORT', BROKER_DEFAULTS.port, 0, 65535),
+      wsPort: read.integer('MQGATE_WS_PORT', BROKER_DEFAULTS.wsPort, 0, 65535),
       domain,
       defaultOrg,
       redisUrl,
@@ -98,6 +107,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       host: read.optionalString('MQGATE_API_HOST'),
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     }),
+    tlsPort: read.integer('MQGATE_TLS_PORT', 0, 0, 65535),
     crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort),
     kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
     ...readPkcs11(read)
@@ -114,7 +124,7 @@ function readPkcs11 (read: EnvReader): { pkcs11?: Pkcs11Config } {
 }
 
 function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number): string {
-  const template = read.string('MQGATE_CRL_URL', `https://{org}.messaging.${domain}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`)
+  const template = read.string('MQGATE_CRL_URL', `https://${serverNameOf('{org}', domain)}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`)
   read.require(/^https?:\/\/\S+$/.test(template), 'MQGATE_CRL_URL must be an http(s) URL')
   return template
 }

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { isValidName } from '../../certs/index.js'
-import type { Identity } from '../../broker/index.js'
+import { deviceClientIdOf, type Principal } from '../../access/index.js'
 import { BridgeError } from '../errors.js'
 import { parseReading } from '../reading.js'
 import { storedFrom, type ReadingStore } from '../reading-store.js'
-import type { Caller } from './caller.js'
 
 export interface RouteDeps {
   readonly store: ReadingStore
-  readonly callerOf: (request: FastifyRequest) => Caller
+  /** The caller's principal; throws the identity path's refusal (403). */
+  readonly callerOf: (request: FastifyRequest) => Principal
 }
 
 const SEED_LIMIT = 5
@@ -39,7 +39,7 @@ export function tempsRoutes (deps: RouteDeps) {
       const device = deviceOf(request.params)
       const reading = parseReading({ orgId, typeId: device.type, deviceId: device.id }, bodyOf(request))
       const named = deviceField(bodyOf(request))
-      if (named !== undefined && named !== `d:${orgId}:${device.type}:${device.id}` && named !== `d:${device.type}:${device.id}`) {
+      if (named !== undefined && named !== deviceClientIdOf(orgId, device.type, device.id) && named !== `d:${device.type}:${device.id}`) {
         throw new BridgeError('BRIDGE_ERR_API_BAD_REQUEST', 'the body\'s device field names another device than the path')
       }
       await deps.store.add([reading])
@@ -56,20 +56,15 @@ export function tempsRoutes (deps: RouteDeps) {
   }
 }
 
-function requireThing (caller: Caller): { orgId: string, thing: { typeId: string, id: string } } {
-  const identity = requireIdentity(caller)
+function requireThing (caller: Principal): { orgId: string, thing: { typeId: string, id: string } } {
+  const identity = caller.identity
   if (identity.kind === 'application') throw new BridgeError('BRIDGE_ERR_API_FORBIDDEN', '/temps is for devices and gateways; applications use /devices/<type>/<id>/temps')
   return { orgId: caller.orgId, thing: { typeId: identity.typeId, id: identity.id } }
 }
 
-function requireApplication (caller: Caller): string {
-  if (requireIdentity(caller).kind !== 'application') throw new BridgeError('BRIDGE_ERR_API_FORBIDDEN', 'this route is for application certificates (a:<app>)')
+function requireApplication (caller: Principal): string {
+  if (caller.identity.kind !== 'application') throw new BridgeError('BRIDGE_ERR_API_FORBIDDEN', 'this route is for application certificates (a:<app>)')
   return caller.orgId
-}
-
-function requireIdentity (caller: Caller): Identity {
-  if (caller.identity === undefined) throw new BridgeError('BRIDGE_ERR_API_CLIENT_CERT_REQUIRED', `a trusted client certificate is required (${caller.code})`)
-  return caller.identity
 }
 
 function deviceOf (params: { type: string, id: string }): { type: string, id: string } {

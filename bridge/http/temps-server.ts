@@ -1,13 +1,14 @@
+import https from 'node:https'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type tls from 'node:tls'
-import Fastify, { type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerFactory } from 'fastify'
 import type { Logger } from 'pino'
-import { DEFAULT_TRUST_POLICY, OrgContexts } from '../../broker/index.js'
-import { TLS_HARDENING, type OrgRegistry } from '../../certs/index.js'
-import { BridgeError } from '../errors.js'
+import { AccessError, DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.js'
+import type { OrgRegistry } from '../../certs/index.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
-import { CallerResolver, type Caller } from './caller.js'
+import { callerOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
@@ -29,6 +30,8 @@ export interface TempsApiServerDeps {
   readonly registry: OrgRegistry
   readonly store: ReadingStore
   readonly log: Logger
+  /** The TLS front shared with the process's other device-facing listeners; one is made when absent. */
+  readonly front?: TlsFront
 }
 
 export interface RunningTempsApi {
@@ -38,58 +41,58 @@ export interface RunningTempsApi {
 
 /**
  * The seed-compatible temps API over HTTPS with client certificates. As for
- * MQTT, the SNI name picks the organisation (its server certificate and the
- * CAs that verify callers), and the caller is its certificate's identity.
+ * MQTT, the TLS front's SNI name picks the organisation (its server
+ * certificate and the CAs that verify callers), and the identity path names
+ * the caller at each request.
  */
 export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiServerDeps): Promise<RunningTempsApi> {
-  const log = deps.log.child({ component: 'temps-api' })
-  const contexts = new OrgContexts(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion })
-  const app = Fastify({
-    https: {
-      ...contexts.defaultContextOptions(),
-      ...TLS_HARDENING,
-      minVersion: cfg.minTlsVersion,
-      requestCert: true,
-      // Each request decides (CallerResolver), so a refusal is a JSON 403 rather than a dropped connection.
-      rejectUnauthorized: false,
-      SNICallback: function (this: tls.TLSSocket | undefined, servername: string, done: (err: Error | null, ctx?: tls.SecureContext) => void) { contexts.sniCallback(this, servername, done) }
-    },
-    bodyLimit: MAX_READING_BYTES,
-    logger: false
-  })
-  const onChange = (orgId: string): void => contexts.rebuild(orgId)
-  deps.registry.on('changed', onChange)
-  const resolver = new CallerResolver(deps.registry, contexts, { maxChainDepth: cfg.maxChainDepth ?? DEFAULT_TRUST_POLICY.maxChainDepth })
-  const callerOf = (request: FastifyRequest): Caller => {
-    const caller = resolver.resolve(request)
-    if (caller === undefined) throw new BridgeError('BRIDGE_ERR_API_NOT_FOUND', 'no organisation for this host')
-    return caller
+  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth ?? DEFAULT_TRUST_POLICY.maxChainDepth } })
+  const serverFactory: FastifyServerFactory = handler => {
+    const server = https.createServer(front.serverOptions(), handler)
+    front.attach(server)
+    return server as unknown as Server
   }
-  // Readings are decoded by parseReading alone, whatever the content type a curl user forgot to set.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
-  app.setErrorHandler(createErrorHandler(log))
-  app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
-  app.addHook('onRequest', async (request, reply) => {
-    if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
-    const caller = resolver.resolve(request)
-    if (caller?.identity === undefined) {
-      log.warn({ event: 'api.refused', code: 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED', host: hostOf(request), reason: caller?.code, fingerprint: caller?.fingerprint, url: request.url.split('?')[0] }, 'request without a verified client certificate')
-      return await reply.status(403).send(errorBody('BRIDGE_ERR_API_CLIENT_CERT_REQUIRED', 'this host requires a verified client certificate'))
-    }
-  })
-  await app.register(tempsRoutes({ store: deps.store, callerOf }))
-  await app.register(crlRoute(deps.registry))
+  const app = await createTempsApp(cfg, { ...deps, front }, serverFactory)
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port
-  log.info({ event: 'temps-api.listening', port }, 'temps API listening')
+  deps.log.child({ component: 'temps-api' }).info({ event: 'temps-api.listening', port }, 'temps API listening')
   return {
     port,
     async close () {
-      deps.registry.off('changed', onChange)
       await app.close()
+      if (deps.front === undefined) front.close()
     }
   }
+}
+
+/**
+ * The temps API's routes and request checks on a server `serverFactory`
+ * makes: its own HTTPS listener, or the shared port's plain HTTP server fed
+ * with TLS sockets already admitted by the front.
+ */
+export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiServerDeps & { readonly front: TlsFront }, serverFactory: FastifyServerFactory): Promise<FastifyInstance> {
+  const log = deps.log.child({ component: 'temps-api' })
+  const resolver = deps.front.resolver
+  const app = Fastify({ serverFactory, bodyLimit: MAX_READING_BYTES, logger: false })
+  // Readings are decoded by parseReading alone, whatever the content type a curl user forgot to set.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  const handleError = createErrorHandler(log)
+  app.setErrorHandler((err, request, reply) => {
+    if (!(err instanceof AccessError)) return handleError(err as Parameters<typeof handleError>[0], request, reply)
+    log.warn({ event: 'api.refused', stage: 'request', code: err.code, host: hostOf(request), url: request.url.split('?')[0] }, err.message)
+    void reply.status(403).send(errorBody(err.code, err.message))
+  })
+  app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
+  app.addHook('onRequest', async request => {
+    if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
+    const caller = resolveCaller(resolver, request)
+    // A protected host answers nothing, not even a 404, to a caller the identity path refuses.
+    if (!caller.ok) throw new AccessError(caller.code, caller.reason)
+  })
+  await app.register(tempsRoutes({ store: deps.store, callerOf: request => callerOf(resolver, request) }))
+  await app.register(crlRoute(deps.registry))
+  return app
 }
 
 /** The name the client asked for: SNI, else the Host header without its port. */

@@ -36,12 +36,12 @@ describe('temps API', () => {
     })
 
     it('answers 403 with a JSON error to a request without a client certificate on a protected host', async () => {
-      assertError(await call({ method: 'POST', path: '/temps', body: READING }), 403, 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED')
-      assertError(await call({ path: '/temps' }), 403, 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED')
+      assertError(await call({ method: 'POST', path: '/temps', body: READING }), 403, 'BROKER_ERR_NO_CLIENT_CERT')
+      assertError(await call({ path: '/temps' }), 403, 'BROKER_ERR_NO_CLIENT_CERT')
     })
 
     it('refuses an anonymous caller on a host that is not protected too: every route needs an identity', async () => {
-      assertError(await call({ path: '/temps', servername: undefined }), 403, 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED')
+      assertError(await call({ path: '/temps', servername: undefined }), 403, 'BROKER_ERR_NO_CLIENT_CERT')
     })
 
     it('returns the caller\'s own 5 newest readings, newest first, never another device\'s', async () => {
@@ -163,7 +163,7 @@ describe('temps API', () => {
   describe('trust per request', () => {
     it('refuses a certificate from a CA the organisation does not trust', async () => {
       const stranger = mintClient(mintCa('Stranger'), 'd:sensor:stranger')
-      assertError(await call({ method: 'POST', path: '/temps', cert: stranger, body: READING }), 403, 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED')
+      assertError(await call({ method: 'POST', path: '/temps', cert: stranger, body: READING }), 403, 'BROKER_ERR_CERT_UNTRUSTED')
     })
 
     it('refuses a revoked certificate, which the TLS handshake still accepts', async () => {
@@ -171,7 +171,7 @@ describe('temps API', () => {
       const cert = { certPem: issued.record.certPem, keyPem: issued.keyPem as string }
       assert.equal((await call({ method: 'POST', path: '/temps', cert, body: READING })).status, 201)
       await revokeCert(stack.running.registry, 'demo', issued.record.id, 'test')
-      assertError(await call({ method: 'POST', path: '/temps', cert, body: READING }), 403, 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED')
+      assertError(await call({ method: 'POST', path: '/temps', cert, body: READING }), 403, 'BROKER_ERR_CERT_REVOKED')
     })
   })
 })

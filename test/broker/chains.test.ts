@@ -202,7 +202,7 @@ describe('intermediate CA chains', function () {
       assert.deepEqual(await mqtt('deep', presenting(D3, J3, J2, I1), 'deep-3'), notAuthorized)
       await refusedWith('BROKER_ERR_CHAIN_TOO_DEEP', 'd:deep:sensor:deep-3')
       assert.equal(await temps('deep', presenting(D3, J3, J2, I1)), 403)
-      assert.ok(stack.logs.find(l => l.event === 'api.refused' && l.reason === 'BROKER_ERR_CHAIN_TOO_DEEP'))
+      assert.ok(stack.logs.find(l => l.event === 'api.refused' && l.code === 'BROKER_ERR_CHAIN_TOO_DEEP'))
     })
   })
 })

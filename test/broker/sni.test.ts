@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict'
-import tls from 'node:tls'
-import { createHash } from 'node:crypto'
 import { activateServerCert, issueServerCert } from '../../certs/index.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
-
-/** The fingerprint of the server certificate a plain TLS handshake is answered with. */
-async function servedFingerprint (port: number, servername: string | undefined, caPem: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: caPem, checkServerIdentity: () => undefined }, () => {
-      const der = socket.getPeerX509Certificate()?.raw
-      socket.destroy()
-      if (der === undefined) reject(new Error('no server certificate'))
-      else resolve(createHash('sha256').update(der).digest('hex'))
-    })
-    socket.once('error', reject)
-  })
-}
+import { servedFingerprint } from '../support/served-cert.js'
 
 describe('broker: SNI selects the organisation', () => {
   let gw: TestGateway

@@ -11,6 +11,7 @@ import { redisServerAvailable, startTestRedis, type TestRedis } from '../support
 import { within } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
 import { TEST_KEK, testKeyRing } from '../support/kek.js'
+import { serverNameOf } from '../../access/index.js'
 
 // aedes' heartbeatInterval: a broker silent for 3 of them is dead, and every 4
 // the live ones replay the Wills it left in Redis (1 s here instead of 60 s).
@@ -71,7 +72,7 @@ describe('broker: Wills left in Redis by a broker that was killed', function () 
       await endAll(...clients.splice(0))
 
       // Revoked while no broker runs: only the replay check can catch it.
-      const registry = await openRegistry({ dataDir: temp.dir, redisUrl: redis.url, domain: 'localhost', log: pino({ level: 'silent' }), keys: testKeyRing() })
+      const registry = await openRegistry({ dataDir: temp.dir, redisUrl: redis.url, serverNameFor: orgId => serverNameOf(orgId, 'localhost'), log: pino({ level: 'silent' }), keys: testKeyRing() })
       try {
         const fingerprint = new X509Certificate(revoked.certPem).fingerprint256.replaceAll(':', '').toLowerCase()
         await revokeCert(registry, 'demo', fingerprint, 'test')

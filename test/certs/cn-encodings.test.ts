@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import forge from 'node-forge'
-import { identityFromCertificate } from '../../broker/index.js'
+import { identityFromCertificate } from '../../access/index.js'
 import { addCa, inspectCertificate } from '../../certs/index.js'
 import { STRING_TAGS } from '../../certs/certificate-facts.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'

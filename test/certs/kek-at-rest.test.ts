@@ -7,12 +7,13 @@ import {
 import { TEST_KEK, testKeyRing } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { serverNameOf } from '../../access/index.js'
 
 const OTHER_KEK = 'b3RoZXIta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU='
 
 async function open (dataDir: string, keys = testKeyRing()): Promise<{ registry: OrgRegistry, logs: ReturnType<typeof createLogSink> }> {
   const logs = createLogSink()
-  return { registry: await openRegistry({ dataDir, domain: 'localhost', log: logs.logger, keys }), logs }
+  return { registry: await openRegistry({ dataDir, serverNameFor: orgId => serverNameOf(orgId, 'localhost'), log: logs.logger, keys }), logs }
 }
 
 async function recordFile (dataDir: string, orgId: string, collection: string): Promise<string> {
@@ -80,7 +81,7 @@ describe('private keys encrypted at rest (EncryptingRegistryStore)', function ()
 
   it('seals the plaintext keys of an earlier version on the first start with a KEK, logging each record once', async () => {
     // As main wrote it before: an OrgRegistry straight on the file store, keys in the clear.
-    const plain = await OrgRegistry.open(new FileRegistryStore(temp.dir), { domain: 'localhost', log: createLogSink().logger })
+    const plain = await OrgRegistry.open(new FileRegistryStore(temp.dir), { serverNameFor: orgId => serverNameOf(orgId, 'localhost'), log: createLogSink().logger })
     const before = await plain.createOrg('legacy')
     await plain.close()
     assert.match(await readFile(await recordFile(temp.dir, 'legacy', 'cas'), 'utf8'), /PRIVATE KEY/)

@@ -11,6 +11,7 @@ import { createLogSink } from '../support/log-sink.js'
 import { mintCa, mintClient } from '../support/pki.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { serverNameOf } from '../../access/index.js'
 
 interface StoreFactory {
   readonly name: string
@@ -99,7 +100,7 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
 
     before(async () => {
       await factory.setUp()
-      registry = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+      registry = await OrgRegistry.open(factory.open(), { serverNameFor: orgId => serverNameOf(orgId, 'example.test'), log: logs.logger })
     })
     after(async () => {
       await registry.close()
@@ -157,7 +158,7 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
     })
 
     it('tells a second registry on the same store about a change', async () => {
-      const second = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+      const second = await OrgRegistry.open(factory.open(), { serverNameFor: orgId => serverNameOf(orgId, 'example.test'), log: logs.logger })
       try {
         const changed: string[] = []
         second.on('changed', orgId => changed.push(orgId))
@@ -186,7 +187,7 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
 
     it('a reload that read the store before a change does not put the old state back over it', async () => {
       const held = heldOnce(factory.open())
-      const second = await OrgRegistry.open(held.store, { domain: 'example.test', log: logs.logger })
+      const second = await OrgRegistry.open(held.store, { serverNameFor: orgId => serverNameOf(orgId, 'example.test'), log: logs.logger })
       try {
         const stale = held.holdNextRead(() => second.reload('globex'))
         await held.read
@@ -203,7 +204,7 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
     })
 
     it('keeps the records across a reopen', async () => {
-      const reopened = await OrgRegistry.open(factory.open(), { domain: 'example.test', log: logs.logger })
+      const reopened = await OrgRegistry.open(factory.open(), { serverNameFor: orgId => serverNameOf(orgId, 'example.test'), log: logs.logger })
       try {
         assert.deepEqual(reopened.list().map(s => s.org.id).sort(), ['acme', 'globex'])
         assert.deepEqual(reopened.require('acme'), registry.require('acme'))
@@ -222,7 +223,7 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
 describe('registry files on disk', () => {
   it('are readable by the owner only and leave no temporary files', async () => {
     const temp = await makeTempDir('registry-modes')
-    const registry = await OrgRegistry.open(new FileRegistryStore(temp.dir), { domain: 'example.test', log: createLogSink().logger })
+    const registry = await OrgRegistry.open(new FileRegistryStore(temp.dir), { serverNameFor: orgId => serverNameOf(orgId, 'example.test'), log: createLogSink().logger })
     try {
       await registry.createOrg('acme')
       const orgDir = path.join(temp.dir, 'orgs', 'acme')

@@ -14,6 +14,7 @@ import { tryConnect } from '../support/mqtt-client.js'
 import type { TestCert } from '../support/pki.js'
 import { freePort, redisServerAvailable, startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { serverNameOf } from '../../access/index.js'
 
 const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
 const TOKEN = 'kek-test-admin-token'
@@ -27,7 +28,7 @@ interface Started { readonly child: ChildProcess, readonly mqttPort: number, rea
 async function startMqgate (env: Record<string, string>): Promise<Started> {
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const child = spawn(process.execPath, [MQGATE, 'start', '--workers', '1'], {
-    env: { ...process.env, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_API_PORT: String(apiPort), MQGATE_ADMIN_TOKEN: TOKEN, MQGATE_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(apiPort), MQGATE_ADMIN_TOKEN: TOKEN, MQGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -205,7 +206,7 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
 
   it('seals the plaintext keys an earlier version left in Redis on the first start with a KEK, then serves that organisation', async () => {
     // As main wrote it before: an OrgRegistry straight on the Redis store, keys in the clear.
-    const plain = await OrgRegistry.open(new RedisRegistryStore(redis.connect()), { domain: 'localhost', log: createLogSink().logger })
+    const plain = await OrgRegistry.open(new RedisRegistryStore(redis.connect()), { serverNameFor: orgId => serverNameOf(orgId, 'localhost'), log: createLogSink().logger })
     await plain.createOrg('legacy')
     await plain.close()
     const connection = redis.connect()

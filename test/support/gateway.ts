@@ -5,6 +5,7 @@ import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
 import { makeTempDir } from './temp-dir.js'
+import { serverNameOf } from '../../access/index.js'
 
 export interface TestGatewayOptions {
   /** Organisations to create when missing (a shared Redis may already hold them). */
@@ -14,6 +15,8 @@ export interface TestGatewayOptions {
   /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
   readonly dataDir?: string
   readonly port?: number
+  /** MQTT over secure WebSocket on this port; off (0) by default. */
+  readonly wsPort?: number
   /** Limits to override (small timeouts and caps for the hardening tests). */
   readonly limits?: Partial<BrokerLimits>
   /** Where the broker reports what it counts (a GatewayMetrics to read counters back). */
@@ -22,6 +25,8 @@ export interface TestGatewayOptions {
 
 export interface TestGateway {
   readonly port: number
+  /** The secure WebSocket port, when `wsPort` was given. */
+  readonly wsPort?: number
   /** The admin API, as the CLI reaches it. */
   readonly admin: { readonly port: number, readonly url: string, readonly token: string, readonly caPem: string, readonly caFile: string }
   readonly registry: OrgRegistry
@@ -42,7 +47,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   const temp = options.dataDir === undefined ? await makeTempDir('gateway') : undefined
   const dataDir = options.dataDir ?? (temp as { dir: string }).dir
   const logs = createLogSink()
-  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, domain: BROKER_DEFAULTS.domain, log: logs.logger, crlUrlTemplate: 'https://{org}.messaging.localhost:8443/crl/{org}.crl', keys: testKeyRing() })
+  const registry = await openRegistry({ dataDir, redisUrl: options.redisUrl, serverNameFor: orgId => serverNameOf(orgId, BROKER_DEFAULTS.domain), log: logs.logger, crlUrlTemplate: 'https://{org}.messaging.localhost:8443/crl/{org}.crl', keys: testKeyRing() })
   for (const orgId of options.orgs ?? []) {
     if (registry.get(orgId) === undefined) await registry.createOrg(orgId)
   }
@@ -50,6 +55,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   const broker = await startBroker({
     ...BROKER_DEFAULTS,
     port: options.port ?? 0,
+    wsPort: options.wsPort ?? 0,
     host: '127.0.0.1',
     defaultOrg: options.defaultOrg,
     redisUrl: options.redisUrl,
@@ -58,6 +64,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
   const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger })
   return {
     port: broker.port,
+    wsPort: broker.wsPort,
     admin: { port: admin.port, url: `https://127.0.0.1:${admin.port}`, token: credentials.token, caPem: credentials.caPem, caFile: credentials.caFile },
     registry,
     broker,

@@ -13,6 +13,12 @@ export interface ClientSpec {
   readonly will?: IClientOptions['will']
   /** Skip the server name check (a client that connects without SNI to an IP the server cert does not name). */
   readonly skipServerNameCheck?: boolean
+  /** MQTT over TLS (the default), or over secure WebSocket at `/mqtt` on `port`. */
+  readonly transport?: 'mqtts' | 'wss'
+  /** ALPN protocols to offer (the shared port serves MQTT to `mqtt`). */
+  readonly alpn?: readonly string[]
+  /** A TLS session to resume. */
+  readonly session?: Buffer
 }
 
 export type ConnectOutcome =
@@ -31,15 +37,22 @@ export async function tryConnect (spec: ClientSpec): Promise<ConnectOutcome> {
       if (outcome.outcome !== 'connected') client.end(true)
       resolve(outcome)
     }
-    const client = mqtt.connect({
-      protocol: 'mqtts',
-      host: '127.0.0.1',
-      port: spec.port,
+    const tlsOptions = {
       servername: spec.servername,
       ca: spec.caPem,
       ...(spec.cert === undefined ? {} : { cert: spec.cert.certPem, key: spec.cert.keyPem }),
       ...(spec.skipServerNameCheck === true ? { checkServerIdentity: () => undefined } : {}),
-      rejectUnauthorized: true,
+      ...(spec.alpn === undefined ? {} : { ALPNProtocols: [...spec.alpn] }),
+      ...(spec.session === undefined ? {} : { session: spec.session }),
+      rejectUnauthorized: true
+    }
+    const client = mqtt.connect({
+      protocol: spec.transport ?? 'mqtts',
+      host: '127.0.0.1',
+      port: spec.port,
+      ...tlsOptions,
+      // mqtt.js hands a WebSocket's TLS options to `ws` through wsOptions (and would put the host in as SNI).
+      ...(spec.transport === 'wss' ? { path: '/mqtt', wsOptions: { ...tlsOptions } as IClientOptions['wsOptions'] } : {}),
       clientId: spec.clientId,
       clean: spec.clean ?? true,
       will: spec.will,

@@ -41,6 +41,7 @@ export async function startTestStack (env: Record<string, string> = {}, dataDir?
     MQGATE_DATA_DIR: dir,
     MQGATE_MQTT_PORT: '0',
     MQGATE_ADMIN_PORT: '0',
+    MQGATE_WS_PORT: '0',
     MQGATE_API_PORT: '0',
     MQGATE_BRIDGE_NAME: 'test-bridge',
     MQGATE_KEK: TEST_KEK,
@@ -78,7 +79,7 @@ export interface HttpAnswer {
 }
 
 /** One HTTPS request to a local API, with or without a client certificate, SNI as given. */
-export async function httpsRequest (port: number, options: { method?: string, path: string, caPem: string, cert?: TestCert, servername?: string, body?: string | Buffer, headers?: Record<string, string> }): Promise<HttpAnswer> {
+export async function httpsRequest (port: number, options: { method?: string, path: string, caPem: string, cert?: TestCert, servername?: string, body?: string | Buffer, headers?: Record<string, string>, session?: Buffer, agent?: https.Agent }): Promise<HttpAnswer> {
   return await new Promise((resolve, reject) => {
     const req = https.request({
       host: '127.0.0.1',
@@ -90,7 +91,8 @@ export async function httpsRequest (port: number, options: { method?: string, pa
       ...(options.cert === undefined ? {} : { cert: options.cert.certPem, key: options.cert.keyPem }),
       checkServerIdentity: () => undefined,
       headers: options.headers,
-      agent: false
+      ...(options.session === undefined ? {} : { session: options.session }),
+      agent: options.agent ?? false
     }, res => {
       const chunks: Buffer[] = []
       res.on('data', chunk => chunks.push(chunk))

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { clientIdBelongsTo, identityFromCertificate, parseIdentity, type Identity } from '../../broker/index.js'
+import { clientIdBelongsTo, identityFromCertificate, parseIdentity, type Identity } from '../../access/index.js'
 import { inspectCertificate } from '../../certs/index.js'
 import { mintCa, mintClient } from '../support/pki.js'
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { clientTopicFor, formatTopic, mayPublish, maySubscribe, parsePublishTopic, parseSubscribeFilter, type GatewayScope, type Identity } from '../../broker/index.js'
+import { clientTopicFor, formatTopic, mayPublish, maySubscribe, parsePublishTopic, parseSubscribeFilter, type GatewayScope } from '../../broker/index.js'
+import type { Identity } from '../../access/index.js'
 
 const device: Identity = { kind: 'device', typeId: 'sensor', id: 'd1', commonName: 'd:sensor:d1' }
 const gateway: Identity = { kind: 'gateway', typeId: 'gw', id: 'g1', commonName: 'g:gw:g1' }

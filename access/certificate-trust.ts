@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { crlPolicyOf, isCrlStale, isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
-import { allowed, refused, type BrokerErrorCode, type Checked } from './errors.js'
+import { allowed, refused, type AccessErrorCode, type Checked } from './errors.js'
 
 /** How far the broker follows a chain; the process entry reads it from MQGATE_MAX_CHAIN_DEPTH. */
 export interface TrustPolicy {
@@ -149,7 +149,7 @@ function trustOf (org: OrgState): OrgTrust {
 }
 
 /** Maps Node's `authorizationError` (an OpenSSL verify code) to the broker's reason code. */
-export function codeForVerifyError (verifyError: string | Error | null | undefined): BrokerErrorCode {
+export function codeForVerifyError (verifyError: string | Error | null | undefined): AccessErrorCode {
   const text = verifyError instanceof Error ? (verifyError as NodeJS.ErrnoException).code ?? verifyError.message : String(verifyError)
   if (text.includes('CERT_HAS_EXPIRED')) return 'BROKER_ERR_CERT_EXPIRED'
   if (text.includes('CERT_NOT_YET_VALID')) return 'BROKER_ERR_CERT_NOT_YET_VALID'

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import type tls from 'node:tls'
 import { LRUCache } from 'lru-cache'
+import { stateOf } from './connection-state.js'
 
 /** The certificates a client presented: its own, and the intermediates it sent after it. */
 export interface PeerCertificates {
@@ -16,8 +17,6 @@ export interface PeerCertificates {
  */
 export const MAX_PRESENTED_CHAIN = 20
 
-const read = new WeakMap<tls.TLSSocket, PeerCertificates>()
-
 /**
  * Reads the presented chain once per socket, and before anything else asks
  * for the peer certificate: on Node 20.20, once `getPeerX509Certificate()` has
@@ -27,14 +26,15 @@ const read = new WeakMap<tls.TLSSocket, PeerCertificates>()
  * connection asks again per request, hence the memo.
  */
 export function peerCertificatesOf (socket: tls.TLSSocket): PeerCertificates {
-  let certificates = read.get(socket)
+  const state = stateOf(socket)
+  let certificates = state.peer
   if (certificates === undefined) {
     let raws = presentedChainDer(socket)
     const peer = socket.getPeerX509Certificate()
     if (peer !== undefined) raws = rememberedChain(peer.fingerprint256, raws, socket.isSessionReused())
     let chain: X509Certificate[] | undefined
     certificates = { peer, chain: () => (chain ??= raws.map(der => new X509Certificate(der))) }
-    read.set(socket, certificates)
+    state.peer = certificates
   }
   return certificates
 }

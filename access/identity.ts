@@ -1,4 +1,4 @@
-import { NAME_PATTERN, allowsClientAuth, parseIdentityName, type CertificateFacts } from '../certs/index.js'
+import { allowsClientAuth, parseIdentityName, type CertificateFacts } from '../certs/index.js'
 import { allowed, refused, type Checked } from './errors.js'
 
 /**
@@ -36,34 +36,7 @@ export function identityFromCertificate (facts: CertificateFacts): Checked<Ident
   return parseIdentity(names[0])
 }
 
-/** The MQTT clientId an identity owns in an organisation (design.md): `d:<org>:<type>:<id>`, `a:<org>:<app>[:<n>]`. */
-export function clientIdOf (identity: Identity, orgId: string): string {
-  switch (identity.kind) {
-    case 'device': return `d:${orgId}:${identity.typeId}:${identity.id}`
-    case 'gateway': return `g:${orgId}:${identity.typeId}:${identity.id}`
-    case 'application': return `a:${orgId}:${identity.appId}`
-  }
-}
-
-/**
- * The clientId must be the identity's own, so that no certificate can take
- * over another client's session [MQTT-3.1.4-2 disconnects the older one].
- * Applications may run several instances, told apart by a `:<n>` suffix.
- */
-export function clientIdBelongsTo (clientId: string, identity: Identity, orgId: string): boolean {
-  const own = clientIdOf(identity, orgId)
-  if (clientId === own) return true
-  if (identity.kind !== 'application' || !clientId.startsWith(own + ':')) return false
-  return NAME_PATTERN.test(clientId.slice(own.length + 1))
-}
-
 /** The (type, id) a device or gateway is, for topic ownership. */
 export function thingOf (identity: Identity): { typeId: string, id: string } | undefined {
   return identity.kind === 'application' ? undefined : { typeId: identity.typeId, id: identity.id }
-}
-
-/** The organisation a clientId names (`d:<org>:...`), for sessions whose TLS layer kept no SNI name. */
-export function orgOfClientId (clientId: string): string | undefined {
-  const [kind, orgId] = clientId.split(':')
-  return (kind === 'd' || kind === 'g' || kind === 'a') && orgId !== undefined && orgId !== '' ? orgId : undefined
 }

@@ -1,6 +1,8 @@
 import tls from 'node:tls'
 import { activeServerCertOf, trustedCasOf, TLS_HARDENING, type OrgRegistry, type OrgState } from '../certs/index.js'
-import { BrokerError, allowed, refused, type Checked } from './errors.js'
+import { stateOf } from './connection-state.js'
+import { AccessError, allowed, refused, type Checked } from './errors.js'
+import { orgOfServerName, serverNameOf } from './names.js'
 
 export interface TlsPolicy {
   readonly domain: string
@@ -18,10 +20,8 @@ export interface TlsPolicy {
  */
 export class OrgContexts {
   private readonly contexts = new Map<string, tls.SecureContext>()
-  private readonly suffix: string
 
   constructor (private readonly registry: OrgRegistry, private readonly policy: TlsPolicy) {
-    this.suffix = `.messaging.${policy.domain.toLowerCase()}`
     for (const state of registry.list()) this.rebuild(state.org.id)
   }
 
@@ -34,14 +34,13 @@ export class OrgContexts {
 
   /** The organisation a server name selects (design.md, "Identity": SNI). */
   orgForServername (servername: string | undefined | false): Checked<string> {
-    const name = typeof servername === 'string' ? servername.toLowerCase() : ''
-    if (name.endsWith(this.suffix)) {
-      const label = name.slice(0, -this.suffix.length)
+    const label = orgOfServerName(typeof servername === 'string' ? servername : undefined, this.policy.domain)
+    if (label !== undefined) {
       return this.contexts.has(label) ? allowed(label) : refused('BROKER_ERR_TLS_UNKNOWN_ORG', `no organisation "${label}"`)
     }
     const fallback = this.policy.defaultOrg
     if (fallback !== undefined && this.contexts.has(fallback)) return allowed(fallback)
-    return refused('BROKER_ERR_TLS_NO_SNI', `connect with SNI <org>${this.suffix}`)
+    return refused('BROKER_ERR_TLS_NO_SNI', `connect with SNI ${serverNameOf('<org>', this.policy.domain)}`)
   }
 
   contextFor (orgId: string): tls.SecureContext | undefined {
@@ -55,11 +54,11 @@ export class OrgContexts {
     return state === undefined ? undefined : this.contextOptions(state)
   }
 
-  /** The SNI callback: `this` is the TLS socket, which remembers its organisation for the gate. */
+  /** The SNI callback: `this` is the TLS socket, whose connection state remembers the organisation. */
   readonly sniCallback = (socket: tls.TLSSocket | undefined, servername: string, done: (err: Error | null, ctx?: tls.SecureContext) => void): void => {
     const org = this.orgForServername(servername)
-    if (!org.ok) return done(new BrokerError(org.code, org.reason))
-    if (socket !== undefined) sniOrgs.set(socket, org.value)
+    if (!org.ok) return done(new AccessError(org.code, org.reason))
+    if (socket !== undefined) stateOf(socket).sniOrg = org.value
     done(null, this.contexts.get(org.value))
   }
 
@@ -76,11 +75,4 @@ export class OrgContexts {
       ...TLS_HARDENING
     }
   }
-}
-
-const sniOrgs = new WeakMap<tls.TLSSocket, string>()
-
-/** The organisation the SNI callback chose for this socket, if it ran. */
-export function sniOrgOf (socket: tls.TLSSocket): string | undefined {
-  return sniOrgs.get(socket)
 }

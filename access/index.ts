@@ -1,0 +1,12 @@
+/** The identity path's public surface: who is on a connection, in which organisation, for every transport. */
+export { AccessError, allowed, refused, type AccessErrorCode, type Checked } from './errors.js'
+export { serverNameOf, orgOfServerName, clientIdOf, deviceClientIdOf, clientIdBelongsTo, orgOfClientId } from './names.js'
+export { parseIdentity, identityFromCertificate, thingOf, type Identity, type ThingIdentity } from './identity.js'
+export { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
+export { peerCertificatesOf, MAX_PRESENTED_CHAIN, type PeerCertificates } from './peer-chain.js'
+export { stateOf, knownStateOf, shareState, type ConnectionState } from './connection-state.js'
+export { OrgContexts, type TlsPolicy } from './org-contexts.js'
+export { IdentityResolver, type OrgHint } from './resolve.js'
+export { TlsFront, type TlsFrontPolicy } from './tls-front.js'
+export { ConnectionLimits, type ConnectionLimitsConfig, type LimitCode } from './connection-limits.js'
+export type { Admitted, Principal, Session, Refusal, Resolved, Stage } from './principal.js'

@@ -1,0 +1,121 @@
+import type { X509Certificate } from 'node:crypto'
+import type tls from 'node:tls'
+import { LRUCache } from 'lru-cache'
+import { inspectCertificate, type CertificateFacts, type OrgRegistry } from '../certs/index.js'
+import { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
+import { stateOf } from './connection-state.js'
+import { identityFromCertificate } from './identity.js'
+import { clientIdBelongsTo, orgOfClientId } from './names.js'
+import type { OrgContexts } from './org-contexts.js'
+import { peerCertificatesOf } from './peer-chain.js'
+import type { Admitted, Principal, Refusal, Resolved, Stage } from './principal.js'
+
+/**
+ * What names the organisation when the TLS layer kept none (a TLS 1.2
+ * session resumed from a ticket): the MQTT clientId, or the HTTP Host. As
+ * client-chosen as SNI, and the certificate must be trusted there.
+ */
+export type OrgHint = { readonly clientId: string } | { readonly host: string }
+
+/**
+ * The one answer to "who is on this connection, in which organisation", for
+ * every transport. `admit` runs once, after the handshake, on what TLS
+ * established; `principal` runs at each MQTT CONNECT and each HTTP request
+ * against the registry as it is now (a resumed session carries the
+ * certificate of its first handshake, possibly under another organisation or
+ * before a revocation); `recheck` re-runs the trust check of a live session.
+ */
+export class IdentityResolver {
+  // Devices reconnect with the same certificate: each one is decoded once.
+  private readonly facts = new LRUCache<string, CertificateFacts>({ max: 10_000 })
+
+  constructor (
+    private readonly registry: OrgRegistry,
+    private readonly contexts: OrgContexts,
+    private readonly policy: TrustPolicy = DEFAULT_TRUST_POLICY
+  ) {}
+
+  /** What the handshake established, kept in the connection's state; refused if it establishes no usable certificate. */
+  admit (socket: tls.TLSSocket): Resolved<Admitted> {
+    const state = stateOf(socket)
+    if (state.admitted !== undefined) return { ok: true, value: state.admitted }
+    const servername = typeof socket.servername === 'string' ? socket.servername : undefined
+    const nameless = state.sniOrg === undefined && servername === undefined && socket.isSessionReused()
+    const org = state.sniOrg !== undefined || nameless ? { ok: true as const, value: state.sniOrg } : this.contexts.orgForServername(servername)
+    if (!org.ok) return refusal(org, 'tls')
+    const { peer, chain } = peerCertificatesOf(socket)
+    if (peer === undefined) return refusal({ code: 'BROKER_ERR_NO_CLIENT_CERT', reason: 'no client certificate' }, 'tls', { orgId: org.value })
+    const certificate = this.inspect(peer)
+    if (certificate === undefined) {
+      return refusal({ code: 'BROKER_ERR_CERT_UNPARSABLE', reason: 'the client certificate could not be decoded' }, 'tls', { orgId: org.value, fingerprint: peer.fingerprint256 })
+    }
+    if (!socket.authorized) {
+      const verifyError = String(socket.authorizationError)
+      return refusal({ code: codeForVerifyError(socket.authorizationError), reason: 'client certificate refused' }, 'tls', { orgId: org.value, fingerprint: certificate.fingerprint, verifyError })
+    }
+    state.admitted = { orgId: org.value, servername, remoteAddress: socket.remoteAddress, certificate, presentedChain: chain }
+    return { ok: true, value: state.admitted }
+  }
+
+  /** The principal of an admitted connection now: organisation, trust, identity, and for MQTT the clientId's binding. */
+  principal (admitted: Admitted, hint: OrgHint, stage: Stage, now = new Date()): Resolved<Principal> {
+    const fingerprint = admitted.certificate.fingerprint
+    const org = this.orgOf(admitted, hint)
+    if (!org.ok) return refusal(org, stage, { fingerprint })
+    const orgId = org.value
+    const trusted = this.trustedIn(orgId, admitted.certificate, admitted.presentedChain, now)
+    if (!trusted.ok) return refusal(trusted, stage, { orgId, fingerprint })
+    const identity = identityFromCertificate(admitted.certificate)
+    if (!identity.ok) return refusal(identity, stage, { orgId, fingerprint })
+    if ('clientId' in hint && !clientIdBelongsTo(hint.clientId, identity.value, orgId)) {
+      return refusal({ code: 'BROKER_ERR_CLIENTID_MISMATCH', reason: 'the clientId must be the certificate identity\'s: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>[:<n>]' }, stage, { orgId, fingerprint })
+    }
+    return { ok: true, value: { orgId, identity: identity.value, certificate: admitted.certificate, fingerprint, presentedChain: admitted.presentedChain } }
+  }
+
+  /** Both steps at once, for a transport that decides per request (HTTPS). */
+  resolve (socket: tls.TLSSocket, hint: OrgHint, stage: Stage = 'request', now = new Date()): Resolved<Principal> {
+    const admitted = this.admit(socket)
+    return admitted.ok ? this.principal(admitted.value, hint, stage, now) : admitted
+  }
+
+  /** Whether a live principal is still trusted in its organisation (after a revocation, a CRL, a disabled CA). */
+  recheck (principal: Principal, now = new Date()): Resolved<true> {
+    const trusted = this.trustedIn(principal.orgId, principal.certificate, principal.presentedChain, now)
+    return trusted.ok ? { ok: true, value: true } : refusal(trusted, 'live', { orgId: principal.orgId, fingerprint: principal.fingerprint })
+  }
+
+  private orgOf (admitted: Admitted, hint: OrgHint): Refusable<string> {
+    if (admitted.orgId !== undefined) return { ok: true, value: admitted.orgId }
+    if ('host' in hint) return this.contexts.orgForServername(hint.host.replace(/:\d+$/, ''))
+    const orgId = orgOfClientId(hint.clientId)
+    return orgId !== undefined
+      ? { ok: true, value: orgId }
+      : { ok: false, code: 'BROKER_ERR_CLIENTID_MISMATCH', reason: 'the clientId must name the organisation: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>' }
+  }
+
+  private trustedIn (orgId: string, certificate: CertificateFacts, chain: () => readonly X509Certificate[], now: Date): Refusable<unknown> {
+    const org = this.registry.get(orgId)
+    if (org === undefined) return { ok: false, code: 'BROKER_ERR_CERT_UNTRUSTED', reason: `no organisation ${orgId}` }
+    return checkCertificateTrust(certificate, chain, org, now, this.policy)
+  }
+
+  private inspect (peer: X509Certificate): CertificateFacts | undefined {
+    let facts = this.facts.get(peer.fingerprint256)
+    if (facts === undefined) {
+      try {
+        facts = inspectCertificate(peer.raw)
+      } catch {
+        return undefined
+      }
+      this.facts.set(peer.fingerprint256, facts)
+    }
+    return facts
+  }
+}
+
+type Refusable<T> = { readonly ok: true, readonly value: T } | Pick<Refusal, 'code' | 'reason'> & { readonly ok: false }
+
+function refusal (why: Pick<Refusal, 'code' | 'reason'>, stage: Stage, fields: Omit<Refusal, 'code' | 'reason' | 'stage'> = {}): { readonly ok: false } & Refusal {
+  return { ok: false, code: why.code, reason: why.reason, stage, ...fields }
+}

@@ -1,0 +1,51 @@
+import type { Client, Subscription } from 'aedes'
+import type { Logger } from 'pino'
+import type { Checked } from '../errors.js'
+import { SILENT_OBSERVER, type BrokerObserver } from '../observer.js'
+import { maySubscribe } from '../policy.js'
+import { createSubscriptionLimit } from '../subscription-limit.js'
+import { internalTopic, parseSubscribeFilter, type SchemeTopic } from '../topics.js'
+import { sessionOf } from './session.js'
+import { checkTopic, clip, type ScopeOf } from './topic-check.js'
+
+export interface SubscribeDeps {
+  readonly log: Logger
+  readonly scopeOf: ScopeOf
+  readonly observer?: BrokerObserver
+  /** Filters one client may hold; unlimited when absent. */
+  readonly maxSubscriptionsPerClient?: number
+}
+
+/**
+ * A refused subscription is stored by aedes with the rest of its SUBSCRIBE
+ * packet for a persistent session; this filter, matching no topic the broker
+ * ever carries, is what it stores instead of the refused one.
+ */
+const REFUSED_FILTER = '$refused'
+
+/** aedes' SUBSCRIBE hook: each filter decided by policy.ts and the subscription limit, and rewritten to internal form. */
+export function createAuthorizeSubscribe (deps: SubscribeDeps) {
+  const observer = deps.observer ?? SILENT_OBSERVER
+  const withinLimit = createSubscriptionLimit(deps.maxSubscriptionsPerClient ?? Infinity)
+  return function authorizeSubscribe (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    const session = sessionOf(client)
+    let checked: Checked<SchemeTopic> = session === undefined
+      ? { ok: false as const, code: 'BROKER_ERR_NO_IDENTITY' as const, reason: 'subscribe before authentication' }
+      : checkTopic(session, sub.topic, parseSubscribeFilter, maySubscribe, deps.scopeOf)
+    if (checked.ok && session !== undefined && !withinLimit(client, internalTopic(session.orgId, checked.value))) {
+      checked = { ok: false, code: 'BROKER_ERR_LIMIT_SUBSCRIPTIONS', reason: `more than ${String(deps.maxSubscriptionsPerClient)} subscriptions` }
+    }
+    if (checked.ok && session !== undefined) {
+      sub.topic = internalTopic(session.orgId, checked.value)
+    } else if (!checked.ok) {
+      observer.subscriptionRefused(checked.code)
+      const log = session?.log ?? deps.log
+      log.warn({ event: 'subscribe.refused', code: checked.code, filter: clip(sub.topic), qos: sub.qos }, checked.reason)
+      sub.topic = REFUSED_FILTER
+    }
+    // Deferred so that every filter of the SUBSCRIBE is rewritten (and counted
+    // against the limit) before aedes adds or stores any of them; an unpatched
+    // aedes stores the packet's whole list, refused filters included.
+    process.nextTick(done, null, checked.ok ? sub : null)
+  }
+}
