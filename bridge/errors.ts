@@ -22,6 +22,7 @@
  * BRIDGE_ERR_API_NOT_FOUND         no such route or device (404)
  * BRIDGE_ERR_API_BAD_REQUEST       a malformed request (400)
  * BRIDGE_ERR_API_TOO_LARGE         a body over 16 KiB (413)
+ * BRIDGE_ERR_API_INTERNAL          anything unexpected: the cause is logged, never returned (500)
  *
  * No code for a message on an unexpected topic: the bridge subscribes to
  * nothing, the broker appends to the reading log only what reading-sink.ts
@@ -42,6 +43,7 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_API_NOT_FOUND'
   | 'BRIDGE_ERR_API_BAD_REQUEST'
   | 'BRIDGE_ERR_API_TOO_LARGE'
+  | 'BRIDGE_ERR_API_INTERNAL'
 
 export class BridgeError extends Error {
   override readonly name = 'BridgeError'
