@@ -2,6 +2,7 @@ import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
+import type { AdminErrorCode } from './errors.js'
 
 export { errorBody, type ErrorBody, type Failure } from '../../http/error-handler.js'
 
@@ -28,7 +29,7 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
 }
 
 /** PKI refusals keep their own code; fastify's (bad JSON, schema, size, content type) become ADMIN_ERR_*. */
-const ADMIN_MAPPING: ErrorMapping<CertsErrorCode, string> = {
+const ADMIN_MAPPING: ErrorMapping<CertsErrorCode, AdminErrorCode> = {
   isOwn: (err): err is CertsError => err instanceof CertsError,
   status: STATUS,
   fastifyCodes: { badRequest: 'ADMIN_ERR_BAD_REQUEST', tooLarge: 'ADMIN_ERR_TOO_LARGE', mediaType: 'ADMIN_ERR_MEDIA_TYPE', internal: 'ADMIN_ERR_INTERNAL' },

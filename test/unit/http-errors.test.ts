@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { CertsError } from '../../certs/index.js'
 import { failed } from '../../certs/admin-api/cloudflare-views.js'
+import { ADMIN_STATUS, type AdminErrorCode } from '../../certs/admin-api/errors.js'
 import { createErrorHandler as adminErrorHandler, failureOf } from '../../certs/admin-api/http-errors.js'
 import { BridgeError } from '../../bridge/errors.js'
 import { createErrorHandler as bridgeErrorHandler } from '../../bridge/http/http-errors.js'
@@ -107,6 +108,14 @@ describe('HTTP error handlers: the admin API', () => {
     { name: 'the Cloudflare routes carry a bad request in their envelope', url: '/client/v4/status-400', status: 400, body: envelope('ADMIN_ERR_BAD_REQUEST', 'page must be a positive whole number') }
   ]
   for (const c of cases) it(c.name, async () => await run(app, sink, c))
+
+  it('documents the status each ADMIN_ERR_* code is answered with', () => {
+    for (const c of cases) {
+      const body = c.body as { error?: { code: string }, errors?: Array<{ code: string }> }
+      const code = body.error?.code ?? body.errors?.[0].code ?? ''
+      if (code.startsWith('ADMIN_ERR_')) assert.equal(ADMIN_STATUS[code as AdminErrorCode], c.status, code)
+    }
+  })
 })
 
 describe('HTTP error handlers: the temps API', () => {
