@@ -9,7 +9,6 @@
  * BRIDGE_ERR_PAYLOAD_NOT_OBJECT    JSON, but not an object
  * BRIDGE_ERR_TEMPERATURE_INVALID   temperature missing, not a finite number or a numeric string
  * BRIDGE_ERR_TIME_INVALID          time missing or not an ISO 8601 instant (date, time and offset)
- * BRIDGE_ERR_TOPIC_UNEXPECTED      a message on a topic that is not a reading
  * Forwarding
  * BRIDGE_ERR_TEMPS_API_REFUSED     the temps API answered 4xx: dead-lettered with its answer, not retried
  * BRIDGE_ERR_TEMPS_API_UNAVAILABLE the temps API failed (5xx, network, timeout): retried with backoff
@@ -23,6 +22,11 @@
  * BRIDGE_ERR_API_NOT_FOUND         no such route or device (404)
  * BRIDGE_ERR_API_BAD_REQUEST       a malformed request (400)
  * BRIDGE_ERR_API_TOO_LARGE         a body over 16 KiB (413)
+ * BRIDGE_ERR_API_INTERNAL          anything unexpected: the cause is logged, never returned (500)
+ *
+ * No code for a message on an unexpected topic: the bridge subscribes to
+ * nothing, the broker appends to the reading log only what reading-sink.ts
+ * `accepts` (the reading event and format), and a log entry carries no topic.
  */
 export type BridgeErrorCode =
   | 'BRIDGE_ERR_PAYLOAD_TOO_LARGE'
@@ -30,7 +34,6 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_PAYLOAD_NOT_OBJECT'
   | 'BRIDGE_ERR_TEMPERATURE_INVALID'
   | 'BRIDGE_ERR_TIME_INVALID'
-  | 'BRIDGE_ERR_TOPIC_UNEXPECTED'
   | 'BRIDGE_ERR_TEMPS_API_REFUSED'
   | 'BRIDGE_ERR_TEMPS_API_UNAVAILABLE'
   | 'BRIDGE_ERR_LOG_LOST'
@@ -40,6 +43,7 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_API_NOT_FOUND'
   | 'BRIDGE_ERR_API_BAD_REQUEST'
   | 'BRIDGE_ERR_API_TOO_LARGE'
+  | 'BRIDGE_ERR_API_INTERNAL'
 
 export class BridgeError extends Error {
   override readonly name = 'BridgeError'

@@ -1,6 +1,7 @@
 /**
  * Errors of the PKI. Callers branch on `code`, never on the message; the admin
- * API maps each code to an HTTP status (admin-api/errors.ts).
+ * API maps each code to an HTTP status (admin-api/http-errors.ts), and its own
+ * refusals are AdminErrorCode (admin-api/errors.ts).
  *
  * Organisations
  * CERTS_ERR_ORG_INVALID            the id is not a lowercase DNS label

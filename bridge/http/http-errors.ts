@@ -1,7 +1,10 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { createErrorHandler as sharedErrorHandler, type ErrorMapping } from '../../http/error-handler.js'
 import { BridgeError, type BridgeErrorCode } from '../errors.js'
 
+export { errorBody } from '../../http/error-handler.js'
+
+/** The HTTP status of the bridge's codes, attached here at the edge; any other (a reading's refusal) is a 400. */
 const STATUS: Partial<Record<BridgeErrorCode, number>> = {
   BRIDGE_ERR_API_CLIENT_CERT_REQUIRED: 403,
   BRIDGE_ERR_API_FORBIDDEN: 403,
@@ -10,30 +13,23 @@ const STATUS: Partial<Record<BridgeErrorCode, number>> = {
   BRIDGE_ERR_PAYLOAD_TOO_LARGE: 413
 }
 
-export function errorBody (code: string, message: string): { error: { code: string, message: string } } {
-  return { error: { code, message } }
+/**
+ * A reading's own refusal keeps its code (400, with what is wrong); fastify's
+ * become BRIDGE_ERR_API_*. The temps API reads every content type itself
+ * (temps-server.ts), so it has no code of its own for a 415. Its log lines
+ * leave the query string out.
+ */
+const BRIDGE_MAPPING: ErrorMapping<BridgeErrorCode, BridgeErrorCode> = {
+  isOwn: (err): err is BridgeError => err instanceof BridgeError,
+  status: STATUS,
+  fastifyCodes: { badRequest: 'BRIDGE_ERR_API_BAD_REQUEST', tooLarge: 'BRIDGE_ERR_API_TOO_LARGE', mediaType: 'BRIDGE_ERR_API_BAD_REQUEST', internal: 'BRIDGE_ERR_API_INTERNAL' },
+  tooLargeMessage: 'the body is larger than 16 KiB',
+  events: { refused: 'api.refused', failed: 'api.error' },
+  failedMessage: 'temps API request failed',
+  logUrl: request => request.url.split('?')[0]
 }
 
-/**
- * Every failure leaves as JSON `{"error":{"code","message"}}`: a reading's
- * own refusal (400, with what is wrong), fastify's (bad body, size: 413),
- * never a stack trace; the unexpected is a 500 whose cause is logged only.
- */
+/** Every failure of the temps API leaves as `{"error":{"code","message"}}`, never a stack trace. */
 export function createErrorHandler (log: Logger) {
-  return function handleError (err: FastifyError | BridgeError, request: FastifyRequest, reply: FastifyReply): void {
-    if (err instanceof BridgeError) {
-      const status = STATUS[err.code] ?? 400
-      log.warn({ event: 'api.refused', code: err.code, method: request.method, url: request.url.split('?')[0], status }, err.message)
-      void reply.status(status).send(errorBody(err.code, err.message))
-      return
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-    if (status === 500) {
-      log.error({ event: 'api.error', err, method: request.method, url: request.url.split('?')[0] }, 'temps API request failed')
-      void reply.status(500).send(errorBody('BRIDGE_ERR_API_INTERNAL', 'the request failed; the gateway log has the cause'))
-      return
-    }
-    const code = status === 413 ? 'BRIDGE_ERR_API_TOO_LARGE' : 'BRIDGE_ERR_API_BAD_REQUEST'
-    void reply.status(status).send(errorBody(code, status === 413 ? 'the body is larger than 16 KiB' : err.message))
-  }
+  return sharedErrorHandler(BRIDGE_MAPPING, log)
 }

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
 import { TLS_HARDENING } from '../tls-hardening.js'
+import { adminFailure } from './errors.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
@@ -49,16 +50,19 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } }
   })
   app.setErrorHandler(createErrorHandler(log))
-  app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
+  app.setNotFoundHandler((request, reply) => {
+    const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
+    void reply.status(refusal.status).send(errorBody(refusal.code, refusal.message))
+  })
   const publicPaths = new Set(deps.publicPaths ?? [])
   app.addHook('onRequest', async (request, reply) => {
     if (publicPaths.has(request.url.split('?')[0])) return
     if (!bearerMatches(request.headers.authorization, cfg.token)) {
-      log.warn({ event: 'admin.unauthorized', code: 'ADMIN_ERR_UNAUTHORIZED', method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
-      const refusal = { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'a valid bearer token is required' }
+      const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
+      log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
       // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
       const body = request.url.startsWith('/client/v4/') ? failed(refusal) : errorBody(refusal.code, refusal.message)
-      return await reply.status(401).header('www-authenticate', 'Bearer').send(body)
+      return await reply.status(refusal.status).header('www-authenticate', 'Bearer').send(body)
     }
   })
   const context = { registry: deps.registry, actorOf }

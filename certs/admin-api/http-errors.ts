@@ -1,6 +1,10 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
+import type { AdminErrorCode } from './errors.js'
+
+export { errorBody, type ErrorBody, type Failure } from '../../http/error-handler.js'
 
 /** The HTTP status of each refusal, attached here at the edge (the PKI itself knows nothing of HTTP). */
 const STATUS: Partial<Record<CertsErrorCode, number>> = {
@@ -24,44 +28,22 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_HSM_FAILED: 503
 }
 
-export interface ErrorBody {
-  readonly error: { readonly code: string, readonly message: string }
+/** PKI refusals keep their own code; fastify's (bad JSON, schema, size, content type) become ADMIN_ERR_*. */
+const ADMIN_MAPPING: ErrorMapping<CertsErrorCode, AdminErrorCode> = {
+  isOwn: (err): err is CertsError => err instanceof CertsError,
+  status: STATUS,
+  fastifyCodes: { badRequest: 'ADMIN_ERR_BAD_REQUEST', tooLarge: 'ADMIN_ERR_TOO_LARGE', mediaType: 'ADMIN_ERR_MEDIA_TYPE', internal: 'ADMIN_ERR_INTERNAL' },
+  events: { refused: 'admin.refused', failed: 'admin.error' },
+  failedMessage: 'admin request failed',
+  logUrl: request => request.url
 }
 
-export function errorBody (code: string, message: string): ErrorBody {
-  return { error: { code, message } }
-}
-
-/** A refusal as it leaves the API, whatever envelope carries it. */
-export interface Failure {
-  readonly status: number
-  readonly code: string
-  readonly message: string
-}
-
-/**
- * PKI refusals keep their own code; fastify's (bad JSON, schema, size) become
- * ADMIN_ERR_*; anything unexpected is a 500 whose cause is logged, not returned.
- */
-export function failureOf (err: FastifyError | CertsError, request: FastifyRequest, log: Logger): Failure {
-  if (err instanceof CertsError) {
-    const status = STATUS[err.code] ?? 400
-    log.warn({ event: 'admin.refused', code: err.code, method: request.method, url: request.url, status }, err.message)
-    return { status, code: err.code, message: err.message }
-  }
-  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-  if (status === 500) {
-    log.error({ event: 'admin.error', err, method: request.method, url: request.url }, 'admin request failed')
-    return { status, code: 'ADMIN_ERR_INTERNAL', message: 'the request failed; the gateway log has the cause' }
-  }
-  const code = status === 413 ? 'ADMIN_ERR_TOO_LARGE' : status === 415 ? 'ADMIN_ERR_MEDIA_TYPE' : 'ADMIN_ERR_BAD_REQUEST'
-  return { status, code, message: err.message }
+/** A failure of the admin API, for the routes that answer in another envelope (Cloudflare's). */
+export function failureOf (err: FastifyError | Error, request: FastifyRequest, log: Logger): Failure {
+  return sharedFailureOf(ADMIN_MAPPING, err, request, log)
 }
 
 /** Every failure of the native routes leaves as `{"error":{"code","message"}}`. */
 export function createErrorHandler (log: Logger) {
-  return function handleError (err: FastifyError | CertsError, request: FastifyRequest, reply: FastifyReply): void {
-    const failure = failureOf(err, request, log)
-    void reply.status(failure.status).send(errorBody(failure.code, failure.message))
-  }
+  return sharedErrorHandler(ADMIN_MAPPING, log)
 }

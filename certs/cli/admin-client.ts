@@ -1,6 +1,7 @@
 import https from 'node:https'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import type { AdminClientErrorCode } from '../admin-api/errors.js'
 
 /** Where the CLI finds the admin API and how it proves itself. */
 export interface ClientSettings {
@@ -34,7 +35,7 @@ export function resolveClientSettings (options: { api?: string, ca?: string }, e
   const explicitCa = options.ca ?? env.MQGATE_ADMIN_CA
   const caPem = readOptional(explicitCa ?? path.join(dataDir, 'admin', 'ca.pem'))
   if (explicitCa !== undefined && caPem === undefined) {
-    throw new AdminApiError(0, 'ADMIN_ERR_CA_UNREADABLE', `cannot read the admin API's CA file ${explicitCa}`)
+    throw clientError(0, 'ADMIN_ERR_CA_UNREADABLE', `cannot read the admin API's CA file ${explicitCa}`)
   }
   return { apiUrl, token, caPem, operator: env.USER }
 }
@@ -53,6 +54,11 @@ export class AdminApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string) {
     super(message)
   }
+}
+
+/** The CLI's own refusals, when no answer of the API's came back: typed, so each is one of the documented codes. */
+function clientError (status: number, code: AdminClientErrorCode, message: string): AdminApiError {
+  return new AdminApiError(status, code, message)
 }
 
 export class AdminClient {
@@ -81,11 +87,13 @@ export class AdminClient {
           try { json = text === '' ? {} : JSON.parse(text) } catch { json = undefined }
           const status = res.statusCode ?? 0
           if (status >= 200 && status < 300 && json !== undefined) return resolve(json)
-          reject(new AdminApiError(status, json?.error?.code ?? 'ADMIN_ERR_HTTP', json?.error?.message ?? `HTTP ${status}`))
+          // A body without mqgate's error code (a proxy's page, say) keeps its status under ADMIN_ERR_HTTP.
+          const fallback: AdminClientErrorCode = 'ADMIN_ERR_HTTP'
+          reject(new AdminApiError(status, json?.error?.code ?? fallback, json?.error?.message ?? `HTTP ${status}`))
         })
       })
       req.on('timeout', () => req.destroy(new Error('timed out')))
-      req.on('error', err => reject(new AdminApiError(0, 'ADMIN_ERR_UNREACHABLE', `cannot reach the admin API at ${this.settings.apiUrl}: ${err.message}`)))
+      req.on('error', err => reject(clientError(0, 'ADMIN_ERR_UNREACHABLE', `cannot reach the admin API at ${this.settings.apiUrl}: ${err.message}`)))
       req.end(payload)
     })
   }

@@ -6,6 +6,7 @@ import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, re
 import { managedCaOf, type IssuedCertRecord } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { clientCertificateView, failed, succeeded } from '../cloudflare-views.js'
+import { adminFailure } from '../errors.js'
 import { failureOf } from '../http-errors.js'
 
 /**
@@ -49,7 +50,8 @@ export function clientCertificateRoutes ({ registry, actorOf }: RouteContext, lo
       json(request, body as string, done)
     })
     app.setNotFoundHandler((request, reply) => {
-      void reply.status(404).send(failed({ code: 'ADMIN_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }))
+      const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
+      void reply.status(refusal.status).send(failed(refusal))
     })
 
     app.post<{ Params: Params, Body: { csr: string, validity_days: number } }>('/zones/:org/client_certificates', {

@@ -1,0 +1,51 @@
+import type { Failure } from '../../http/error-handler.js'
+
+/**
+ * The admin API's own refusals, beside the PKI's (CertsErrorCode): what the
+ * HTTP layer itself refuses. Callers, the CLI and operators' scripts branch on
+ * the code, never on the message; ADMIN_STATUS attaches the HTTP status here,
+ * at the edge.
+ *
+ * Answered by the API
+ * ADMIN_ERR_UNAUTHORIZED    no bearer token, or the wrong one (401)
+ * ADMIN_ERR_NOT_FOUND       no such route (404)
+ * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
+ * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit (413)
+ * ADMIN_ERR_MEDIA_TYPE      a body in a content type the route does not read (415)
+ * ADMIN_ERR_INTERNAL        anything unexpected: the cause is logged, never returned (500)
+ */
+export type AdminErrorCode =
+  | 'ADMIN_ERR_UNAUTHORIZED'
+  | 'ADMIN_ERR_NOT_FOUND'
+  | 'ADMIN_ERR_BAD_REQUEST'
+  | 'ADMIN_ERR_TOO_LARGE'
+  | 'ADMIN_ERR_MEDIA_TYPE'
+  | 'ADMIN_ERR_INTERNAL'
+
+/** A full record, not a partial one: a new code does not compile until it has its status. */
+export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.freeze({
+  ADMIN_ERR_UNAUTHORIZED: 401,
+  ADMIN_ERR_NOT_FOUND: 404,
+  ADMIN_ERR_BAD_REQUEST: 400,
+  ADMIN_ERR_TOO_LARGE: 413,
+  ADMIN_ERR_MEDIA_TYPE: 415,
+  ADMIN_ERR_INTERNAL: 500
+})
+
+/**
+ * The CLI's own codes, when no answer of the API's came back (AdminApiError
+ * with status 0, or a non-JSON answer); they never travel over HTTP.
+ *
+ * ADMIN_ERR_CA_UNREADABLE   the CA file named by --ca or MQGATE_ADMIN_CA cannot be read
+ * ADMIN_ERR_UNREACHABLE     the admin API cannot be reached (connection, TLS, timeout)
+ * ADMIN_ERR_HTTP            an answer without mqgate's error body (a proxy's page, say): its status only
+ */
+export type AdminClientErrorCode =
+  | 'ADMIN_ERR_CA_UNREADABLE'
+  | 'ADMIN_ERR_UNREACHABLE'
+  | 'ADMIN_ERR_HTTP'
+
+/** One of the API's own refusals with its status, for the answers sent outside the error handler (401, 404). */
+export function adminFailure (code: AdminErrorCode, message: string): Failure {
+  return { status: ADMIN_STATUS[code], code, message }
+}
