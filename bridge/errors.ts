@@ -16,8 +16,8 @@
  * BRIDGE_ERR_LOG_LOST              the readings stream or its consumer groups vanished (Redis restarted empty, FLUSHALL): recreated, logged once
  * Shutdown
  * BRIDGE_ERR_CLOSED                work asked of a stage or reading log that is shutting down
- * Temps API
- * BRIDGE_ERR_API_CLIENT_CERT_REQUIRED  a protected host without a verified client certificate (403)
+ * Temps API (a caller the identity path refuses gets 403 with that path's own
+ * code, BROKER_ERR_NO_CLIENT_CERT, BROKER_ERR_CERT_REVOKED, ...: access/errors.ts)
  * BRIDGE_ERR_API_FORBIDDEN         a certificate that may not use this route (403)
  * BRIDGE_ERR_API_NOT_FOUND         no such route or device (404)
  * BRIDGE_ERR_API_BAD_REQUEST       a malformed request (400)
@@ -38,7 +38,6 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_TEMPS_API_UNAVAILABLE'
   | 'BRIDGE_ERR_LOG_LOST'
   | 'BRIDGE_ERR_CLOSED'
-  | 'BRIDGE_ERR_API_CLIENT_CERT_REQUIRED'
   | 'BRIDGE_ERR_API_FORBIDDEN'
   | 'BRIDGE_ERR_API_NOT_FOUND'
   | 'BRIDGE_ERR_API_BAD_REQUEST'

@@ -6,7 +6,6 @@ export { errorBody } from '../../http/error-handler.js'
 
 /** The HTTP status of the bridge's codes, attached here at the edge; any other (a reading's refusal) is a 400. */
 const STATUS: Partial<Record<BridgeErrorCode, number>> = {
-  BRIDGE_ERR_API_CLIENT_CERT_REQUIRED: 403,
   BRIDGE_ERR_API_FORBIDDEN: 403,
   BRIDGE_ERR_API_NOT_FOUND: 404,
   BRIDGE_ERR_API_TOO_LARGE: 413,
