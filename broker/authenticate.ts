@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { OrgRegistry } from '../certs/index.js'
 import { checkCertificateTrust, type TrustPolicy } from './certificate-trust.js'
 import { connectionInfoOf, type ConnectionInfo } from './connection-gate.js'
-import { AuthError, CONNACK, allowed, refused, type Checked } from './errors.js'
+import { AuthError, allowed, connackFor, refused, type Checked } from './errors.js'
 import { clientIdBelongsTo, orgOfClientId, type Identity } from './identity.js'
 import { mayPublish, type GatewayScope } from './policy.js'
 import { internalTopic, parsePublishTopic } from './topics.js'
@@ -35,6 +35,8 @@ export interface AuthenticateDeps {
   readonly gatewayScope: (orgId: string, identity: Identity) => GatewayScope
   readonly now?: () => Date
   readonly trustPolicy?: TrustPolicy
+  /** A last say on an authenticated session (the organisation's connection limit, org-limits.ts). */
+  readonly admitSession?: (session: Session, client: Client) => Checked<Session>
 }
 
 /**
@@ -55,15 +57,16 @@ export function createAuthenticate (deps: AuthenticateDeps) {
 
   function authenticate (client: Client, _username: unknown, _password: unknown, done: (err: AuthError | null, ok: boolean | null) => void): void {
     const info = connectionInfoOf(client.conn)
-    const result = info === undefined
-      ? refused('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS gate')
+    const checked = info === undefined
+      ? refused<Session>('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS gate')
       : checkConnect(info, client, connectPackets.get(client))
+    const result = checked.ok && deps.admitSession !== undefined ? deps.admitSession(checked.value, client) : checked
     if (result.ok) {
       sessions.set(client.conn, result.value)
       result.value.log.info({ event: 'client.connected', remoteAddress: info?.remoteAddress, clean: client.clean }, 'client connected')
       return done(null, true)
     }
-    const returnCode = result.code === 'BROKER_ERR_CLIENTID_MISMATCH' ? CONNACK.IDENTIFIER_REJECTED : CONNACK.NOT_AUTHORIZED
+    const returnCode = connackFor(result.code)
     deps.log.warn({
       event: 'connect.refused',
       stage: 'connect',

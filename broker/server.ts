@@ -17,6 +17,7 @@ import { guardFrames } from './frame-guard.js'
 import type { Identity } from './identity.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
+import { OrgLimiter } from './org-limits.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
 import { settlesWithin } from './redis-close.js'
@@ -56,7 +57,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
   const observer = deps.observer ?? SILENT_OBSERVER
   const authorizers = createAuthorizers({ log, gatewayScope, readings: deps.readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient })
-  const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence)
+  const orgLimiter = new OrgLimiter(deps.registry, observer)
+  const aedes = await createAedes(cfg, deps, log, authorizers, gatewayScope, mqttPersistence, orgLimiter)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
@@ -97,7 +99,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       observer.connectionRefused(violation.code)
       throttled.warn(violation.code, { event: 'connection.closed', declared: violation.declared, limit: cfg.limits.maxPacketBytes, remoteAddress: socket.remoteAddress, clientId: client.id ?? undefined }, 'packet over the size limit')
     })
-    const limited = applyClientLimits(socket, client, info.orgId, cfg.limits, { observer, throttled })
+    const limited = applyClientLimits(socket, client, info.orgId, cfg.limits, { observer, throttled, orgLimiter })
     if (!limited || !rewriteUnsubscribeFilters(client, filter => authorizers.internalFilterFor(socket, filter))) {
       log.error({ event: 'broker.incompatible' }, 'aedes client has no parser to hook; refusing connections')
       socket.destroy()
@@ -182,9 +184,10 @@ async function createAedes (
   log: Logger,
   authorizers: ReturnType<typeof createAuthorizers>,
   gatewayScope: (orgId: string, identity: Identity) => GatewayScope,
-  mqttPersistence: MqttPersistence
+  mqttPersistence: MqttPersistence,
+  orgLimiter: OrgLimiter
 ): Promise<AedesBroker> {
-  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope, trustPolicy: { maxChainDepth: cfg.maxChainDepth } })
+  const { preConnect, authenticate } = createAuthenticate({ registry: deps.registry, log, gatewayScope, trustPolicy: { maxChainDepth: cfg.maxChainDepth }, admitSession: orgLimiter.admitSession })
   const { Aedes } = await import('aedes')
   const aedes = await Aedes.createBroker({
     persistence: mqttPersistence.persistence,
