@@ -8,6 +8,8 @@ import type { AccessErrorCode, Checked as AccessChecked } from '../access/index.
  *
  * MQTT CONNECT
  * BROKER_ERR_WILL_FORBIDDEN        the Will topic is one the identity may not publish to (CONNACK 5)
+ * BROKER_ERR_LIMIT_ORG_CONNECTIONS the organisation has all the sessions its limit allows on this process
+ *                                  (`mqgate org limits --connections`; CONNACK 3, server unavailable: retry later)
  *
  * Topics (PUBLISH refused → connection closed [MQTT-3.3.5-2]; SUBSCRIBE refused → granted QoS 128)
  * BROKER_ERR_TOPIC_OUTSIDE_SCHEME  not an iot-2/... topic of the identity's class
@@ -28,6 +30,8 @@ import type { AccessErrorCode, Checked as AccessChecked } from '../access/index.
  * Limits that slow or trim instead of closing (logged once per client per 10 s)
  * BROKER_ERR_LIMIT_PUBLISH_RATE        a client over its publish rate: its socket is left unread until it is back under
  * BROKER_ERR_LIMIT_QUEUED_BYTES        a subscriber holding more than its bound unread: QoS 0 dropped, a persistent session's QoS 1 left in the store
+ * BROKER_ERR_LIMIT_ORG_PUBLISH_RATE    the client's organisation is over its publish rate (`mqgate org limits --publish-rate`):
+ *                                      its socket is left unread until the organisation is back under
  *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
@@ -50,6 +54,8 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_LIMIT_SUBSCRIPTIONS'
   | 'BROKER_ERR_LIMIT_PUBLISH_RATE'
   | 'BROKER_ERR_LIMIT_QUEUED_BYTES'
+  | 'BROKER_ERR_LIMIT_ORG_CONNECTIONS'
+  | 'BROKER_ERR_LIMIT_ORG_PUBLISH_RATE'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'
@@ -60,11 +66,18 @@ export class BrokerError extends Error {
 }
 
 /** MQTT 3.1.1 CONNACK return codes used by the broker (3.2.2.3). */
-export const CONNACK = Object.freeze({ IDENTIFIER_REJECTED: 2, NOT_AUTHORIZED: 5 } as const)
+export const CONNACK = Object.freeze({ IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, NOT_AUTHORIZED: 5 } as const)
+
+/** The CONNACK return code a CONNECT refusal is answered with: 5 unless the code says otherwise. */
+export function connackFor (code: BrokerErrorCode): 2 | 3 | 5 {
+  if (code === 'BROKER_ERR_CLIENTID_MISMATCH') return CONNACK.IDENTIFIER_REJECTED
+  if (code === 'BROKER_ERR_LIMIT_ORG_CONNECTIONS') return CONNACK.SERVER_UNAVAILABLE
+  return CONNACK.NOT_AUTHORIZED
+}
 
 /** An authentication refusal as aedes expects it: an Error carrying the CONNACK return code. */
 export class AuthError extends BrokerError {
-  constructor (code: BrokerErrorCode, message: string, readonly returnCode: 2 | 5) {
+  constructor (code: BrokerErrorCode, message: string, readonly returnCode: 2 | 3 | 5) {
     super(code, message)
   }
 }

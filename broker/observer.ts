@@ -14,6 +14,8 @@ export interface BrokerObserver {
   publishThrottled (orgId: string): void
   /** A delivery over a subscriber's queued-bytes bound: dropped, or left in its session's store. */
   deliveryOverflow (orgId: string, outcome: 'dropped' | 'left-in-store'): void
+  /** An organisation's own limit bit (`mqgate org limits`): a CONNECT refused, or a client held back by the org's publish rate. */
+  orgLimited (orgId: string, code: 'BROKER_ERR_LIMIT_ORG_CONNECTIONS' | 'BROKER_ERR_LIMIT_ORG_PUBLISH_RATE'): void
 }
 
 export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
@@ -24,5 +26,6 @@ export const SILENT_OBSERVER: BrokerObserver = Object.freeze({
   publishRefused () {},
   subscriptionRefused () {},
   publishThrottled () {},
-  deliveryOverflow () {}
+  deliveryOverflow () {},
+  orgLimited () {}
 })

@@ -12,6 +12,13 @@ export interface PublishRateLimits {
 
 interface Packet { readonly cmd: string, readonly length?: number }
 
+/** A rate the client shares with others (its organisation's, org-limits.ts), consulted beside its own. */
+export interface SharedRate {
+  /** Milliseconds until the shared rate lets the next PUBLISH through; 0 now. */
+  waitMs (): number
+  take (): void
+}
+
 /**
  * Holds one client to its publish rate by backpressure, as EMQX's
  * messages_rate / bytes_rate do: nothing is dropped and the client is not
@@ -30,7 +37,7 @@ interface Packet { readonly cmd: string, readonly length?: number }
  * 1.2 a paused client drops the batch counter's decrements and never reads
  * again.)
  */
-export function limitPublishRate (socket: Duplex, client: Client, limits: PublishRateLimits, onThrottled: () => void): boolean {
+export function limitPublishRate (socket: Duplex, client: Client, limits: PublishRateLimits, onThrottled: (by: 'client' | 'shared') => void, shared?: SharedRate): boolean {
   const parser = (client as unknown as { _parser?: EventEmitter })._parser
   if (typeof parser?.emit !== 'function') return false
   const messages = new TokenBucket(limits.messagesPerSecond)
@@ -40,12 +47,14 @@ export function limitPublishRate (socket: Duplex, client: Client, limits: Publis
   let starved = false
   const emit = parser.emit.bind(parser)
 
-  const waitMs = (): number => Math.max(messages.waitMs(), bytes.waitMs())
+  const ownWaitMs = (): number => Math.max(messages.waitMs(), bytes.waitMs())
+  const waitMs = (): number => Math.max(ownWaitMs(), shared?.waitMs() ?? 0)
   const pass = (packet: Packet): void => {
     if (packet.cmd === 'publish') {
       messages.take(1)
       // Remaining Length plus the fixed header (at least two bytes).
       bytes.take((packet.length ?? 0) + 2)
+      shared?.take()
     }
     emit('packet', packet)
   }
@@ -69,7 +78,10 @@ export function limitPublishRate (socket: Duplex, client: Client, limits: Publis
       pass(packet)
       return true
     }
-    if (held.length === 0) onThrottled()
+    if (held.length === 0) {
+      if (ownWaitMs() > 0) onThrottled('client')
+      if ((shared?.waitMs() ?? 0) > 0) onThrottled('shared')
+    }
     held.push(packet)
     timer ??= setTimeout(release, waitMs())
     return true

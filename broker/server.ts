@@ -9,6 +9,7 @@ import { CrlWatch } from './crl-watch.js'
 import { createHooks } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
+import { OrgLimiter } from './org-limits.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
 import { ReadingQueue, type ReadingSink } from './reading-queue.js'
 import { purgeRevokedRetained, type RetainedStore } from './retained-purge.js'
@@ -56,7 +57,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
   const observer = deps.observer ?? SILENT_OBSERVER
   const readings = new ReadingQueue(deps.readings)
-  const hooks = createHooks({ resolver: front.resolver, log, scopeOf, readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient })
+  const orgLimiter = new OrgLimiter(deps.registry, observer)
+  const hooks = createHooks({ resolver: front.resolver, log, scopeOf, readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient, admitSession: orgLimiter.admitSession })
   const aedes = await createAedes(cfg, hooks, mqttPersistence)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
@@ -73,6 +75,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     observer,
     throttled,
     sockets,
+    orgLimiter,
     connectionLimits: new ConnectionLimits({ perIp: cfg.limits.connectionsPerIp, total: cfg.limits.connectionsTotal, ratePerIp: cfg.limits.connectionRatePerIp })
   }
   const { server, port } = await listenMqttOverTls({ port: cfg.port, host: cfg.host, handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs }, transport)

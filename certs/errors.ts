@@ -7,6 +7,7 @@
  * CERTS_ERR_ORG_INVALID            the id is not a lowercase DNS label
  * CERTS_ERR_ORG_EXISTS             the organisation is already registered
  * CERTS_ERR_ORG_NOT_FOUND          no such organisation
+ * CERTS_ERR_LIMIT_INVALID          an organisation limit that is not a whole number from 1 to 1,000,000,000 (or none), or no limit named
  * Certificates and keys handed in
  * CERTS_ERR_CERT_UNPARSABLE        a certificate could not be decoded (PEM or DER)
  * CERTS_ERR_MULTIPLE_CERTS         a file that must hold one certificate holds several
@@ -66,7 +67,7 @@
  * CERTS_ERR_HSM_FAILED             any other PKCS#11 failure (the CKR_ name is in the message)
  */
 export type CertsErrorCode =
-  | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND'
+  | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND' | 'CERTS_ERR_LIMIT_INVALID'
   | 'CERTS_ERR_CERT_UNPARSABLE' | 'CERTS_ERR_MULTIPLE_CERTS' | 'CERTS_ERR_CERT_EXPIRED' | 'CERTS_ERR_CERT_NOT_YET_VALID'
   | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED'
   | 'CERTS_ERR_CA_NOT_FOUND' | 'CERTS_ERR_CA_EXISTS' | 'CERTS_ERR_NOT_A_CA' | 'CERTS_ERR_CA_NO_KEY_CERT_SIGN' | 'CERTS_ERR_CA_MANAGED'

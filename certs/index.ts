@@ -14,7 +14,7 @@ export { tbsCertificate } from './x509-builder.js'
 export { signedStructure, subjectKeyIdentifier } from './asn1-signing.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,
-  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, CRL_POLICIES
+  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type OrgLimitsRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, CRL_POLICIES
 } from './records.js'
 export type { RegistryStore } from './registry-store.js'
 export { FileRegistryStore } from './file-registry-store.js'
@@ -33,6 +33,7 @@ export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline
 export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'
 export { issueClientCert, listIssued, findIssued, revokeCert, restoreCert, issuedStateOf, type Issued, type IssuedState } from './issuer.js'
 export { setGatewayDevices, gatewayScopeOf } from './gateway-scopes.js'
+export { setOrgLimits, orgLimitsOf, ORG_LIMIT_MAX, ORG_LIMIT_NAMES, type OrgLimits, type OrgLimitName, type OrgLimitsChange } from './org-limits.js'
 export { spkiPin } from './pins.js'
 export { pinsOf } from './pin-report.js'
 export { createCsr, readCsr } from './csr.js'

@@ -9,6 +9,20 @@ export interface OrgRecord {
   readonly createdAt: string
   readonly managedCaId: string
   readonly activeServerCertId: string
+  /** What the organisation may use of a shared gateway (`mqgate org limits`); absent: no limit. */
+  readonly limits?: OrgLimitsRecord
+}
+
+/**
+ * An organisation's own limits, each applied by every broker process to the
+ * organisation's clients on that process. A field that is absent is no limit.
+ */
+export interface OrgLimitsRecord {
+  /** Authenticated MQTT sessions at once; the next CONNECT is refused (CONNACK 3). */
+  readonly connections?: number
+  /** PUBLISH packets per second, all its clients together; over it they are read no faster. */
+  readonly publishRate?: number
+  readonly updatedAt: string
 }
 
 /** A CRL an operator loaded for one of the organisation's CAs (signature checked at load). */

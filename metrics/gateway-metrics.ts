@@ -37,6 +37,7 @@ export class GatewayMetrics implements BrokerObserver {
   private readonly registryEmptied = this.counter('mqgate_registry_store_emptied_total', 'Times the registry store was found holding no organisation while this process held some (Redis restarted empty, FLUSHALL)')
   private readonly publishesThrottled = this.counter('mqgate_publish_throttled_total', 'Times a client over MQGATE_PUBLISH_RATE_PER_CLIENT / MQGATE_PUBLISH_BYTES_PER_CLIENT had its socket left unread until back under, by organisation', ['org'])
   private readonly deliveriesOverflowed = this.counter('mqgate_deliveries_over_queue_total', 'Deliveries to a subscriber holding more than MQGATE_MAX_QUEUED_BYTES_PER_CLIENT unread, by organisation and outcome (dropped: QoS 0 or clean session; left-in-store: a persistent session\'s QoS 1, sent at its next CONNECT)', ['org', 'outcome'])
+  private readonly orgLimitsHit = this.counter('mqgate_org_limited_total', 'Times an organisation\'s own limit (mqgate org limits) bit, by organisation and code: a CONNECT refused (BROKER_ERR_LIMIT_ORG_CONNECTIONS), or a client\'s socket left unread while the organisation was over its publish rate (BROKER_ERR_LIMIT_ORG_PUBLISH_RATE)', ['org', 'reason'])
   private readonly subscriptionsRefused = this.counter('mqgate_subscriptions_refused_total', 'Subscriptions negated, by reason code', ['reason'])
 
   constructor () {
@@ -89,6 +90,7 @@ export class GatewayMetrics implements BrokerObserver {
   subscriptionRefused (code: string): void { this.subscriptionsRefused.inc({ reason: code }) }
   publishThrottled (orgId: string): void { this.publishesThrottled.inc({ org: orgId }) }
   deliveryOverflow (orgId: string, outcome: string): void { this.deliveriesOverflowed.inc({ org: orgId, outcome }) }
+  orgLimited (orgId: string, code: string): void { this.orgLimitsHit.inc({ org: orgId, reason: code }) }
   registryStoreEmptied (): void { this.registryEmptied.inc() }
 
   private async expiries (): Promise<Expiry[]> {

@@ -1,7 +1,7 @@
 import type { Client, ConnectPacket, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { knownStateOf, orgOfClientId, type IdentityResolver, type Session } from '../../access/index.js'
-import { AuthError, CONNACK } from '../errors.js'
+import { knownStateOf, orgOfClientId, stateOf, type Admitted, type IdentityResolver, type Principal, type Session } from '../../access/index.js'
+import { AuthError, allowed, connackFor, refused, type Checked } from '../errors.js'
 import type { ScopeOf } from './topic-check.js'
 import { authorizeWill } from './will.js'
 
@@ -10,6 +10,8 @@ export interface AuthenticateDeps {
   readonly log: Logger
   readonly scopeOf: ScopeOf
   readonly now?: () => Date
+  /** A last say on an authenticated session (the organisation's connection limit, org-limits.ts). */
+  readonly admitSession?: (session: Session, client: Client) => Checked<Session>
 }
 
 /**
@@ -28,34 +30,44 @@ export function createAuthenticate (deps: AuthenticateDeps) {
   }
 
   function authenticate (client: Client, _username: unknown, _password: unknown, done: (err: AuthError | null, ok: boolean | null) => void): void {
-    const state = knownStateOf(client.conn)
-    const admitted = state?.admitted
-    const principal = admitted === undefined
-      ? { ok: false as const, code: 'BROKER_ERR_NO_IDENTITY' as const, reason: 'the connection did not pass the TLS front', stage: 'connect' as const, orgId: undefined }
-      : deps.resolver.principal(admitted, { clientId: client.id }, 'connect', deps.now?.())
-    const will = connectPackets.get(client)?.will as PublishPacket | null | undefined
-    const checked = principal.ok && will != null ? authorizeWill(principal.value, will, deps.scopeOf) : principal
-    if (principal.ok && checked.ok && state !== undefined) {
-      const { orgId, identity, fingerprint, certificate } = principal.value
-      const log = deps.log.child({ clientId: client.id, orgId, identity: identity.commonName, fingerprint, serial: certificate.serial })
-      const session: Session = { ...principal.value, clientId: client.id, log, connectedAt: Date.now() }
-      state.session = session
-      log.info({ event: 'client.connected', remoteAddress: admitted?.remoteAddress, clean: client.clean }, 'client connected')
+    const admitted = knownStateOf(client.conn)?.admitted
+    const checked = admitted === undefined ? refused('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS front') : checkConnect(client, admitted)
+    if (checked.ok) {
+      stateOf(client.conn).session = checked.value
+      checked.value.log.info({ event: 'client.connected', remoteAddress: admitted?.remoteAddress, clean: client.clean }, 'client connected')
       return done(null, true)
     }
-    if (checked.ok) return done(new AuthError('BROKER_ERR_NO_IDENTITY', 'no connection state', CONNACK.NOT_AUTHORIZED), false)
-    const returnCode = checked.code === 'BROKER_ERR_CLIENTID_MISMATCH' ? CONNACK.IDENTIFIER_REJECTED : CONNACK.NOT_AUTHORIZED
+    const returnCode = connackFor(checked.code)
     deps.log.warn({
       event: 'connect.refused',
       stage: 'connect',
       code: checked.code,
       returnCode,
       clientId: client.id,
-      orgId: principal.ok ? principal.value.orgId : principal.orgId ?? admitted?.orgId ?? orgOfClientId(client.id),
+      orgId: admitted?.orgId ?? orgOfClientId(client.id),
       fingerprint: admitted?.certificate.fingerprint,
       remoteAddress: admitted?.remoteAddress
     }, checked.reason)
     done(new AuthError(checked.code, checked.reason, returnCode), false)
+  }
+
+  /** The identity path's principal under this clientId, its Will, then the organisation's say (its connection limit). */
+  function checkConnect (client: Client, admitted: Admitted): Checked<Session> {
+    const principal = deps.resolver.principal(admitted, { clientId: client.id }, 'connect', deps.now?.())
+    if (!principal.ok) return principal
+    const will = connectPackets.get(client)?.will as PublishPacket | null | undefined
+    if (will != null) {
+      const permitted = authorizeWill(principal.value, will, deps.scopeOf)
+      if (!permitted.ok) return permitted
+    }
+    const session = sessionOf(principal.value, client)
+    return deps.admitSession === undefined ? allowed(session) : deps.admitSession(session, client)
+  }
+
+  function sessionOf (principal: Principal, client: Client): Session {
+    const { orgId, identity, fingerprint, certificate } = principal
+    const log = deps.log.child({ clientId: client.id, orgId, identity: identity.commonName, fingerprint, serial: certificate.serial })
+    return { ...principal, clientId: client.id, log, connectedAt: Date.now() }
   }
 
   return { preConnect, authenticate }

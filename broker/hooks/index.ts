@@ -3,7 +3,7 @@ import type { IdentityResolver } from '../../access/index.js'
 import type { BrokerObserver } from '../observer.js'
 import type { ReadingQueue } from '../reading-queue.js'
 import type { RetainedOwners } from '../retained-owners.js'
-import { createAuthenticate } from './authenticate.js'
+import { createAuthenticate, type AuthenticateDeps } from './authenticate.js'
 import { createAuthorizeForward } from './authorize-forward.js'
 import { createAuthorizePublish } from './authorize-publish.js'
 import { createAuthorizeSubscribe } from './authorize-subscribe.js'
@@ -18,6 +18,7 @@ export interface HookDeps {
   readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
   readonly observer?: BrokerObserver
   readonly maxSubscriptionsPerClient?: number
+  readonly admitSession?: AuthenticateDeps['admitSession']
 }
 
 /** aedes' hooks, each a thin adapter (one file per job) over the identity path and policy.ts. */

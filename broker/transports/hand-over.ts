@@ -6,6 +6,7 @@ import type { BrokerLimits } from '../config.js'
 import { guardFrames } from '../frame-guard.js'
 import { rewriteUnsubscribeFilters } from '../hooks/index.js'
 import type { BrokerObserver } from '../observer.js'
+import type { OrgLimiter } from '../org-limits.js'
 import type { ThrottledLog } from '../throttled-log.js'
 
 export interface HandOverDeps {
@@ -14,6 +15,8 @@ export interface HandOverDeps {
   readonly log: Logger
   readonly observer: BrokerObserver
   readonly throttled: ThrottledLog
+  /** The organisations' own publish rates (org-limits.ts), shared by their clients. */
+  readonly orgLimiter?: OrgLimiter
 }
 
 /**

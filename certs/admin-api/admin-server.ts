@@ -11,6 +11,7 @@ import { certRoutes } from './routes/certs.js'
 import { clientCertificateRoutes } from './routes/client-certificates.js'
 import { failed } from './cloudflare-views.js'
 import { gatewayRoutes } from './routes/gateways.js'
+import { orgLimitRoutes } from './routes/org-limits.js'
 import { orgRoutes } from './routes/orgs.js'
 import { serverCertRoutes } from './routes/server-certs.js'
 
@@ -67,6 +68,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   })
   const context = { registry: deps.registry, actorOf }
   await app.register(orgRoutes(context))
+  await app.register(orgLimitRoutes(context))
   await app.register(caRoutes(context))
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))

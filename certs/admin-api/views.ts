@@ -1,6 +1,7 @@
 import type { IssuedState } from '../issuer.js'
 import { X509Certificate } from 'node:crypto'
 import { kindOf, managedCaOf, type CaRecord, type GatewayScopeRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from '../records.js'
+import { orgLimitsOf, type OrgLimits } from '../org-limits.js'
 import { caKeyTypeOf } from '../signer.js'
 
 /**
@@ -20,8 +21,18 @@ export function orgView (state: OrgState, serverName: string): Record<string, un
     ca_key_uri: managedCaOf(state).keyUri ?? null,
     active_server_cert_id: state.org.activeServerCertId,
     cas: state.cas.length,
-    revoked_certificates: state.revocations.length
+    revoked_certificates: state.revocations.length,
+    limits: limitsFields(orgLimitsOf(state))
   }
+}
+
+/** `mqgate org limits`: null is no limit. */
+export function orgLimitsView (orgId: string, limits: OrgLimits, updatedAt: string | undefined): Record<string, unknown> {
+  return { org: orgId, ...limitsFields(limits), updated_at: updatedAt ?? null }
+}
+
+function limitsFields (limits: OrgLimits): { connections: number | null, publish_rate: number | null } {
+  return { connections: limits.connections ?? null, publish_rate: limits.publishRate ?? null }
 }
 
 export function caView (ca: CaRecord): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander'
 import { CA_KEY_TYPES } from '../signer.js'
 import { apiCommand, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
+import { registerOrgLimitsVerb } from './org-limits-verb.js'
 
 export function registerOrgVerbs (program: Command, ctx: CliContext): void {
   const org = program.command('org').description('organisations: each has its own CA, server certificate and devices')
@@ -12,6 +13,7 @@ export function registerOrgVerbs (program: Command, ctx: CliContext): void {
       await runApi(ctx, options, async c => await c.request('POST', '/orgs', body),
         r => `created organisation ${r.id}: clients connect with SNI ${r.server_name} (managed CA key: ${r.ca_key_type}${r.ca_key_uri === null || r.ca_key_uri === undefined ? '' : ', in ' + String(r.ca_key_uri)})`)
     })
+  registerOrgLimitsVerb(org, ctx)
   apiCommand(org, 'list', 'list organisations')
     .action(async (options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('GET', '/orgs'),
