@@ -20,6 +20,9 @@ Environment (processes):
   REDIS_URL                  redis://host:port/db: registry and MQTT sessions in Redis
   MQGATE_MQTT_PORT           MQTT over TLS port (default 8883)
   MQGATE_MQTT_HOST           address to bind (default: all)
+  MQGATE_WS_PORT             MQTT over secure WebSocket, path /mqtt (default 8084; 0: off)
+  MQGATE_TLS_PORT            one TLS port for all (e.g. 443): ALPN mqtt -> MQTT, else HTTPS
+                             and /mqtt WebSocket (default 0: off; start only)
   MQGATE_DOMAIN              organisations are <org>.messaging.<domain> (default localhost)
   MQGATE_DEFAULT_ORG         organisation of clients without SNI (start: demo; broker: none)
   MQGATE_CONNECT_TIMEOUT_MS  time allowed between TLS handshake and CONNECT (default 10000)

@@ -18,18 +18,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const MQGATE = path.join(ROOT, 'dist', 'cli', 'mqgate.js')
 
 const MQTT_PORT = BROKER_DEFAULTS.port
+const WS_PORT = BROKER_DEFAULTS.wsPort
 const API_PORT = BRIDGE_DEFAULTS.apiPort
 const ADMIN_PORT = ADMIN_DEFAULT_PORT
 
 /** The ports each long-running verb listens on by default (cli/processes.ts). */
 const LISTENERS: Record<string, readonly number[]> = {
-  start: [MQTT_PORT, ADMIN_PORT, API_PORT],
-  broker: [MQTT_PORT, ADMIN_PORT],
+  start: [MQTT_PORT, WS_PORT, ADMIN_PORT, API_PORT],
+  broker: [MQTT_PORT, WS_PORT, ADMIN_PORT],
   bridge: [],
   api: [API_PORT]
 }
 /** What moves them: none may be set to another port, or the mappings and probes below point nowhere. */
-const PORT_VARIABLES = { MQGATE_MQTT_PORT: MQTT_PORT, MQGATE_API_PORT: API_PORT, MQGATE_ADMIN_PORT: ADMIN_PORT }
+const PORT_VARIABLES = { MQGATE_MQTT_PORT: MQTT_PORT, MQGATE_WS_PORT: WS_PORT, MQGATE_API_PORT: API_PORT, MQGATE_ADMIN_PORT: ADMIN_PORT }
 
 type EnvValue = string | number | boolean | null
 
@@ -264,6 +265,7 @@ describe('deploying with docker-compose', () => {
     const services = mqgateServices(compose())
     const published = (verb: string): number[] => services.filter(([name, s]) => verbOf(name, s) === verb).flatMap(([, s]) => containerPorts(s))
     assert.ok(published('broker').includes(MQTT_PORT), `the brokers publish MQTT on container port ${MQTT_PORT}`)
+    assert.ok(published('broker').includes(WS_PORT), `the brokers publish MQTT over WebSocket on container port ${WS_PORT}`)
     assert.ok(published('broker').includes(ADMIN_PORT), `the brokers publish the admin API on container port ${ADMIN_PORT}`)
     assert.ok(published('api').includes(API_PORT), `the temps API is published on container port ${API_PORT}`)
     const broker = services.find(([name, s]) => verbOf(name, s) === 'broker')?.[1]
@@ -355,7 +357,7 @@ describe('deploying with docker-compose', () => {
     assert.match(runtime.instructions.filter(i => i.keyword === 'ENV').map(i => i.args).join(' '), /\bMQGATE_DATA_DIR=\/data\b/)
     assert.match(last(runtime, 'VOLUME')?.args ?? '', /\/data\b/)
     const exposed = runtime.instructions.filter(i => i.keyword === 'EXPOSE').flatMap(i => i.args.split(/\s+/)).map(p => Number(p.replace(/\/tcp$/, '')))
-    assert.deepEqual(new Set(exposed), new Set([MQTT_PORT, API_PORT, ADMIN_PORT]))
+    assert.deepEqual(new Set(exposed), new Set([MQTT_PORT, WS_PORT, API_PORT, ADMIN_PORT]))
   })
 
   it('keeps dist/test out of the runtime stage', () => {
