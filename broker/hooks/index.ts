@@ -1,25 +1,10 @@
-import type { Logger } from 'pino'
-import type { IdentityResolver } from '../../access/index.js'
-import type { BrokerObserver } from '../observer.js'
-import type { ReadingQueue } from '../reading-queue.js'
-import type { RetainedOwners } from '../retained-owners.js'
 import { createAuthenticate, type AuthenticateDeps } from './authenticate.js'
 import { createAuthorizeForward } from './authorize-forward.js'
-import { createAuthorizePublish } from './authorize-publish.js'
-import { createAuthorizeSubscribe } from './authorize-subscribe.js'
-import type { ScopeOf } from './topic-check.js'
+import { createAuthorizePublish, type PublishDeps } from './authorize-publish.js'
+import { createAuthorizeSubscribe, type SubscribeDeps } from './authorize-subscribe.js'
 
-export interface HookDeps {
-  readonly resolver: IdentityResolver
-  readonly log: Logger
-  readonly scopeOf: ScopeOf
-  readonly readings: ReadingQueue
-  readonly retainedOwners?: RetainedOwners
-  readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
-  readonly observer?: BrokerObserver
-  readonly maxSubscriptionsPerClient?: number
-  readonly admitSession?: AuthenticateDeps['admitSession']
-}
+/** What every hook needs, together: each hook file says which part it reads. */
+export type HookDeps = AuthenticateDeps & PublishDeps & SubscribeDeps
 
 /** aedes' hooks, each a thin adapter (one file per job) over the identity path and policy.ts. */
 export function createHooks (deps: HookDeps) {

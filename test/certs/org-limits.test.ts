@@ -1,49 +1,12 @@
 import assert from 'node:assert/strict'
-import { Redis } from 'ioredis'
 import {
-  backupRegistry, restoreRegistry, setOrgLimits, orgLimitsOf, isCertsError, FileRegistryStore, OrgRegistry, RedisRegistryStore, EncryptingRegistryStore, type RegistryStore
+  backupRegistry, restoreRegistry, setOrgLimits, orgLimitsOf, isCertsError, FileRegistryStore, OrgRegistry, EncryptingRegistryStore
 } from '../../certs/index.js'
 import { testKeyRing } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { encrypted, eventually, fileStores, redisStores } from '../support/registry-stores.js'
 import { makeTempDir } from '../support/temp-dir.js'
 import { serverNameOf } from '../../access/index.js'
-
-interface StoreFactory {
-  readonly name: string
-  setUp (): Promise<void>
-  tearDown (): Promise<void>
-  /** A new store on the same backing data, as a second process would open it (keys encrypted, as openRegistry opens it). */
-  open (): RegistryStore
-}
-
-function fileStores (): StoreFactory {
-  let temp: { dir: string, remove: () => Promise<void> }
-  return {
-    name: 'files under the data dir',
-    setUp: async () => { temp = await makeTempDir('org-limits') },
-    tearDown: async () => await temp.remove(),
-    open: () => new EncryptingRegistryStore(new FileRegistryStore(temp.dir, 50), testKeyRing())
-  }
-}
-
-function redisStores (): StoreFactory {
-  let redis: TestRedis
-  return {
-    name: 'Redis',
-    setUp: async () => { redis = await startTestRedis() },
-    tearDown: async () => await redis.stop(),
-    open: () => new EncryptingRegistryStore(new RedisRegistryStore(new Redis(redis.url)), testKeyRing())
-  }
-}
-
-async function eventually (check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 async function refusal (attempt: Promise<unknown>): Promise<string> {
   try {
@@ -55,7 +18,7 @@ async function refusal (attempt: Promise<unknown>): Promise<string> {
   return 'accepted'
 }
 
-for (const factory of [fileStores(), redisStores()]) {
+for (const factory of [encrypted(fileStores()), encrypted(redisStores())]) {
   describe(`organisation limits in the registry on ${factory.name}`, function () {
     this.timeout(30_000)
     let registry: OrgRegistry

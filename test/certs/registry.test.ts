@@ -1,53 +1,15 @@
 import assert from 'node:assert/strict'
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { Redis } from 'ioredis'
 import {
-  addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, RedisRegistryStore, activeServerCertOf, inspectCertificate, managedCaOf,
-  trustedCasOf, EncryptingRegistryStore, type RegistryStore
+  addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, activeServerCertOf, inspectCertificate, managedCaOf,
+  trustedCasOf, type RegistryStore
 } from '../../certs/index.js'
-import { testKeyRing } from '../support/kek.js'
 import { createLogSink } from '../support/log-sink.js'
 import { mintCa, mintClient } from '../support/pki.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { encrypted, eventually, fileStores, redisStores } from '../support/registry-stores.js'
 import { serverNameOf } from '../../access/index.js'
-
-interface StoreFactory {
-  readonly name: string
-  setUp (): Promise<void>
-  tearDown (): Promise<void>
-  /** A new store on the same backing data, as a second process would open it. */
-  open (): RegistryStore
-}
-
-function fileStores (): StoreFactory {
-  let temp: { dir: string, remove: () => Promise<void> }
-  return {
-    name: 'files under the data dir',
-    setUp: async () => { temp = await makeTempDir('registry') },
-    tearDown: async () => await temp.remove(),
-    open: () => new FileRegistryStore(temp.dir, 50)
-  }
-}
-
-function redisStores (): StoreFactory {
-  let redis: TestRedis
-  return {
-    name: 'Redis',
-    setUp: async () => { redis = await startTestRedis() },
-    tearDown: async () => await redis.stop(),
-    open: () => new RedisRegistryStore(new Redis(redis.url))
-  }
-}
-
-async function eventually (check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 /**
  * A store whose next readOrg reads at once but answers only on `release()`:
@@ -86,11 +48,6 @@ function heldOnce (inner: RegistryStore): { store: RegistryStore, holdNextRead: 
       return await start()
     }
   }
-}
-
-/** The same store behind the encrypting decorator, as openRegistry always opens it: the registry must not tell the difference. */
-function encrypted (inner: StoreFactory): StoreFactory {
-  return { ...inner, name: `${inner.name}, keys encrypted at rest`, open: () => new EncryptingRegistryStore(inner.open(), testKeyRing()) }
 }
 
 for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), encrypted(redisStores())]) {
