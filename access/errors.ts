@@ -64,11 +64,11 @@ export type AccessErrorCode =
   | 'BROKER_ERR_LIMIT_CONNECTIONS_TOTAL'
   | 'BROKER_ERR_LIMIT_CONNECTION_RATE'
 
-/** A refusal raised where only an Error can travel (the SNI callback's). */
+/** A refusal raised where only an Error can travel (the SNI callback, an HTTP route), with what the log needs to name the certificate. */
 export class AccessError extends Error {
   override readonly name = 'AccessError'
 
-  constructor (readonly code: AccessErrorCode, message: string) {
+  constructor (readonly code: AccessErrorCode, message: string, readonly details: { readonly stage?: string, readonly orgId?: string, readonly fingerprint?: string, readonly verifyError?: string } = {}) {
     super(message)
   }
 }

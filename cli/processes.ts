@@ -184,11 +184,14 @@ async function sharedPortPart ({ cfg, log, registry, backend, front, mqtt, ports
   if (cfg.tlsPort === 0 || mqtt === undefined) return
   const app = await createTempsApp(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front }, handler => http.createServer(handler))
   await app.ready()
-  const shared = await listenSharedPort({ port: cfg.tlsPort, host: cfg.broker.host, handshakeTimeoutMs: cfg.broker.limits.handshakeTimeoutMs }, mqtt, app.server)
+  const shared = await listenSharedPort({ port: cfg.tlsPort, host: cfg.broker.host, handshakeTimeoutMs: cfg.broker.limits.handshakeTimeoutMs, idleTimeoutMs: cfg.broker.limits.connectTimeoutMs }, mqtt, app.server)
   ports.tls = shared.port
   log.info({ event: 'shared-port.listening', port: shared.port }, 'MQTT, HTTPS and MQTT over WebSocket on one TLS port (ALPN)')
   onClose(async () => {
-    await new Promise(resolve => shared.server.close(resolve))
+    // Stop accepting only: the broker's close (a later step) lets publishes in
+    // flight finish, then ends its clients, this port's among them; waiting
+    // for them here would wait for ever.
+    shared.server.close()
     await app.close()
   })
 }

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import type { FastifyRequest } from 'fastify'
-import { AccessError, type IdentityResolver, type Principal, type Resolved } from '../../access/index.js'
+import { AccessError, type IdentityResolver, type Principal, type Refusal, type Resolved } from '../../access/index.js'
 
 /**
  * Who is calling, decided afresh at each request by the identity path
@@ -16,6 +16,12 @@ export function resolveCaller (resolver: IdentityResolver, request: FastifyReque
 /** The caller's principal, or an AccessError with the identity path's code (HTTP 403 at the edge). */
 export function callerOf (resolver: IdentityResolver, request: FastifyRequest): Principal {
   const caller = resolveCaller(resolver, request)
-  if (!caller.ok) throw new AccessError(caller.code, caller.reason)
+  if (!caller.ok) throw accessErrorOf(caller)
   return caller.value
+}
+
+/** The refusal as an error for the HTTP edge: its code, reason and the certificate's fields for the log. */
+export function accessErrorOf (refusal: Refusal): AccessError {
+  const { code, reason, stage, orgId, fingerprint, verifyError } = refusal
+  return new AccessError(code, reason, { stage, orgId, fingerprint, verifyError })
 }

@@ -8,7 +8,7 @@ import { AccessError, DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.
 import type { OrgRegistry } from '../../certs/index.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
-import { callerOf, resolveCaller } from './caller.js'
+import { accessErrorOf, callerOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
@@ -80,15 +80,16 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   const handleError = createErrorHandler(log)
   app.setErrorHandler((err, request, reply) => {
     if (!(err instanceof AccessError)) return handleError(err as Parameters<typeof handleError>[0], request, reply)
-    log.warn({ event: 'api.refused', stage: 'request', code: err.code, host: hostOf(request), url: request.url.split('?')[0] }, err.message)
-    void reply.status(403).send(errorBody(err.code, err.message))
+    log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: request.url.split('?')[0] }, err.message)
+    // The reason stays in the log: it may name CAs or say whether an organisation exists.
+    void reply.status(403).send(errorBody(err.code, 'a trusted client certificate of this organisation is required; the code says why it was refused'))
   })
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async request => {
     if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
     const caller = resolveCaller(resolver, request)
     // A protected host answers nothing, not even a 404, to a caller the identity path refuses.
-    if (!caller.ok) throw new AccessError(caller.code, caller.reason)
+    if (!caller.ok) throw accessErrorOf(caller)
   })
   await app.register(tempsRoutes({ store: deps.store, callerOf: request => callerOf(resolver, request) }))
   await app.register(crlRoute(deps.registry))

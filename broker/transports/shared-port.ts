@@ -20,10 +20,15 @@ export const MQTT_ALPN: readonly string[] = Object.freeze(['mqtt', 'x-amzn-mqtt-
  * where `/mqtt` upgrades to MQTT over WebSocket. One TLS front, one set of
  * connection limits, one identity path for all three.
  */
-export async function listenSharedPort (cfg: TlsListenerConfig, deps: TransportDeps, http: Server): Promise<{ server: tls.Server, port: number }> {
+export async function listenSharedPort (cfg: TlsListenerConfig & { readonly idleTimeoutMs: number }, deps: TransportDeps, http: Server): Promise<{ server: tls.Server, port: number }> {
   const server = tls.createServer({ ...deps.front.serverOptions(), handshakeTimeout: cfg.handshakeTimeoutMs, ALPNProtocols: [...MQTT_ALPN, 'http/1.1'] })
   guardListener(server, deps)
   serveMqttOverWebSocket(http, deps)
+  // `http` never listens, so Node never starts its headers/request timers for it
+  // (they start on 'listening'): without an idle timeout, a client that
+  // completes the handshake and sends nothing would hold its connection, and
+  // its place under the connection limits, for ever.
+  http.setTimeout(cfg.idleTimeoutMs)
   server.on('secureConnection', socket => {
     if (typeof socket.alpnProtocol === 'string' && MQTT_ALPN.includes(socket.alpnProtocol)) {
       const admitted = admitOrClose(socket, deps.front, deps.log, deps.observer)

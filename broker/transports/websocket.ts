@@ -17,7 +17,7 @@ export const MQTT_WS_PATH = '/mqtt'
  * 101), then its stream goes to aedes exactly as a TLS socket would, sharing
  * the socket's connection state. Framing is the `ws` package's; the
  * subprotocol is `mqtt` (MQTT 3.1.1 §6), `mqttv3.1` accepted for old clients.
- * Other upgrades are left to the server's other listeners, or closed.
+ * An upgrade to any other path gets 404.
  */
 export function serveMqttOverWebSocket (server: Server, deps: TransportDeps): void {
   const wss = new WebSocketServer({
