@@ -5,6 +5,7 @@
  * restart half-way. Exits 1 when an acknowledged reading is missing from the
  * store or the temps API. Never part of `npm test`.
  */
+import os from 'node:os'
 import { Command, InvalidArgumentError } from 'commander'
 import pMap from 'p-map'
 import { mintCa } from '../test/support/pki.js'
@@ -50,7 +51,7 @@ function parseOptions (argv: readonly string[]): SoakOptions {
     .option('--minutes <n>', `minutes of load (at most ${MAX_MINUTES}; decimals allowed)`, bounded('minutes', 0.5, MAX_MINUTES, false), 10)
     .option('--devices <n>', 'devices, each with its own certificate', bounded('devices', 10, 5000, true), 1000)
     .option('--rate <n>', 'readings a second, all devices together', bounded('rate', 1, 20_000, true), 2000)
-    .option('--workers <n>', 'mqgate start --workers', bounded('workers', 1, 8, true), 1)
+    .option('--workers <n>', 'mqgate start --workers (its default: one per core)', bounded('workers', 1, 8, true), os.availableParallelism())
     .parse(argv)
   return program.opts<SoakOptions>()
 }
@@ -73,7 +74,7 @@ async function main (options: SoakOptions): Promise<number> {
     })
     closers.unshift(async () => await mqgate.stop())
     await recorder.trust(mqgate.caPem)
-    log(`mqgate (${options.workers} worker) on Redis ${redis.url}, temps API ${recorder.url}`)
+    log(`mqgate (${options.workers} worker${options.workers === 1 ? '' : 's'}) on Redis ${redis.url}, temps API ${recorder.url}`)
 
     const issuedAt = performance.now()
     const certs = await pMap(Array.from({ length: options.devices }, (_, i) => i), async i =>
@@ -97,6 +98,7 @@ async function main (options: SoakOptions): Promise<number> {
       minutes: options.minutes,
       devices: options.devices,
       rate: options.rate,
+      workers: options.workers,
       connects: events.connects,
       clientErrors: events.errors,
       untimedSamples: parts.latency.untimed,

@@ -33,7 +33,8 @@ export interface LoadOutcome {
   readonly published: number
   readonly drops: number
   readonly revocations: Array<{ device: number, kickedMs: number | undefined }>
-  readonly redisDownMs: number
+  readonly redisStopMs: number
+  readonly redisStartMs: number
   readonly redisRestartAtMin: number
 }
 
@@ -74,7 +75,7 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
     const device = candidates.shift()
     if (device === undefined) return
     retiring = retiring.then(async () => {
-      revocations.push({ device: device.index, kickedMs: await retireDevice(device, async () => await parts.revoke(device), 10_000) })
+      revocations.push({ device: device.index, kickedMs: await retireDevice(device, async () => await parts.revoke(device), 30_000) })
     })
   }
   let revokeTimer: NodeJS.Timeout | undefined
@@ -87,11 +88,14 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
   const loading = publishAtRate(fleet, plan.rate, hooks, () => running)
   await sleep(durationMs / 2)
   watch.mark('middle', pids)
-  const restartAt = performance.now()
   log(`${(plan.minutes / 2).toFixed(1)} min: restarting Redis (SIGTERM, then again on the same dir and port, AOF)`)
+  const haltAt = performance.now()
+  await parts.redis.halt()
+  const startAt = performance.now()
+  // restart() finds the server already stopped and starts it on the same dir and port.
   await parts.redis.restart()
-  const redisDownMs = performance.now() - restartAt
-  log(`Redis back after ${Math.round(redisDownMs)} ms`)
+  const [redisStopMs, redisStartMs] = [startAt - haltAt, performance.now() - startAt]
+  log(`Redis exited ${Math.round(redisStopMs)} ms after SIGTERM, answered again ${Math.round(redisStartMs)} ms after its start`)
   await latency.resume()
   await sleep(Math.max(0, loadStart + durationMs - performance.now()))
   running = false
@@ -104,7 +108,7 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
   await retiring
   const unacknowledged = await settle(fleet, 30_000)
   log(`load stopped: ${published} published; ${unacknowledged} still without PUBACK after 30 s`)
-  return { published, drops, revocations, redisDownMs, redisRestartAtMin: plan.minutes / 2 }
+  return { published, drops, revocations, redisStopMs, redisStartMs, redisRestartAtMin: plan.minutes / 2 }
 }
 
 /** One line every 30 s, so that a long run shows where it is. */

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { cpuMicros, rssBytes } from '../targets.js'
 
 export interface RssPoint {
@@ -35,6 +37,11 @@ export class ProcessWatch {
   private readonly groups: Record<string, () => number[]> = { redis: () => childrenNamed('redis-server') }
   private ownCpuAtStart = process.cpuUsage()
   private ownCpu = 0
+  private stoppedAt: number | undefined
+  /** The machine's load average when the load ended: other work on a shared machine shows here. */
+  loadAverage: number[] = []
+  /** This process's event-loop delay: when it is high, the clients and the temps API, not mqgate, set the pace. */
+  readonly ownLoopDelay = monitorEventLoopDelay({ resolution: 20 })
 
   readonly onLine = (line: string): void => {
     if (!line.startsWith('{')) return
@@ -54,6 +61,7 @@ export class ProcessWatch {
     this.startedAt = performance.now()
     this.groups.mqgate = pids
     this.ownCpuAtStart = process.cpuUsage()
+    this.ownLoopDelay.enable()
     this.sample(pids)
     this.timer = setInterval(() => this.sample(pids), everyMs)
   }
@@ -74,6 +82,9 @@ export class ProcessWatch {
   stop (): void {
     clearInterval(this.timer)
     this.sampleCpu()
+    this.ownLoopDelay.disable()
+    this.stoppedAt = performance.now()
+    this.loadAverage = os.loadavg()
   }
 
   /** A process that appears later (Redis restarted) counts from 0: all its CPU was spent during the run. */
@@ -94,7 +105,7 @@ export class ProcessWatch {
 
   /** Share of one core each group used while the watch ran (mqgate, redis, and this process: clients and temps API). */
   cpuShares (): Record<string, number> {
-    const seconds = (performance.now() - this.startedAt) / 1000
+    const seconds = ((this.stoppedAt ?? performance.now()) - this.startedAt) / 1000
     const shares: Record<string, number> = { soak: this.ownCpu / 1e6 / seconds }
     for (const [group, seen] of this.cpu) shares[group] = [...seen.values()].reduce((sum, c) => sum + c.last - c.first, 0) / 1e6 / seconds
     return shares

@@ -8,11 +8,13 @@ export interface RunFacts {
   readonly minutes: number
   readonly devices: number
   readonly rate: number
+  readonly workers: number
   readonly published: number
   readonly drops: number
   readonly connects: number
   readonly revocations: ReadonlyArray<{ device: number, kickedMs: number | undefined }>
-  readonly redisDownMs: number
+  readonly redisStopMs: number
+  readonly redisStartMs: number
   readonly redisRestartAtMin: number
   readonly clientErrors: ReadonlyMap<string, number>
   readonly untimedSamples: number
@@ -26,8 +28,8 @@ const ms = (value: number): string => Number.isNaN(value) ? '-' : `${value.toFix
 /** The run's figures as text; `missing` is true when an acknowledged reading did not reach the store or the temps API. */
 export function printSoakReport (facts: RunFacts, tally: Tally, latency: readonly MinuteLatency[], watch: ProcessWatch, print: (line: string) => void): { missing: boolean } {
   print('')
-  print(`soak: ${facts.minutes} min, ${n(facts.devices)} devices, ${n(facts.rate)} readings/s at QoS 1`)
-  print(`  ${n(facts.drops)} connections dropped and resumed (10 %/min), ${n(facts.connects)} CONNACKs in all; ${facts.revocations.length} revocations; Redis restarted at ${facts.redisRestartAtMin.toFixed(1)} min (down ${n(facts.redisDownMs)} ms)`)
+  print(`soak: ${facts.minutes} min, ${n(facts.devices)} devices, ${n(facts.rate)} readings/s at QoS 1, mqgate start --workers ${facts.workers}`)
+  print(`  ${n(facts.drops)} connections dropped and resumed (10 %/min), ${n(facts.connects)} CONNACKs in all; ${facts.revocations.length} revocations; Redis restarted at ${facts.redisRestartAtMin.toFixed(1)} min (SIGTERM to exit ${n(facts.redisStopMs)} ms, start and AOF load ${n(facts.redisStartMs)} ms)`)
   print('')
   print('readings')
   print(`  published     ${n(tally.published)}`)
@@ -43,7 +45,8 @@ export function printSoakReport (facts: RunFacts, tally: Tally, latency: readonl
   const [start, middle, end] = ['start', 'middle', 'end'].map(name => watch.marks.get(name))
   const shares = Object.entries(watch.cpuShares()).map(([group, share]) => `${group} ${(share * 100).toFixed(0)} %`).join(', ')
   print(`  start ${mb(start?.bytes)}, middle ${mb(middle?.bytes)}, end ${mb(end?.bytes)}; slope ${watch.slopeMbPerMinute().toFixed(2)} MB/min (least squares over ${watch.points.length} samples)`)
-  print(`CPU during the load (100 % = one core of ${os.cpus().length}): ${shares}`)
+  print(`CPU during the load (100 % = one core of ${os.cpus().length}): ${shares}; machine load average ${watch.loadAverage.map(l => l.toFixed(1)).join(' / ')} (1/5/15 min, at the end of the load)`)
+  print(`  the soak process's event-loop delay p99 ${(watch.ownLoopDelay.percentile(99) / 1e6).toFixed(0)} ms`)
   print('')
   print('publish → store, sampled devices (keyspace notifications)')
   print('  minute  samples       p50       p99       max')
