@@ -11,7 +11,10 @@ import pMap from 'p-map'
 import { mintCa } from '../test/support/pki.js'
 import { startTestRedis, type TestRedis } from '../test/support/redis-server.js'
 import { startTempsRecorder, type TempsRecorder } from '../test/support/temps-recorder.js'
-import { startMqgate } from './targets.js'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { BENCH_TOKEN, startMqgate } from './targets.js'
+import { scrapeGateway, type GatewayFigures } from './soak/gateway-metrics.js'
 import { closeFleet, connectFleet, type Device, type FleetEvents } from './soak/fleet.js'
 import { Ledger } from './soak/ledger.js'
 import { drain, runLoad, type LoadParts } from './soak/load.js'
@@ -86,9 +89,10 @@ async function main (options: SoakOptions): Promise<number> {
     closers.unshift(async () => await closeFleet(fleet))
     log(`${fleet.length} devices connected in ${((performance.now() - connectedAt) / 1000).toFixed(1)} s`)
 
+    const adminCaPem = readFileSync(path.join(mqgate.dataDir, 'admin', 'ca.pem'), 'utf8')
     const parts = await loadParts(options, fleet, events, watch, redis, recorder, mqgate.pids, async device => {
       await mqgate.admin.request('POST', `/orgs/demo/certs/${device.fingerprint}/revoke`)
-    })
+    }, async () => await scrapeGateway(mqgate.adminPort, adminCaPem, BENCH_TOKEN))
     closers.unshift(async () => { parts.latency.close(); parts.query.disconnect() })
     const outcome = await runLoad({ minutes: options.minutes, rate: options.rate, sampleEvery: SAMPLE_EVERY }, parts)
     const drainSeconds = await drain(parts, DRAIN_IDLE_MS)
@@ -110,7 +114,7 @@ async function main (options: SoakOptions): Promise<number> {
   }
 }
 
-async function loadParts (options: SoakOptions, fleet: Device[], events: FleetEvents, watch: ProcessWatch, redis: TestRedis, recorder: TempsRecorder, pids: () => number[], revoke: (device: Device) => Promise<void>): Promise<LoadParts> {
+async function loadParts (options: SoakOptions, fleet: Device[], events: FleetEvents, watch: ProcessWatch, redis: TestRedis, recorder: TempsRecorder, pids: () => number[], revoke: (device: Device) => Promise<void>, scrape: () => Promise<GatewayFigures | undefined>): Promise<LoadParts> {
   const latency = new StoreLatency(redis.url, options.devices, SAMPLE_EVERY)
   await latency.start()
   const query = redis.connect()
@@ -125,6 +129,7 @@ async function loadParts (options: SoakOptions, fleet: Device[], events: FleetEv
     query,
     recorder,
     pids,
+    scrape,
     log,
     // A revocation that fails (the admin API answering an error) is reported, not fatal: the device has stopped anyway.
     revoke: async device => await revoke(device).catch(err => log(`revoking s${device.index} failed: ${String(err)}`))

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { TestRedis } from '../../test/support/redis-server.js'
 import type { TempsRecorder } from '../../test/support/temps-recorder.js'
 import { sleep } from '../measure.js'
+import { describeGateway, type GatewayFigures } from './gateway-metrics.js'
 import { dropConnection, publishAtRate, retireDevice, settle, type Device, type FleetEvents } from './fleet.js'
 import type { Ledger } from './ledger.js'
 import type { ProcessWatch } from './process-watch.js'
@@ -26,6 +27,8 @@ export interface LoadParts {
   readonly recorder: TempsRecorder
   readonly pids: () => number[]
   revoke (device: Device): Promise<void>
+  /** mqgate's own figures (/metrics), every 30 s with the progress line. */
+  scrape (): Promise<GatewayFigures | undefined>
   log (line: string): void
 }
 
@@ -36,6 +39,7 @@ export interface LoadOutcome {
   readonly redisStopMs: number
   readonly redisStartMs: number
   readonly redisRestartAtMin: number
+  readonly scrapes: GatewayFigures[]
 }
 
 /** A tenth of the devices a minute, in ten batches (one every 6 s) rather than all at once. */
@@ -55,6 +59,7 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
   let drops = 0
   const revocations: LoadOutcome['revocations'] = []
   let retiring = Promise.resolve()
+  const scrapes: GatewayFigures[] = []
   const hooks = {
     published: (d: number, t: number) => { ledger.onPublished(); latency.published(d, t) },
     acknowledged: (d: number, t: number) => ledger.onAcknowledged(d, t)
@@ -69,7 +74,7 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
         drops++
       }
     }, DROP_EVERY_MS),
-    setInterval(() => { void progress(parts, plan) }, 30_000)
+    setInterval(() => { void progress(parts, plan, scrapes) }, 30_000)
   ]
   const revokeNext = (): void => {
     const device = candidates.shift()
@@ -108,14 +113,15 @@ export async function runLoad (plan: LoadPlan, parts: LoadParts): Promise<LoadOu
   await retiring
   const unacknowledged = await settle(fleet, 30_000)
   log(`load stopped: ${published} published; ${unacknowledged} still without PUBACK after 30 s`)
-  return { published, drops, revocations, redisStopMs, redisStartMs, redisRestartAtMin: plan.minutes / 2 }
+  return { published, drops, revocations, redisStopMs, redisStartMs, redisRestartAtMin: plan.minutes / 2, scrapes }
 }
 
 /** One line every 30 s, so that a long run shows where it is. */
-async function progress (parts: LoadParts, plan: LoadPlan): Promise<void> {
-  const stored = await parts.ledger.storedCount(parts.query).catch(() => NaN)
+async function progress (parts: LoadParts, plan: LoadPlan, scrapes: GatewayFigures[]): Promise<void> {
+  const [stored, figures] = await Promise.all([parts.ledger.storedCount(parts.query).catch(() => NaN), parts.scrape()])
+  if (figures !== undefined) scrapes.push(figures)
   const rss = parts.watch.points.at(-1)
-  parts.log(`${rss?.minute.toFixed(1) ?? '?'}/${plan.minutes} min: acknowledged ${parts.ledger.acknowledged}, stored ${stored}, forwarded ${parts.ledger.forwardedAcknowledged()}, RSS ${((rss?.bytes ?? 0) / 1e6).toFixed(0)} MB, CONNACKs ${parts.events.connects}`)
+  parts.log(`${rss?.minute.toFixed(1) ?? '?'}/${plan.minutes} min: acknowledged ${parts.ledger.acknowledged}, stored ${stored}, forwarded ${parts.ledger.forwardedAcknowledged()}, RSS ${((rss?.bytes ?? 0) / 1e6).toFixed(0)} MB, CONNACKs ${parts.events.connects}; ${describeGateway(figures)}`)
 }
 
 /**

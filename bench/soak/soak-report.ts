@@ -1,5 +1,6 @@
 import os from 'node:os'
 import type { Tally, ReadingRef } from './ledger.js'
+import type { GatewayFigures } from './gateway-metrics.js'
 import type { ProcessWatch } from './process-watch.js'
 import type { MinuteLatency } from './store-latency.js'
 
@@ -19,6 +20,7 @@ export interface RunFacts {
   readonly clientErrors: ReadonlyMap<string, number>
   readonly untimedSamples: number
   readonly drainSeconds: number
+  readonly scrapes: readonly GatewayFigures[]
 }
 
 const n = (value: number): string => Math.round(value).toLocaleString('en-US')
@@ -46,6 +48,8 @@ export function printSoakReport (facts: RunFacts, tally: Tally, latency: readonl
   const shares = Object.entries(watch.cpuShares()).map(([group, share]) => `${group} ${(share * 100).toFixed(0)} %`).join(', ')
   print(`  start ${mb(start?.bytes)}, middle ${mb(middle?.bytes)}, end ${mb(end?.bytes)}; slope ${watch.slopeMbPerMinute().toFixed(2)} MB/min (least squares over ${watch.points.length} samples)`)
   print(`CPU during the load (100 % = one core of ${os.cpus().length}): ${shares}; machine load average ${watch.loadAverage.map(l => l.toFixed(1)).join(' / ')} (1/5/15 min, at the end of the load)`)
+  const worst = (pick: (f: GatewayFigures) => number): string => facts.scrapes.length === 0 ? '-' : n(Math.max(...facts.scrapes.map(pick).filter(v => !Number.isNaN(v))))
+  print(`  mqgate's /metrics every 30 s (${facts.scrapes.length} scrapes), worst: event-loop lag p99 ${worst(f => f.loopLagP99Ms)} ms, Redis PING ${worst(f => f.redisRoundTripMs)} ms, store backlog ${worst(f => f.storeBacklog)}, forward backlog ${worst(f => f.forwardBacklog)} readings`)
   print(`  the soak process's event-loop delay p99 ${(watch.ownLoopDelay.percentile(99) / 1e6).toFixed(0)} ms`)
   print('')
   print('publish → store, sampled devices (keyspace notifications)')
