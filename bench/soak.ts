@@ -8,9 +8,7 @@
 import os from 'node:os'
 import { Command, InvalidArgumentError } from 'commander'
 import pMap from 'p-map'
-import { mintCa } from '../test/support/pki.js'
 import { startTestRedis, type TestRedis } from '../test/support/redis-server.js'
-import { startTempsRecorder, type TempsRecorder } from '../test/support/temps-recorder.js'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { BENCH_TOKEN, startMqgate } from './targets.js'
@@ -19,6 +17,7 @@ import { closeFleet, connectFleet, type Device, type FleetEvents } from './soak/
 import { Ledger } from './soak/ledger.js'
 import { drain, runLoad, type LoadParts } from './soak/load.js'
 import { ProcessWatch } from './soak/process-watch.js'
+import { forkRecorder, type RecorderProcess } from './soak/recorder-process.js'
 import { printSoakReport } from './soak/soak-report.js'
 import { StoreLatency } from './soak/store-latency.js'
 
@@ -65,9 +64,10 @@ async function main (options: SoakOptions): Promise<number> {
     const redis = await startTestRedis({ appendfsync: 'everysec' })
     closers.unshift(async () => await redis.stop())
     // The bridge's client certificates come from the demo organisation's CA, which exists once mqgate runs: trusted below.
-    const recorder = await startTempsRecorder(mintCa('soak placeholder').certPem)
+    const recorder = await forkRecorder()
     closers.unshift(async () => await recorder.close())
     const watch = new ProcessWatch()
+    watch.track('temps API', () => [recorder.pid])
     const mqgate = await startMqgate({
       redisUrl: redis.url,
       workers: options.workers,
@@ -114,7 +114,7 @@ async function main (options: SoakOptions): Promise<number> {
   }
 }
 
-async function loadParts (options: SoakOptions, fleet: Device[], events: FleetEvents, watch: ProcessWatch, redis: TestRedis, recorder: TempsRecorder, pids: () => number[], revoke: (device: Device) => Promise<void>, scrape: () => Promise<GatewayFigures | undefined>): Promise<LoadParts> {
+async function loadParts (options: SoakOptions, fleet: Device[], events: FleetEvents, watch: ProcessWatch, redis: TestRedis, recorder: RecorderProcess, pids: () => number[], revoke: (device: Device) => Promise<void>, scrape: () => Promise<GatewayFigures | undefined>): Promise<LoadParts> {
   const latency = new StoreLatency(redis.url, options.devices, SAMPLE_EVERY)
   await latency.start()
   const query = redis.connect()

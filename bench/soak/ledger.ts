@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { RecordedPost } from '../../test/support/temps-recorder.js'
+import type { ForwardedPost } from './recorder-process.js'
 
 /** A reading of the soak: the device's index and the reading's instant (unique per device). */
 export interface ReadingRef {
@@ -46,12 +46,12 @@ export class Ledger {
 
   get acknowledged (): number { return this.acked.reduce((sum, s) => sum + s.size, 0) }
 
-  /** Takes what the recorder received so far (it keeps no copy: a soak run would hold a million POSTs). */
-  takeForwarded (posts: RecordedPost[]): void {
-    for (const post of posts.splice(0)) {
+  /** Takes what the recorder received so far (kept as counts per device: a soak run makes a million POSTs). */
+  takeForwarded (posts: ForwardedPost[]): void {
+    for (const [body, time] of posts.splice(0)) {
       this.posts++
-      const device = DEVICE.exec(String(post.body?.device))
-      const timeMs = Date.parse(String(post.body?.time))
+      const device = DEVICE.exec(body)
+      const timeMs = Date.parse(time)
       if (device !== null && Number.isFinite(timeMs)) this.forwarded[Number(device[1])]?.add(timeMs)
     }
   }

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { TestRedis } from '../../test/support/redis-server.js'
-import type { TempsRecorder } from '../../test/support/temps-recorder.js'
 import { sleep } from '../measure.js'
 import { describeGateway, type GatewayFigures } from './gateway-metrics.js'
 import { dropConnection, publishAtRate, retireDevice, settle, type Device, type FleetEvents } from './fleet.js'
 import type { Ledger } from './ledger.js'
+import type { RecorderProcess } from './recorder-process.js'
 import type { ProcessWatch } from './process-watch.js'
 import type { StoreLatency } from './store-latency.js'
 
@@ -24,7 +24,7 @@ export interface LoadParts {
   readonly redis: TestRedis
   /** A connection of the soak's own to that Redis, for its counts. */
   readonly query: Redis
-  readonly recorder: TempsRecorder
+  readonly recorder: RecorderProcess
   readonly pids: () => number[]
   revoke (device: Device): Promise<void>
   /** mqgate's own figures (/metrics), every 30 s with the progress line. */

@@ -57,6 +57,11 @@ export class ProcessWatch {
     else seen.count++
   }
 
+  /** Counts another process's CPU under `group` from the start. */
+  track (group: string, pids: () => number[]): void {
+    this.groups[group] = pids
+  }
+
   start (pids: () => number[], everyMs = 5000): void {
     this.startedAt = performance.now()
     this.groups.mqgate = pids
