@@ -65,7 +65,7 @@ export function rssBytes (pids: readonly number[]): number {
 }
 
 /** `mqgate start` on embedded defaults, or on Redis, its processes pinned to core 0. */
-export async function startMqgate (options: { redisUrl?: string, workers?: number, pin?: boolean, caPem?: string, nodeArgs?: string[], env?: Record<string, string> } = {}): Promise<Target & { identities: Identities, adminPort: number, dataDir: string }> {
+export async function startMqgate (options: { redisUrl?: string, workers?: number, pin?: boolean, caPem?: string, nodeArgs?: string[], env?: Record<string, string>, onLine?: (line: string) => void } = {}): Promise<Target & { identities: Identities, admin: AdminClient, adminPort: number, dataDir: string }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mqgate-bench-'))
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MQGATE, 'start', '--workers', String(options.workers ?? 1)], {
@@ -89,12 +89,22 @@ export async function startMqgate (options: { redisUrl?: string, workers?: numbe
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let output = ''
-  child.stdout?.on('data', chunk => { output += chunk })
+  let started = false
+  let partial = ''
+  child.stdout?.on('data', chunk => {
+    // Kept only until it is up; after that each log line goes to onLine (a soak run logs for minutes).
+    if (!started) output += chunk
+    if (options.onLine === undefined) return
+    const lines = (partial + String(chunk)).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) options.onLine(line)
+  })
   const deadline = Date.now() + 60_000
   while (!output.includes('mosquitto_pub ')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mqgate did not start:\n${output}`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
+  started = true
   await new Promise(resolve => setTimeout(resolve, 500))
   const pids = (): number[] => [child.pid as number, ...childPids(child.pid as number)]
   if (options.pin !== false) for (const pid of pids()) pinToCore(pid, 0)
@@ -111,6 +121,7 @@ export async function startMqgate (options: { redisUrl?: string, workers?: numbe
     dataDir,
     caPem,
     pids,
+    admin,
     clientId: (kind, type, id) => kind === 'd' ? `d:demo:${type}:${id}` : `a:demo:${id}`,
     eventTopic: (_type, _id, event) => `iot-2/evt/${event}/fmt/json`,
     // Issued through the admin API, as an operator would (`cert issue --csr`).
