@@ -49,7 +49,7 @@ export class IdentityResolver {
     if (certificate === undefined) {
       return refusal({ code: 'BROKER_ERR_CERT_UNPARSABLE', reason: 'the client certificate could not be decoded' }, 'tls', { orgId: org.value, fingerprint: peer.fingerprint256 })
     }
-    if (!socket.authorized) {
+    if (!socket.authorized && !this.partialChainWithoutSni(state.sniOrg, socket, org.value, certificate, chain)) {
       const verifyError = String(socket.authorizationError)
       return refusal({ code: codeForVerifyError(socket.authorizationError), reason: 'client certificate refused' }, 'tls', { orgId: org.value, fingerprint: certificate.fingerprint, verifyError })
     }
@@ -85,6 +85,21 @@ export class IdentityResolver {
     return trusted.ok ? { ok: true, value: true } : refusal(trusted, 'live', { orgId: principal.orgId, fingerprint: principal.fingerprint })
   }
 
+  /**
+   * Node 20 drops `allowPartialTrustChain` from a server's own context (the
+   * one a client without SNI gets), so OpenSSL there cannot stop at an
+   * uploaded intermediate and reports the issuer missing. For that case
+   * only, the organisation's own chain walk (certificate-trust.ts, which
+   * checks every signature up to an active CA of the default organisation)
+   * decides instead; with SNI, OpenSSL's verdict stands.
+   */
+  private partialChainWithoutSni (sniOrg: string | undefined, socket: tls.TLSSocket, orgId: string | undefined, certificate: CertificateFacts, chain: () => readonly X509Certificate[]): boolean {
+    if (sniOrg !== undefined || orgId === undefined) return false
+    const code = (socket.authorizationError as NodeJS.ErrnoException | null | undefined)?.code ?? String(socket.authorizationError)
+    if (!ISSUER_NOT_FOUND.some(name => code.includes(name))) return false
+    return this.trustedIn(orgId, certificate, chain, new Date()).ok
+  }
+
   private orgOf (admitted: Admitted, hint: OrgHint): Refusable<string> {
     if (admitted.orgId !== undefined) return { ok: true, value: admitted.orgId }
     if ('host' in hint) return this.contexts.orgForServername(hint.host.replace(/:\d+$/, ''))
@@ -113,6 +128,9 @@ export class IdentityResolver {
     return facts
   }
 }
+
+/** OpenSSL's verdicts when it found no issuer it may stop at (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT[_LOCALLY]). */
+const ISSUER_NOT_FOUND = ['UNABLE_TO_GET_ISSUER_CERT']
 
 type Refusable<T> = { readonly ok: true, readonly value: T } | Pick<Refusal, 'code' | 'reason'> & { readonly ok: false }
 
