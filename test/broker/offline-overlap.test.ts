@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import type { IPublishPacket } from 'mqtt-packet'
-import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { BACKENDS, startGatewayOn, type TestGateway } from '../support/gateway.js'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { connectPacket, connectRaw, type RawConnection } from '../support/raw-mqtt.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 // Issue 18, item 5: a message queued for an offline persistent session that
 // matches several of its filters came back once per filter: on Redis with one
@@ -33,20 +32,13 @@ async function receiveAll (raw: RawConnection, quietMs = 1500): Promise<IPublish
   return received
 }
 
-for (const backend of ['memory', 'Redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`broker: offline queue of a session with overlapping filters (${backend})`, function () {
     this.timeout(60_000)
-    let redis: TestRedis | undefined
     let gw: TestGateway
 
-    before(async () => {
-      if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url })
-    })
-    after(async () => {
-      await gw.close()
-      await redis?.stop()
-    })
+    before(async () => { gw = await startGatewayOn(backend, { orgs: ['acme'] }) })
+    after(async () => await gw.close())
 
     const app = async (name = 'ovl'): Promise<RawConnection> => {
       const raw = await connectRaw({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert: gw.issue('acme', `a:${name}`) })

@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict'
 import type { MqttClient } from 'mqtt'
-import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { BACKENDS, startGatewayOn, type TestGateway } from '../support/gateway.js'
 import { collect, connect, endAll, subscribeGranted } from '../support/mqtt-client.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 // Issue 18, item 4: aedes stored a persistent session's subscriptions once per
 // filter, each time with the whole SUBSCRIBE (upstream moscajs/aedes#458): on
 // Redis a SUBSCRIBE of several filters got no SUBACK, and everywhere its cost
 // grew with the square of the filter count.
-for (const backend of ['memory', 'Redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`broker: a persistent session's SUBSCRIBE with several filters (${backend})`, function () {
     this.timeout(60_000)
-    let redis: TestRedis | undefined
     let gw: TestGateway
     const clients: MqttClient[] = []
 
-    before(async () => {
-      if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url, limits: { maxSubscriptionsPerClient: 1000 } })
-    })
+    before(async () => { gw = await startGatewayOn(backend, { orgs: ['acme'], limits: { maxSubscriptionsPerClient: 1000 } }) })
     after(async () => {
       await endAll(...clients)
       await gw.close()
-      await redis?.stop()
     })
 
     const app = async (clientId: string, clean: boolean): Promise<MqttClient> => {

@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict'
 import type { Packet } from 'mqtt-packet'
-import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { BACKENDS, startGatewayOn, type TestGateway } from '../support/gateway.js'
 import { connect, endAll } from '../support/mqtt-client.js'
 import { connectPacket, connectRaw, type RawConnection } from '../support/raw-mqtt.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 // Issue 18, item 6: [MQTT-3.3.1-1] "The DUP flag MUST be set to 1 by the Server
 // when it attempts to re-deliver a PUBLISH Packet"; aedes resent a persistent
 // session's unacknowledged QoS 1 message with DUP=0 (upstream moscajs/aedes#601).
-for (const backend of ['memory', 'Redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`broker: redelivery to a persistent session (${backend})`, function () {
     this.timeout(60_000)
-    let redis: TestRedis | undefined
     let gw: TestGateway
 
-    before(async () => {
-      if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url })
-    })
-    after(async () => {
-      await gw.close()
-      await redis?.stop()
-    })
+    before(async () => { gw = await startGatewayOn(backend, { orgs: ['acme'] }) })
+    after(async () => await gw.close())
 
     const app = async (): Promise<RawConnection> => {
       const raw = await connectRaw({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert: gw.issue('acme', 'a:dup') })

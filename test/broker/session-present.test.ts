@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict'
 import type { IConnackPacket } from 'mqtt-packet'
-import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { BACKENDS, startGatewayOn, type TestGateway } from '../support/gateway.js'
 import { connectPacket, connectRaw, type RawConnection } from '../support/raw-mqtt.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 // Issue 18, item 6: [MQTT-3.2.2-2] with CleanSession 0, Session Present is 1
 // when the server holds session state for the clientId. aedes only looked at
 // subscriptions: a device with no subscription and a QoS 2 PUBLISH awaiting
 // its PUBREL was told 0, and a client that trusts it drops the flow.
-for (const backend of ['memory', 'Redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`broker: CONNACK Session Present (${backend})`, function () {
     this.timeout(60_000)
-    let redis: TestRedis | undefined
     let gw: TestGateway
 
-    before(async () => {
-      if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url })
-    })
-    after(async () => {
-      await gw.close()
-      await redis?.stop()
-    })
+    before(async () => { gw = await startGatewayOn(backend, { orgs: ['acme'] }) })
+    after(async () => await gw.close())
 
     const session = async (cn: string, clientId: string): Promise<{ raw: RawConnection, present: boolean }> => {
       const raw = await connectRaw({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert: gw.issue('acme', cn) })

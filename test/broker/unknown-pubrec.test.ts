@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict'
-import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { BACKENDS, startGatewayOn, type TestGateway } from '../support/gateway.js'
 import { connectPacket, connectRaw } from '../support/raw-mqtt.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 
 // Issue 18, item 6: a PUBREC for a packet id the session no longer holds (the
 // broker lost it, or the client answers twice) closed a persistent session's
 // connection ("no such packet"), so the client reconnected and sent it again.
 // Mosquitto answers PUBREL, which lets the client finish its side of the flow.
-for (const backend of ['memory', 'Redis'] as const) {
+for (const backend of BACKENDS) {
   describe(`broker: PUBREC for an unknown packet id on a persistent session (${backend})`, function () {
     this.timeout(60_000)
-    let redis: TestRedis | undefined
     let gw: TestGateway
 
-    before(async () => {
-      if (backend === 'Redis') redis = await startTestRedis()
-      gw = await startTestGateway({ orgs: ['acme'], redisUrl: redis?.url })
-    })
-    after(async () => {
-      await gw.close()
-      await redis?.stop()
-    })
+    before(async () => { gw = await startGatewayOn(backend, { orgs: ['acme'] }) })
+    after(async () => await gw.close())
 
     it('answers PUBREL and keeps the connection, as Mosquitto does', async () => {
       const raw = await connectRaw({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert: gw.issue('acme', 'a:pubrec') })

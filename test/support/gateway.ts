@@ -4,6 +4,7 @@ import { ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type 
 import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
+import { startTestRedis } from './redis-server.js'
 import { makeTempDir } from './temp-dir.js'
 import { serverNameOf } from '../../access/index.js'
 
@@ -80,6 +81,22 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
       await broker.close()
       await registry.close()
       if (closeOptions.keepData !== true) await temp?.remove()
+    }
+  }
+}
+
+/** The backends the session tests run on: in memory, and a private redis-server. */
+export const BACKENDS = ['memory', 'Redis'] as const
+
+/** A gateway on `backend` (for Redis, a private redis-server started for it); `close` stops both. */
+export async function startGatewayOn (backend: typeof BACKENDS[number], options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const redis = backend === 'Redis' ? await startTestRedis() : undefined
+  const gw = await startTestGateway({ ...options, redisUrl: redis?.url })
+  return {
+    ...gw,
+    async close (closeOptions) {
+      await gw.close(closeOptions)
+      await redis?.stop()
     }
   }
 }
