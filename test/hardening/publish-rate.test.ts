@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt'
 import { GatewayMetrics } from '../../metrics/index.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { collect, connect, endAll, sleep } from '../support/mqtt-client.js'
+import { assertAboutRate, publishPaced } from '../support/paced.js'
 import { within } from '../support/stack.js'
 
 const ALL_EVENTS = 'iot-2/type/+/id/+/evt/+/fmt/+'
@@ -43,15 +44,9 @@ describe('hardening: per-client publish rate', function () {
     const started = Date.now()
     const acked = Promise.all(Array.from({ length: total }, async (_, n) => await flooder.publishAsync('iot-2/evt/status/fmt/json', JSON.stringify({ n }), { qos: 1 })))
     // Meanwhile globex's device publishes 20 a second, under its own limit.
-    for (let n = 0; n < 40; n++) {
-      void polite.publishAsync('iot-2/evt/status/fmt/json', JSON.stringify({ n, sent: Date.now() }), { qos: 1 })
-      await sleep(50)
-    }
+    await publishPaced(polite)
     const atTwoSeconds = seen.messages.length
-    const elapsed = (Date.now() - started) / 1000
-    // A second's burst (50) plus 50/s, in a generous band.
-    const expected = 50 + 50 * elapsed
-    assert.ok(atTwoSeconds >= expected * 0.4 && atTwoSeconds <= expected * 1.6, `${atTwoSeconds} of ${total} arrived after ${elapsed.toFixed(1)} s (about ${Math.round(expected)} at 50/s)`)
+    assertAboutRate(atTwoSeconds, started, 50, total)
 
     await within(2000, async () => globexSeen.length >= 40 ? true : undefined)
     assert.ok(Math.max(...globexSeen) < 500, `globex's device kept its latency (worst ${Math.max(...globexSeen)} ms)`)
