@@ -10,8 +10,6 @@ export type Identity =
   | { readonly kind: 'gateway', readonly typeId: string, readonly id: string, readonly commonName: string }
   | { readonly kind: 'application', readonly appId: string, readonly commonName: string }
 
-export type ThingIdentity = Extract<Identity, { kind: 'device' | 'gateway' }>
-
 /** Parses `d:<typeId>:<deviceId>`, `g:<typeId>:<gatewayId>` or `a:<appId>`; nothing else. */
 export function parseIdentity (commonName: string): Checked<Identity> {
   const name = parseIdentityName(commonName)
@@ -34,9 +32,4 @@ export function identityFromCertificate (facts: CertificateFacts): Checked<Ident
   if (names.length === 0) return refused('BROKER_ERR_CN_MISSING', 'the certificate names no identity (no CN, no SAN email)')
   if (names.length > 1) return refused('BROKER_ERR_CN_REPEATED', 'the certificate names several identities')
   return parseIdentity(names[0])
-}
-
-/** The (type, id) a device or gateway is, for topic ownership. */
-export function thingOf (identity: Identity): { typeId: string, id: string } | undefined {
-  return identity.kind === 'application' ? undefined : { typeId: identity.typeId, id: identity.id }
 }

@@ -1,9 +1,9 @@
 /** The identity path's public surface: who is on a connection, in which organisation, for every transport. */
 export { AccessError, allowed, refused, type AccessErrorCode, type Checked } from './errors.js'
 export { serverNameOf, orgOfServerName, clientIdOf, deviceClientIdOf, clientIdBelongsTo, orgOfClientId } from './names.js'
-export { parseIdentity, identityFromCertificate, thingOf, type Identity, type ThingIdentity } from './identity.js'
+export { parseIdentity, identityFromCertificate, type Identity } from './identity.js'
 export { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
-export { peerCertificatesOf, MAX_PRESENTED_CHAIN, type PeerCertificates } from './peer-chain.js'
+export { peerCertificatesOf, type PeerCertificates } from './peer-chain.js'
 export { stateOf, knownStateOf, shareState, type ConnectionState } from './connection-state.js'
 export { OrgContexts, type TlsPolicy } from './org-contexts.js'
 export { IdentityResolver, type OrgHint } from './resolve.js'

@@ -16,6 +16,6 @@ export function createHooks (deps: HookDeps) {
   }
 }
 
-export { sessionOf, sessionOfConnection } from './session.js'
+export { sessionOf } from './session.js'
 export { rewriteUnsubscribeFilters } from './unsubscribe.js'
 export type { ScopeOf } from './topic-check.js'

@@ -5,8 +5,3 @@ import { knownStateOf, type Session } from '../../access/index.js'
 export function sessionOf (client: Client): Session | undefined {
   return knownStateOf(client.conn)?.session
 }
-
-/** The same, for code that holds the stream rather than aedes' client. */
-export function sessionOfConnection (conn: object): Session | undefined {
-  return knownStateOf(conn)?.session
-}
