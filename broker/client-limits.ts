@@ -24,13 +24,15 @@ export function applyClientLimits (
   limits: Pick<BrokerLimits, 'publishRatePerClient' | 'publishBytesPerClient' | 'maxQueuedBytesPerClient'>,
   deps: { readonly observer: BrokerObserver, readonly throttled: ThrottledLog, readonly orgLimiter?: OrgLimiter }
 ): boolean {
+  // Known once CONNECT names the clientId, when the TLS layer kept no SNI name.
+  const orgOf = (): string | undefined => sniOrgId ?? orgOfClientId(client.id ?? undefined)
   const report = (code: string, fields: Record<string, unknown>, message: string): string => {
     const clientId = client.id ?? undefined
-    const orgId = sniOrgId ?? (clientId === undefined ? undefined : orgOfClientId(clientId)) ?? 'unknown'
+    const orgId = orgOf() ?? 'unknown'
     deps.throttled.warn(code, { ...fields, orgId, clientId }, message, `${code}:${clientId ?? socket.remoteAddress ?? ''}`)
     return orgId
   }
-  const orgGate = deps.orgLimiter?.publishGate(() => sniOrgId ?? (client.id == null ? undefined : orgOfClientId(client.id)))
+  const orgGate = deps.orgLimiter?.publishGate(orgOf)
   const rateLimited = limitPublishRate(socket, client, { messagesPerSecond: limits.publishRatePerClient, bytesPerSecond: limits.publishBytesPerClient }, by => {
     if (by === 'shared') {
       deps.observer.orgLimited(report('BROKER_ERR_LIMIT_ORG_PUBLISH_RATE', { event: 'client.throttled', orgMessagesPerSecond: orgGate?.rate() },

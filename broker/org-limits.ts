@@ -1,12 +1,13 @@
 import type { Client } from 'aedes'
+import type { Session } from '../access/index.js'
 import { orgLimitsOf, type OrgLimits, type OrgRegistry, type OrgState } from '../certs/index.js'
 import { allowed, refused, type Checked } from './errors.js'
 import type { BrokerObserver } from './observer.js'
 import type { SharedRate } from './publish-rate.js'
 import { TokenBucket } from './token-bucket.js'
 
-/** The fields of a session this needs (authenticate.ts's Session has them). */
-interface Admitted { readonly orgId: string, readonly clientId: string }
+/** The fields of a session this needs. */
+type SessionKey = Pick<Session, 'orgId' | 'clientId'>
 
 interface Closable { once (event: 'close', listener: () => void): unknown, readonly closed?: boolean }
 
@@ -38,7 +39,7 @@ export class OrgLimiter {
    * as [MQTT-3.1.4-2] requires, so it is admitted however full the org is.
    * Lowering the limit closes no live session.
    */
-  admitSession = <S extends Admitted>(session: S, client: Client): Checked<S> => {
+  admitSession = <S extends SessionKey>(session: S, client: Client): Checked<S> => {
     const { orgId, clientId } = session
     const limit = this.limitsOf(orgId).connections
     const clientIds = this.held.get(orgId) ?? new Map<string, number>()
