@@ -10,8 +10,16 @@ import { AccessError, type IdentityResolver, type Principal, type Refusal, type 
  * names the organisation then.
  */
 export function resolveCaller (resolver: IdentityResolver, request: FastifyRequest): Resolved<Principal> {
-  return resolver.resolve(request.raw.socket as TLSSocket, { host: request.hostname }, 'request')
+  // Once per request: the protected-host check and the route both ask.
+  let caller = callers.get(request.raw)
+  if (caller === undefined) {
+    caller = resolver.resolve(request.raw.socket as TLSSocket, { host: request.hostname }, 'request')
+    callers.set(request.raw, caller)
+  }
+  return caller
 }
+
+const callers = new WeakMap<object, Resolved<Principal>>()
 
 /** The caller's principal, or an AccessError with the identity path's code (HTTP 403 at the edge). */
 export function callerOf (resolver: IdentityResolver, request: FastifyRequest): Principal {
