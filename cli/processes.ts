@@ -40,8 +40,8 @@ interface PartContext {
   /** The key-encryption keys the registry was opened with, and the file generated for them on a first start. */
   readonly keys: ResolvedKeys
   readonly metrics: GatewayMetrics
-  /** The one TLS front of the process's device-facing listeners (MQTT, WebSocket, temps API, the shared port). */
-  readonly front: TlsFront
+  /** The one TLS front of the process's device-facing listeners (MQTT, WebSocket, temps API, the shared port), made by the first part that has one. */
+  readonly front: () => TlsFront
   /** How the broker takes MQTT connections, once it has started: for the shared port. */
   mqtt?: TransportDeps
   readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number }
@@ -119,7 +119,7 @@ function brokerPart (queueReadings: boolean): Part {
   return async (ctx) => {
     const { cfg, log, registry, backend, metrics, front, ports, onClose } = ctx
     const readings = queueReadings ? readingSinkFor(backend.log, cfg.bridge) : undefined
-    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics, front })
+    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics, front: front() })
     metrics.addSources({ connectionsByOrg: () => broker.connectionsByOrg() })
     ctx.mqtt = broker.transport
     ports.mqtt = broker.port
@@ -166,7 +166,7 @@ function adminPart (options: ProcessOptions): Part {
 }
 
 async function tempsApiPart ({ cfg, log, registry, backend, front, ports, onClose }: PartContext): Promise<void> {
-  const api = await startTempsApi(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front })
+  const api = await startTempsApi(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front: front() })
   ports.api = api.port
   onClose(async () => await api.close())
 }
@@ -182,7 +182,7 @@ function tempsApiConfigOf (cfg: Readonly<GatewayConfig>): TempsApiServerConfig {
  */
 async function sharedPortPart ({ cfg, log, registry, backend, front, mqtt, ports, onClose }: PartContext): Promise<void> {
   if (cfg.tlsPort === 0 || mqtt === undefined) return
-  const app = await createTempsApp(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front }, handler => http.createServer(handler))
+  const app = await createTempsApp(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front: front() }, handler => http.createServer(handler))
   await app.ready()
   const shared = await listenSharedPort({ port: cfg.tlsPort, host: cfg.broker.host, handshakeTimeoutMs: cfg.broker.limits.handshakeTimeoutMs, idleTimeoutMs: cfg.broker.limits.connectTimeoutMs }, mqtt, app.server)
   ports.tls = shared.port
@@ -226,8 +226,16 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
     const started = { value: false }
-    const front = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } })
-    stops.push(async () => front.close())
+    // `mqgate bridge` serves no device: it builds no contexts.
+    let made: TlsFront | undefined
+    const front = (): TlsFront => {
+      if (made === undefined) {
+        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } })
+        stops.push(async () => created.close())
+        made = created
+      }
+      return made
+    }
     const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
