@@ -33,3 +33,9 @@ export function accessErrorOf (refusal: Refusal): AccessError {
   const { code, reason, stage, orgId, fingerprint, verifyError } = refusal
   return new AccessError(code, reason, { stage, orgId, fingerprint, verifyError })
 }
+
+/** The name the client asked for: SNI, else the Host header without its port. */
+export function hostOf (request: FastifyRequest): string {
+  const servername = (request.raw.socket as TLSSocket).servername
+  return (typeof servername === 'string' && servername !== '' ? servername : request.hostname.replace(/:\d+$/, '')).toLowerCase()
+}

@@ -1,6 +1,9 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { createErrorHandler as sharedErrorHandler, type ErrorMapping } from '../../http/error-handler.js'
+import { AccessError } from '../../access/index.js'
+import { createErrorHandler as sharedErrorHandler, errorBody, type ErrorMapping } from '../../http/error-handler.js'
 import { BridgeError, type BridgeErrorCode } from '../errors.js'
+import { hostOf } from './caller.js'
 
 export { errorBody } from '../../http/error-handler.js'
 
@@ -28,7 +31,17 @@ const BRIDGE_MAPPING: ErrorMapping<BridgeErrorCode, BridgeErrorCode> = {
   logUrl: request => request.url.split('?')[0]
 }
 
-/** Every failure of the temps API leaves as `{"error":{"code","message"}}`, never a stack trace. */
+/**
+ * Every failure of the temps API leaves as `{"error":{"code","message"}}`,
+ * never a stack trace. A caller the identity path refuses gets 403 with that
+ * path's code and a fixed message: the reason, which may name CAs or say
+ * whether an organisation exists, goes to the log with the certificate's fields.
+ */
 export function createErrorHandler (log: Logger) {
-  return sharedErrorHandler(BRIDGE_MAPPING, log)
+  const handleError = sharedErrorHandler(BRIDGE_MAPPING, log)
+  return function handleTempsError (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+    if (!(err instanceof AccessError)) return handleError(err, request, reply)
+    log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: BRIDGE_MAPPING.logUrl(request) }, err.message)
+    void reply.status(403).send(errorBody(err.code, 'a trusted client certificate of this organisation is required; the code says why it was refused'))
+  }
 }

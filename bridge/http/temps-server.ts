@@ -2,13 +2,13 @@ import https from 'node:https'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type tls from 'node:tls'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerFactory } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import type { Logger } from 'pino'
-import { AccessError, DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.js'
+import { DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.js'
 import type { OrgRegistry } from '../../certs/index.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
-import { accessErrorOf, callerOf, resolveCaller } from './caller.js'
+import { accessErrorOf, callerOf, hostOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
@@ -77,13 +77,7 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   // Readings are decoded by parseReading alone, whatever the content type a curl user forgot to set.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
-  const handleError = createErrorHandler(log)
-  app.setErrorHandler((err, request, reply) => {
-    if (!(err instanceof AccessError)) return handleError(err as Parameters<typeof handleError>[0], request, reply)
-    log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: request.url.split('?')[0] }, err.message)
-    // The reason stays in the log: it may name CAs or say whether an organisation exists.
-    void reply.status(403).send(errorBody(err.code, 'a trusted client certificate of this organisation is required; the code says why it was refused'))
-  })
+  app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async request => {
     if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
@@ -94,12 +88,6 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   await app.register(tempsRoutes({ store: deps.store, callerOf: request => callerOf(resolver, request) }))
   await app.register(crlRoute(deps.registry))
   return app
-}
-
-/** The name the client asked for: SNI, else the Host header without its port. */
-function hostOf (request: FastifyRequest): string {
-  const servername = (request.raw.socket as tls.TLSSocket).servername
-  return (typeof servername === 'string' && servername !== '' ? servername : request.hostname.replace(/:\d+$/, '')).toLowerCase()
 }
 
 function isProtected (hosts: '*' | readonly string[], host: string): boolean {
