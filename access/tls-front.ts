@@ -73,8 +73,8 @@ export class TlsFront {
       // New ticket keys: a session resumed from an old ticket would skip the
       // handshake's verification of a certificate that may no longer be trusted.
       server.setTicketKeys(randomBytes(48))
-      // Clients without SNI get the default organisation's context: its new server certificate too.
-      if (defaults !== undefined) server.setSecureContext({ ...defaults, ...TLS_HARDENING })
+      // Clients without SNI get the default organisation's context (hardening included): its new server certificate too.
+      if (defaults !== undefined) server.setSecureContext(defaults)
     }
   }
 }
