@@ -104,7 +104,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     const now = new Date().toISOString()
     const caRecord = options.caKeyUri === undefined
       ? await this.localCa(orgId, now, options.caKeyType)
-      : await this.tokenCa(orgId, now, options.caKeyUri, options.caKeyType)
+      : await this.createTokenCa(orgId, now, options.caKeyUri, options.caKeyType)
     // The organisation is stored with its server certificate, so that record and audit line wait until it exists.
     const pending: IssuedCertRecord[] = []
     const audits: Array<() => void> = []
@@ -146,9 +146,9 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
    * A managed CA whose key is in a PKCS#11 token: the key the URI names is
    * used if the token holds it, generated there otherwise; the self-signed
    * certificate is signed by the token. The record keeps the certificate and
-   * the URI, no key.
+   * the URI, no key. Not stored here: createOrg and moveCaKeyToToken store it.
    */
-  private async tokenCa (orgId: string, now: string, uri: string, keyType: CaKeyType | undefined): Promise<CaRecord> {
+  async createTokenCa (orgId: string, now: string, uri: string, keyType: CaKeyType | undefined): Promise<CaRecord> {
     const tokenKeys = this.options.tokenKeys
     if (tokenKeys === undefined) throw new CertsError('CERTS_ERR_HSM_NOT_CONFIGURED', 'a CA key in a PKCS#11 token needs MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN in the gateway\'s environment')
     const name = JSON.stringify(parsePkcs11Uri(uri))

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import pkcs11js from 'pkcs11js'
 import { Pkcs11Keys } from '../../certs/pkcs11-signer.js'
-import { connect, endAll } from '../support/mqtt-client.js'
+import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
 import { assertExitedZero as assertDone, cliJson, MQGATE_BIN as MQGATE } from '../support/mqgate-cli.js'
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
@@ -118,6 +118,54 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
       assert.match(demoCaRecord.keyPem, /^mqgate-kek:v1:/, 'the demo CA record holds its sealed key')
     })
   }
+
+  it('moves an existing organisation\'s CA into the token (org ca-key move-to): a new CA signs there, the old one keeps its devices trusted and loses its key', async () => {
+    const orgId = 'hsm-move'
+    const before = await json(['org', 'create', orgId])
+    assert.equal(before.ca_key_uri, null)
+    const oldDir = path.join(gateway.dataDir, 'hsm-out', 'move-old')
+    const old = await json(['cert', 'issue', orgId, '--cn', 'd:sensor:old', '--out', oldDir])
+    const oldCaFile = path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${before.managed_ca_id as string}.json`)
+    assert.match(JSON.parse(readFileSync(oldCaFile, 'utf8')).keyPem, /^mqgate-kek:v1:/, 'the control: before the move the CA key is in the registry')
+
+    const uri = 'pkcs11:token=t;object=hsm-move-ca'
+    const moved = await json(['org', 'ca-key', orgId, 'move-to', uri, '--ca-key-type', 'p256'])
+    assert.equal(moved.ca_key_uri, uri)
+    assert.equal(moved.ca_key_type, 'p256')
+    assert.notEqual(moved.managed_ca_id, before.managed_ca_id)
+    const newCa = JSON.parse(readFileSync(path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${moved.managed_ca_id as string}.json`), 'utf8'))
+    assert.equal(newCa.keyUri, uri)
+    assert.equal(newCa.keyPem, undefined)
+    const retired = JSON.parse(readFileSync(oldCaFile, 'utf8'))
+    assert.equal(retired.keyPem, undefined, 'the old CA\'s key is deleted from the registry')
+    assert.equal(retired.kind, 'uploaded')
+    assert.doesNotMatch(readFileSync(oldCaFile, 'utf8'), /mqgate-kek:v1:/)
+
+    // A device of the old CA still connects, with the CA file it was given.
+    const certOf = (dir: string, cn: string): { certPem: string, keyPem: string } =>
+      ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') })
+    const servername = `${orgId}.messaging.localhost`
+    await endAll(await connect({ port: gateway.mqttPort, servername, caPem: old.ca_certificate, cert: certOf(oldDir, 'd:sensor:old'), clientId: `d:${orgId}:sensor:old` }))
+
+    // A new device is signed in the token; the CA file it gets trusts the server now (old CA) and later (new CA).
+    const newDir = path.join(gateway.dataDir, 'hsm-out', 'move-new')
+    const fresh = await json(['cert', 'issue', orgId, '--cn', 'd:sensor:new', '--out', newDir])
+    writeFileSync(path.join(newDir, 'token-ca.pem'), newCa.certPem)
+    assert.match(openssl(['verify', '-CAfile', path.join(newDir, 'token-ca.pem'), path.join(newDir, 'd_sensor_new.crt')]), /d_sensor_new\.crt: OK/)
+    assert.equal(new X509Certificate(readFileSync(path.join(newDir, 'd_sensor_new.crt'), 'utf8')).verify(new X509Certificate(old.ca_certificate).publicKey), false, 'not signed by the old CA')
+    await endAll(await connect({ port: gateway.mqttPort, servername, caPem: fresh.ca_certificate, cert: certOf(newDir, 'd:sensor:new'), clientId: `d:${orgId}:sensor:new` }))
+
+    // Both stay revocable, and the CRL is the token's.
+    assertDone(await gateway.cli(['cert', 'revoke', orgId, fresh.serial_number]))
+    assertDone(await gateway.cli(['cert', 'revoke', orgId, old.serial_number]))
+    for (const [dir, cn, caPem] of [[newDir, 'd:sensor:new', fresh.ca_certificate], [oldDir, 'd:sensor:old', old.ca_certificate]]) {
+      const outcome = await tryConnect({ port: gateway.mqttPort, servername, caPem, cert: certOf(dir, cn), clientId: `d:${orgId}:${cn.slice(2)}` })
+      assert.deepEqual(outcome, { outcome: 'connack', returnCode: 5 }, cn)
+    }
+    writeFileSync(path.join(newDir, 'served.crl.pem'), openssl(['crl', '-inform', 'DER'], { input: await fetchServedCrl(gateway, orgId, fresh.ca_certificate) }))
+    const crlCheck = spawnSync('openssl', ['crl', '-in', path.join(newDir, 'served.crl.pem'), '-CAfile', path.join(newDir, 'token-ca.pem'), '-noout'], { encoding: 'utf8' })
+    assert.match(crlCheck.stdout + crlCheck.stderr, /verify OK/, 'the CRL is signed by the token\'s CA')
+  })
 
   it('uses a key the token already holds, named by the URI, instead of generating one', async () => {
     const created = await json(['org', 'create', 'hsm-ceremony', '--ca-key', 'pkcs11:token=t;object=ceremony-ca'])

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { deviceTrustPemOf } from '../../ca-key-move.js'
 import { resolveIssueRequest } from '../../issue-request.js'
 import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, revokeCert } from '../../issuer.js'
 import { managedCaOf, type OrgState } from '../../records.js'
@@ -32,7 +33,7 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       const state = registry.require(org)
       // ca_certificate: what the new certificate's holder trusts; private_key: the one response
       // that carries a key, generated for this caller and never stored.
-      const body = { ...issuedView(issued.record, 'active', caName(state)), ca_certificate: managedCaOf(state).certPem }
+      const body = { ...issuedView(issued.record, 'active', caName(state)), ca_certificate: deviceTrustPemOf(state) }
       return await reply.status(201).send(issued.keyPem === undefined ? body : { ...body, private_key: issued.keyPem })
     })
 

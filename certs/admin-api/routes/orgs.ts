@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { orgView } from '../views.js'
+import { moveCaKeyToToken } from '../../ca-key-move.js'
 import { pinsOf } from '../../pin-report.js'
 import { CA_KEY_TYPES, type CaKeyType } from '../../signer.js'
 
@@ -29,6 +30,21 @@ export function orgRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
 
     app.get<{ Params: { org: string } }>('/orgs/:org', async request => {
       const state = registry.require(request.params.org)
+      return orgView(state, registry.serverNameFor(state.org.id))
+    })
+
+    // `org ca-key <org> move-to pkcs11:<uri>`: a new managed CA in the token, the old one kept for trust only (ca-key-move.ts).
+    app.put<{ Params: { org: string }, Body: { ca_key: string, ca_key_type?: CaKeyType } }>('/orgs/:org/ca-key', {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['ca_key'],
+          additionalProperties: false,
+          properties: { ca_key: { type: 'string', maxLength: 1000 }, ca_key_type: { type: 'string', enum: [...CA_KEY_TYPES] } }
+        }
+      }
+    }, async request => {
+      const state = await moveCaKeyToToken(registry, request.params.org, request.body.ca_key, actorOf(request), request.body.ca_key_type)
       return orgView(state, registry.serverNameFor(state.org.id))
     })
 
