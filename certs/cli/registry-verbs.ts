@@ -10,9 +10,10 @@ import type { CliContext } from './cli-context.js'
 const KEY_WARNING = (file: string): string => [
   '',
   '  !!! WARNING !!!',
-  `  ${file} holds every organisation's CA private keys and server private keys.`,
-  '  Whoever reads it can issue certificates your brokers accept. It was written',
-  '  mode 0600; keep it offline or encrypted (e.g. age, gpg) and delete copies you do not need.',
+  `  ${file} holds every organisation's CA private keys and server private keys,`,
+  '  sealed under the KEK (AES-256-GCM) as the store holds them: with the KEK, whoever',
+  '  reads it can issue certificates your brokers accept. It was written mode 0600;',
+  '  never keep it beside the KEK, and delete copies you do not need.',
   ''
 ].join('\n')
 
@@ -26,7 +27,7 @@ interface StoreOptions { redis?: string, dataDir?: string }
  */
 export function registerBackupVerbs (registry: Command, ctx: CliContext & { env: { REDIS_URL?: string } }): void {
   withStore(registry.command('backup <file>'))
-    .description('write every organisation (CA keys, server keys, issued-certificate records, revocations, gateway scopes, CRLs) to <file>, mode 0600; the file holds private keys')
+    .description('write every organisation (CA keys, server keys, issued-certificate records, revocations, gateway scopes, CRLs) to <file>, mode 0600; the file holds the private keys, sealed under the KEK')
     .action(async (file: string, options: StoreOptions) => {
       await using(ctx, options, async store => {
         const backup = await backupRegistry(store)

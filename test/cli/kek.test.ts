@@ -190,6 +190,13 @@ describe('mqgate on Redis keeps every private key encrypted at rest (child proce
       }
       // The admin API's TLS key is sealed under the KEK like the registry's.
       assert.ok((await readFile(path.join(dataDir, 'admin', 'server.key'), 'utf8')).startsWith(BLOB_PREFIX), 'admin/server.key is sealed')
+      // A registry backup carries the keys as the store holds them: sealed.
+      const backupFile = path.join(temp.dir, 'registry-backup.json')
+      const backedUp = runMqgate(['registry', 'backup', backupFile], envOf(dataDir, { MQGATE_KEK_FILE: kek1File }))
+      assert.equal(backedUp.status, 0, backedUp.stderr)
+      const backup = await readFile(backupFile)
+      assert.ok(backup.includes(BLOB_PREFIX), 'the backup holds the sealed keys')
+      assertHoldsNoKey(backupFile, backup, needles)
     } finally {
       connection.disconnect()
       await started.stop()
