@@ -23,7 +23,7 @@ describe('CRLs fetched from a distribution point, two broker processes on Redis'
   let temp: { dir: string, remove: () => Promise<void> }
   let server: CrlServer
   let ca: ChainCa
-  let first: ChainLeaf, second: ChainLeaf, keeper: ChainLeaf
+  let first: ChainLeaf, second: ChainLeaf, keeper: ChainLeaf, late: ChainLeaf
   const sinks: LogSink[] = [createLogSink('debug'), createLogSink('debug')]
   const brokers: RunningProcess[] = []
   const live: MqttClient[] = []
@@ -36,6 +36,7 @@ describe('CRLs fetched from a distribution point, two broker processes on Redis'
     first = chainLeaf(ca, temp.dir, 'first', 'd:sensor:first')
     second = chainLeaf(ca, temp.dir, 'second', 'd:sensor:second')
     keeper = chainLeaf(ca, temp.dir, 'keeper', 'd:sensor:keeper')
+    late = chainLeaf(ca, temp.dir, 'late', 'd:sensor:late')
     server = await startCrlServer()
     for (const sink of sinks) {
       brokers.push(await runBroker({ REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_WS_PORT: '0' }, { logger: sink.logger }))
@@ -46,7 +47,7 @@ describe('CRLs fetched from a distribution point, two broker processes on Redis'
   })
   after(async () => {
     await endAll(...live)
-    for (const broker of brokers) await broker.close()
+    for (const broker of brokers.splice(0)) await broker.close()
     await server?.close()
     await redis?.stop()
     await temp?.remove()
@@ -84,5 +85,19 @@ describe('CRLs fetched from a distribution point, two broker processes on Redis'
     // One fetch a second at most, not one per process (+1 for the try at start).
     const seconds = (Date.now() - start) / 1000
     assert.ok(server.requests('/fleet.crl') <= Math.ceil(seconds) + 1, `${server.requests('/fleet.crl')} requests in ${seconds} s`)
+  })
+
+  it('goes on fetching from the other process once the fetching one is gone', async () => {
+    const leader = sinks.findIndex(sink => sink.find(l => l.event === 'crl-fetch.leading') !== undefined)
+    const survivor = brokers[1 - leader]
+    const lateLive = await mqtt(survivor, late, 'late')
+    assert.equal(lateLive.outcome, 'connected')
+    const [gone] = brokers.splice(leader, 1)
+    await gone.close()
+    server.serve('/fleet.crl', { file: chainCrl(ca, [first.serial, second.serial, late.serial]) })
+    // The lease (15 s) lapses, the survivor takes it and fetches.
+    await sinks[1 - leader].waitFor(l => l.event === 'crl-fetch.leading', 30_000)
+    assert.ok(await closed((lateLive as { client: MqttClient }).client, 10_000), 'the device listed after the takeover is closed')
+    assert.deepEqual(await mqtt(survivor, late, 'late'), { outcome: 'connack', returnCode: 5 })
   })
 })
