@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { addCa, managedCaOf, setCrlPolicy, setCrlSource, type CaRecord } from '../../certs/index.js'
@@ -92,6 +92,20 @@ describe('CRLs fetched from a distribution point', function () {
     assert.deepEqual({ ...JSON.parse(fromCert.stdout).crl_source, set_at: undefined }, { url: server.url('/cdp.crl'), from_certificate: true, every_seconds: 600, set_at: undefined })
     const list = await cli('ca', 'list', 'demo')
     assert.match(list.stdout, new RegExp(`${cdpId}.*${server.url('/cdp.crl').replaceAll('.', '\\.')} every 600s`))
+    // A device's distribution point (the CA's own certificate may name its parent's CRL, or none).
+    const deviceKey = path.join(temp.dir, 'cdp-dev.key')
+    const deviceCsr = path.join(temp.dir, 'cdp-dev.csr')
+    const deviceExt = path.join(temp.dir, 'cdp-dev.cnf')
+    const deviceCert = path.join(temp.dir, 'cdp-dev.pem')
+    writeFileSync(deviceExt, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\ncrlDistributionPoints=URI:${server.url('/devices.crl')}\n`)
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', deviceKey, '-out', deviceCsr, '-subj', '/CN=d:sensor:cdp-dev'])
+    openssl(['x509', '-req', '-in', deviceCsr, '-CA', `${dir}.pem`, '-CAkey', path.join(temp.dir, 'cdp-ca.key'), '-CAcreateserial', '-out', deviceCert, '-days', '20', '-extfile', deviceExt])
+    const fromDevice = await cli('ca', 'crl-source', 'demo', cdpId, '--from-certificate', deviceCert, '--json')
+    assert.equal(fromDevice.status, 0, showResult(fromDevice))
+    assert.equal(JSON.parse(fromDevice.stdout).crl_source.url, server.url('/devices.crl'))
+    assert.equal(JSON.parse(fromDevice.stdout).crl_source.every_seconds, 3600, 'every hour by default')
+    // A certificate the CA did not sign says nothing about where its CRL is.
+    assertRefused(await cli('ca', 'crl-source', 'demo', cdpId, '--from-certificate', listed.certFile), 'CERTS_ERR_CRL_SOURCE_INVALID')
     const off = await cli('ca', 'crl-source', 'demo', cdpId, '--off', '--json')
     assert.equal(JSON.parse(off.stdout).crl_source, null, showResult(off))
 
@@ -124,7 +138,7 @@ describe('CRLs fetched from a distribution point', function () {
     assert.ok((sample(text, 'mqgate_crl_next_update_seconds', { org: 'demo', ca: ids.fetched }) ?? 0) > 0)
   })
 
-  it('refuses a CRL signed by another key (or naming another issuer), counts and logs it, and keeps the list it had', async () => {
+  it('refuses a CRL signed by another key (or naming another issuer, or older than the one loaded), counts and logs it, and keeps the list it had', async () => {
     const before = caOf(ids.fetched).crl?.fingerprint
     server.serve('/fetched.crl', { file: chainCrl(impostorCa, []) })
     // Refused at every try, not only the first.
@@ -141,6 +155,12 @@ describe('CRLs fetched from a distribution point', function () {
     openssl(['req', '-x509', '-new', '-key', fetchedCa.keyFile, '-out', renamedCert, '-days', '30', '-subj', '/CN=renamed-ca'])
     server.serve('/fetched.crl', { file: chainCrl({ ...fetchedCa, dir: renamedDir, certFile: renamedCert }, []) })
     assert.ok(await stack.logs.waitFor(l => l.event === 'crl.fetch-failed' && l.caId === ids.fetched && l.code === 'CERTS_ERR_CRL_ISSUER', 10_000))
+    assert.equal(caOf(ids.fetched).crl?.fingerprint, before)
+    assert.deepEqual(await mqtt(listed, 'listed'), { outcome: 'connack', returnCode: 5 })
+
+    // The CA's own, valid list, but older than the one loaded (a replay): it would forget the revocation since.
+    server.serve('/fetched.crl', { file: chainCrl(fetchedCa, [], { lastUpdate: new Date(Date.now() - 3600_000) }) })
+    assert.ok(await stack.logs.waitFor(l => l.event === 'crl.fetch-older' && l.caId === ids.fetched, 10_000))
     assert.equal(caOf(ids.fetched).crl?.fingerprint, before)
     assert.deepEqual(await mqtt(listed, 'listed'), { outcome: 'connack', returnCode: 5 })
   })
