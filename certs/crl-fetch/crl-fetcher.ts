@@ -69,10 +69,14 @@ export class CrlFetcher {
       const sources = this.sources()
       if (sources.length === 0 || !await this.lead()) return
       const now = Date.now()
+      const keys = new Set<string>()
       for (const { orgId, ca, source } of sources) {
         const key = `${orgId}/${ca.id}/${source.everySeconds}/${source.url}`
+        keys.add(key)
         if (!this.running.has(key) && this.isDue(key, ca, source, now)) void this.fetchOne(key, orgId, ca, source)
       }
+      // Sources changed or removed since: their history goes.
+      for (const key of this.tried.keys()) if (!keys.has(key)) this.tried.delete(key)
     } finally {
       this.ticking = false
     }
