@@ -176,6 +176,11 @@ describe('CRLs fetched from a distribution point', function () {
     assert.ok(await stack.logs.waitFor(l => l.event === 'crl.fetch-failed' && l.caId === ids.open && l.code === 'CERTS_ERR_CRL_FETCH_FAILED', 10_000))
     assert.deepEqual(await mqtt(closedDevice, 'closed-dev'), { outcome: 'connack', returnCode: 5 })
     assert.ok(await stack.logs.waitFor(l => l.code === 'BROKER_ERR_CRL_UNAVAILABLE' && l.clientId === 'd:demo:sensor:closed-dev'))
+    const tempsAs = async (device: ChainLeaf): Promise<number> => (await httpsRequest(stack.apiPort, {
+      path: '/temps', caPem: managedCaOf(registry.require('demo')).certPem, cert: { certPem: device.certPem, keyPem: device.keyPem }, servername: 'demo.messaging.localhost'
+    })).status
+    assert.equal(await tempsAs(closedDevice), 403, 'the temps API decides alike')
+    assert.equal(await tempsAs(openDevice), 200)
     assert.equal((await mqtt(openDevice, 'open-dev')).outcome, 'connected')
     const text = await metrics()
     assert.ok((sample(text, 'mqgate_crl_fetch_total', { org: 'demo', ca: ids.closed, outcome: 'CERTS_ERR_CRL_FETCH_STATUS' }) ?? 0) >= 1)
