@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { crlPolicyOf, isCrlStale, isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
+import { crlPolicyOf, isCrlStale, isCrlUnavailable, isWithinValidity, normalizeSerial, trustedCasOf, type CaRecord, type CertificateFacts, type OrgState } from '../certs/index.js'
 import { allowed, refused, type AccessErrorCode, type Checked } from './errors.js'
 
 /** How far the broker follows a chain; the process entry reads it from MQGATE_MAX_CHAIN_DEPTH. */
@@ -68,12 +68,16 @@ export function checkCertificateTrust (
 /**
  * A CRL lists what its CA signed directly: the leaf, or the intermediate that
  * leads to it. A serial listed stays revoked however old the list; past its
- * nextUpdate, the CA's CRL policy decides whether the rest still passes.
+ * nextUpdate, or while a CRL source has yielded no list yet, the CA's CRL
+ * policy decides whether the rest still passes.
  */
 function crlVerdict (issuer: Anchor, subject: X509Certificate, now: Date): Checked<true> {
   if (issuer.crlSerials.has(normalizeSerial(subject.serialNumber))) return refused('BROKER_ERR_CERT_REVOKED', 'the certificate (or a CA above it) is listed in its CA\'s CRL')
   if (crlPolicyOf(issuer.record) === 'closed' && isCrlStale(issuer.record, now)) {
     return refused('BROKER_ERR_CRL_EXPIRED', `the CRL of CA ${issuer.record.id} passed its nextUpdate and the CA's CRL policy is closed: load a fresh CRL`)
+  }
+  if (crlPolicyOf(issuer.record) === 'closed' && isCrlUnavailable(issuer.record)) {
+    return refused('BROKER_ERR_CRL_UNAVAILABLE', `the CRL of CA ${issuer.record.id} has not been fetched from its source yet and the CA's CRL policy is closed`)
   }
   return allowed(true)
 }

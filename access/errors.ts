@@ -18,6 +18,7 @@
  * BROKER_ERR_CERT_UNTRUSTED        its chain does not lead to an active CA of the organisation
  * BROKER_ERR_CHAIN_TOO_DEEP        it leads there through more certificates than MQGATE_MAX_CHAIN_DEPTH allows
  * BROKER_ERR_CRL_EXPIRED           a CA on its path has CRL policy `closed` and a loaded CRL past its nextUpdate
+ * BROKER_ERR_CRL_UNAVAILABLE       a CA on its path has CRL policy `closed` and a CRL source (`ca crl-source`) that has not yielded a CRL yet
  * BROKER_ERR_CERT_EXPIRED          notAfter has passed
  * BROKER_ERR_CERT_NOT_YET_VALID    notBefore is still ahead
  * BROKER_ERR_CERT_PURPOSE          the TLS stack refused its key usage for client authentication
@@ -47,6 +48,7 @@ export type AccessErrorCode =
   | 'BROKER_ERR_CERT_UNTRUSTED'
   | 'BROKER_ERR_CHAIN_TOO_DEEP'
   | 'BROKER_ERR_CRL_EXPIRED'
+  | 'BROKER_ERR_CRL_UNAVAILABLE'
   | 'BROKER_ERR_CERT_EXPIRED'
   | 'BROKER_ERR_CERT_NOT_YET_VALID'
   | 'BROKER_ERR_CERT_PURPOSE'

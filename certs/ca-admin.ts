@@ -76,7 +76,7 @@ export function findCa (registry: OrgRegistry, orgId: string, caId: string): CaR
 }
 
 /** The managed CA signs the organisation's own server and client certificates: switching it off is revoking instead. */
-function uploadedCa (registry: OrgRegistry, orgId: string, caId: string): CaRecord {
+export function uploadedCa (registry: OrgRegistry, orgId: string, caId: string): CaRecord {
   const ca = findCa(registry, orgId, caId)
   if (ca.kind === 'managed') {
     throw new CertsError('CERTS_ERR_CA_MANAGED', 'the managed CA cannot be disabled, removed or given a CRL; revoke its certificates with `cert revoke`')

@@ -31,6 +31,15 @@ export function isCrlStale (ca: CaRecord, now: Date): boolean {
   return next !== undefined && Date.parse(next) < now.getTime()
 }
 
+/**
+ * True when the CA's CRL is fetched from a distribution point (`ca
+ * crl-source`) and no list has been loaded yet: the first fetch has not
+ * succeeded. Under `closed` its devices are refused meanwhile.
+ */
+export function isCrlUnavailable (ca: CaRecord): boolean {
+  return ca.crlSource !== undefined && ca.crl === undefined
+}
+
 /** One loaded CRL's deadline: seconds until its nextUpdate (negative once past). */
 export interface CrlDeadline {
   readonly orgId: string

@@ -26,6 +26,11 @@ export function readCrl (input: string | Buffer, ca: X509Certificate, now = new 
   if (!verify(hash, parsed.tbs, ca.publicKey, parsed.signature)) {
     throw new CertsError('CERTS_ERR_CRL_SIGNATURE', 'the CRL is not signed by this CA')
   }
+  // RFC 5280 6.3.3 (b): the CRL issuer must be the certificate's issuer. Compared as DER: the
+  // CA's tools write the same encoding in its certificate and its CRLs (OpenSSL compares likewise).
+  if (!parsed.issuer.equals(subjectDerOf(ca))) {
+    throw new CertsError('CERTS_ERR_CRL_ISSUER', 'the CRL\'s issuer is not this CA\'s subject')
+  }
   // RFC 5280 5.1.2.5: past nextUpdate the CA has issued (or owes) a newer list; loading a stale
   // one would silently miss every revocation since.
   if (parsed.nextUpdate !== undefined && parsed.nextUpdate.getTime() < now.getTime()) {
@@ -50,6 +55,7 @@ function crlBytes (input: string | Buffer): Buffer {
 
 interface ParsedCrl {
   readonly tbs: Buffer
+  readonly issuer: Buffer
   readonly signatureOid: string
   readonly signature: Buffer
   readonly thisUpdate: Date
@@ -67,6 +73,8 @@ function parseCrl (der: Buffer): ParsedCrl {
   if (tbs?.type !== Type.SEQUENCE || algorithm?.type !== Type.SEQUENCE || signatureValue?.type !== Type.BITSTRING) throw new Error('not a CertificateList')
   const fields = tbs.value as Asn1[]
   let i = fields[0]?.type === Type.INTEGER ? 1 : 0
+  const issuer = fields[i + 1]
+  if (issuer?.type !== Type.SEQUENCE) throw new Error('CRL without an issuer name')
   i += 2 // signature algorithm, issuer
   const thisUpdate = readTime(fields[i++])
   const nextUpdate = isTime(fields[i]) ? readTime(fields[i++]) : undefined
@@ -81,12 +89,25 @@ function parseCrl (der: Buffer): ParsedCrl {
   return {
     // DER has one encoding per value, so re-encoding yields the bytes the CA signed.
     tbs: Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'),
+    issuer: derOf(issuer),
     signatureOid: forge.asn1.derToOid((algorithm.value as Asn1[])[0].value as string),
     signature: bits.subarray(1),
     thisUpdate,
     nextUpdate,
     serials
   }
+}
+
+function derOf (node: Asn1): Buffer {
+  return Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary')
+}
+
+/** TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject, ... } */
+function subjectDerOf (ca: X509Certificate): Buffer {
+  const cert = forge.asn1.fromDer(forge.util.createBuffer(ca.raw.toString('binary')))
+  const fields = (cert.value as Asn1[])[0].value as Asn1[]
+  const first = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0
+  return derOf(fields[first + 4])
 }
 
 function isTime (node: Asn1 | undefined): node is Asn1 {

@@ -26,6 +26,16 @@
  * CERTS_ERR_CRL_UNPARSABLE         a CRL could not be decoded
  * CERTS_ERR_CRL_SIGNATURE          the CRL is not signed by that CA
  * CERTS_ERR_CRL_EXPIRED            the CRL's nextUpdate has passed: a fresher one is due from the CA
+ * CERTS_ERR_CRL_ISSUER             the CRL's issuer is not the CA's subject
+ * CRLs fetched from a distribution point (`ca crl-source`)
+ * CERTS_ERR_CRL_SOURCE_INVALID     not an http(s) URL, an interval outside 1 s - 7 days, or no http(s) CRL distribution point in the certificate
+ * CERTS_ERR_CRL_FETCH_SCHEME       a URL (or a redirect) to another scheme than http: or https: (file:, ftp:, ldap:)
+ * CERTS_ERR_CRL_FETCH_NOT_ALLOWED  the host or every address it resolves to is outside MQGATE_CRL_FETCH_ALLOW
+ * CERTS_ERR_CRL_FETCH_REDIRECTS    more redirects than allowed (3)
+ * CERTS_ERR_CRL_FETCH_TOO_LARGE    the answer is larger than allowed (10 MiB)
+ * CERTS_ERR_CRL_FETCH_TIMEOUT      no complete answer in time (10 s)
+ * CERTS_ERR_CRL_FETCH_STATUS       an HTTP status other than 200 (or a redirect)
+ * CERTS_ERR_CRL_FETCH_FAILED       the server could not be reached (DNS, connection, TLS)
  * CA uploads (what an operator's CA file must not be)
  * CERTS_ERR_CA_KEY_INCLUDED        the file also holds a private key: mqgate needs only the certificate, the key stays offline
  * CERTS_ERR_CA_KEY_TOO_SMALL       an RSA key below 2048 bits
@@ -71,7 +81,9 @@ export type CertsErrorCode =
   | 'CERTS_ERR_CERT_UNPARSABLE' | 'CERTS_ERR_MULTIPLE_CERTS' | 'CERTS_ERR_CERT_EXPIRED' | 'CERTS_ERR_CERT_NOT_YET_VALID'
   | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED'
   | 'CERTS_ERR_CA_NOT_FOUND' | 'CERTS_ERR_CA_EXISTS' | 'CERTS_ERR_NOT_A_CA' | 'CERTS_ERR_CA_NO_KEY_CERT_SIGN' | 'CERTS_ERR_CA_MANAGED'
-  | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE' | 'CERTS_ERR_CRL_EXPIRED'
+  | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE' | 'CERTS_ERR_CRL_EXPIRED' | 'CERTS_ERR_CRL_ISSUER'
+  | 'CERTS_ERR_CRL_SOURCE_INVALID' | 'CERTS_ERR_CRL_FETCH_SCHEME' | 'CERTS_ERR_CRL_FETCH_NOT_ALLOWED' | 'CERTS_ERR_CRL_FETCH_REDIRECTS'
+  | 'CERTS_ERR_CRL_FETCH_TOO_LARGE' | 'CERTS_ERR_CRL_FETCH_TIMEOUT' | 'CERTS_ERR_CRL_FETCH_STATUS' | 'CERTS_ERR_CRL_FETCH_FAILED'
   | 'CERTS_ERR_CA_KEY_INCLUDED' | 'CERTS_ERR_CA_KEY_TOO_SMALL' | 'CERTS_ERR_CA_CURVE_UNSUPPORTED' | 'CERTS_ERR_CA_SIGNATURE_WEAK' | 'CERTS_ERR_CA_IN_OTHER_ORG'
   | 'CERTS_ERR_SERVER_CERT_NOT_FOUND' | 'CERTS_ERR_SERVER_CERT_IS_CA' | 'CERTS_ERR_SERVER_NAME' | 'CERTS_ERR_SERVER_CERT_PENDING' | 'CERTS_ERR_NO_PENDING_CSR'
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'

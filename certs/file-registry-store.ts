@@ -99,6 +99,23 @@ export class FileRegistryStore implements RegistryStore {
     return async () => unwatchFile(this.generationFile, listener)
   }
 
+  /**
+   * `orgs/.leases/<name>.json`, for the processes of `mqgate start --workers`
+   * on one data dir. Written by rename and read back: two processes that take
+   * an expired lease at the same instant may both hold it for that one turn
+   * (the jobs behind leases tolerate a repeat), never longer.
+   */
+  async lease (name: string, holder: string, ttlMs: number): Promise<boolean> {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`lease name ${name} is not a file name`)
+    const dir = path.join(this.root, '.leases')
+    const file = path.join(dir, `${name}.json`)
+    const current = await readJson<{ holder: string, until: number }>(file).catch(() => undefined)
+    if (current !== undefined && current.holder !== holder && current.until > Date.now()) return false
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await writeJson(file, { holder, until: Date.now() + ttlMs })
+    return (await readJson<{ holder: string }>(file))?.holder === holder
+  }
+
   async close (): Promise<void> {}
 
   /** An org's directory may already hold `bootstrap/` (written by first start), so only org.json marks it as taken. */

@@ -14,7 +14,7 @@ export { tbsCertificate } from './x509-builder.js'
 export { signedStructure, subjectKeyIdentifier } from './asn1-signing.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,
-  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type OrgLimitsRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, CRL_POLICIES
+  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type OrgLimitsRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, type CrlSourceRecord, CRL_POLICIES
 } from './records.js'
 export type { RegistryStore } from './registry-store.js'
 export { FileRegistryStore } from './file-registry-store.js'
@@ -29,7 +29,12 @@ export { sealStoredKeys, type SealMode } from './at-rest/seal-stored-keys.js'
 export { isSealed, BLOB_PREFIX } from './at-rest/key-blob.js'
 export { backupRegistry, parseBackup, restoreRegistry, type RegistryBackup } from './registry-backup.js'
 export { addCa, setCaEnabled, removeCa, loadCrl, findCa } from './ca-admin.js'
-export { setCrlPolicy, crlPolicyOf, isCrlStale, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
+export { setCrlPolicy, crlPolicyOf, isCrlStale, isCrlUnavailable, crlDeadlinesOf, type CrlDeadline } from './crl-policy.js'
+export { setCrlSource, clearCrlSource, CRL_SOURCE_EVERY, type CrlSourceRequest } from './crl-fetch/crl-source.js'
+export { CrlFetcher, type CrlFetcherOptions, type CrlFetchOutcome } from './crl-fetch/crl-fetcher.js'
+export { fetchCrlBytes, DEFAULT_CRL_FETCH_LIMITS, type CrlFetchLimits } from './crl-fetch/bounded-get.js'
+export { FetchAllowList, allowEntryProblem } from './crl-fetch/fetch-allow.js'
+export { crlUrlsOf } from './crl-fetch/distribution-points.js'
 export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'
 export { issueClientCert, listIssued, findIssued, revokeCert, restoreCert, issuedStateOf, type Issued, type IssuedState } from './issuer.js'
 export { setGatewayDevices, gatewayScopeOf } from './gateway-scopes.js'

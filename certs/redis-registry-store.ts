@@ -29,6 +29,15 @@ if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1`
 
+const leaseKey = (name: string): string => `${PREFIX}lease:${name}`
+
+// Takes a free lease or extends one's own, in one step: two processes cannot both hold it.
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`
+
 /**
  * The registry in Redis: a set of org ids, a hash per organisation (`org` and
  * `<collection>/<id>` fields holding JSON) and a pub/sub channel that tells
@@ -110,6 +119,10 @@ export class RedisRegistryStore implements RegistryStore {
       this.subscribers.splice(this.subscribers.indexOf(subscriber), 1)
       subscriber.disconnect()
     }
+  }
+
+  async lease (name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return await this.call(async () => await this.redis.eval(LEASE_SCRIPT, 1, leaseKey(name), holder, String(ttlMs))) === 1
   }
 
   /** Closes the watchers and the connection the store was given. */

@@ -21,6 +21,12 @@ export interface RegistryStore {
   list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>>
   /** `onChange(orgId)` after a change by any process; `undefined` means "reload everything". */
   watch (onChange: (orgId?: string) => void): Promise<() => Promise<void>>
+  /**
+   * Takes or extends the lease `name` for `holder` for `ttlMs`: true while
+   * `holder` has it, false while another holder's lease runs. Lets one
+   * process of those sharing the store do a job (fetching CRLs) for all.
+   */
+  lease (name: string, holder: string, ttlMs: number): Promise<boolean>
   close (): Promise<void>
 }
 

@@ -36,6 +36,8 @@ Environment (processes):
                              beyond it QoS 0 is dropped, a persistent session's QoS 1 stays stored
   MQGATE_MAX_CHAIN_DEPTH     certificates allowed below an uploaded CA, device's own included (default 4)
   MQGATE_CRL_URL             CRL location written into certificates ({org} filled in)
+  MQGATE_CRL_FETCH_ALLOW     hosts, addresses, CIDR blocks the CRL fetcher (ca crl-source) may reach,
+                             comma separated (default: anywhere)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
   MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)

@@ -7,7 +7,7 @@ import { listenSharedPort, startBroker, type TransportDeps } from '../broker/ind
 import {
   createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
 } from '../bridge/index.js'
-import { crlDeadlinesOf, ensureAdminCredentials, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { crlDeadlinesOf, CrlFetcher, DEFAULT_CRL_FETCH_LIMITS, ensureAdminCredentials, FetchAllowList, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { resolveKeys, type ResolvedKeys } from '../config/kek-config.js'
@@ -125,7 +125,20 @@ function brokerPart (queueReadings: boolean): Part {
     ports.mqtt = broker.port
     ports.ws = broker.wsPort
     onClose(async () => await broker.close())
+    startCrlFetcher(ctx)
   }
+}
+
+/**
+ * Every broker process runs a fetcher for the CRL sources (`ca crl-source`);
+ * the one holding the store's lease fetches, the others see its result
+ * arrive as a registry change, like an upload.
+ */
+function startCrlFetcher ({ cfg, log, registry, metrics, onClose }: PartContext): void {
+  const limits = { ...DEFAULT_CRL_FETCH_LIMITS, ...(cfg.crlFetchAllow === undefined ? {} : { allow: new FetchAllowList(cfg.crlFetchAllow) }) }
+  const fetcher = new CrlFetcher(registry, { log, limits, onOutcome: (orgId, caId, outcome) => metrics.crlFetched(orgId, caId, outcome) })
+  fetcher.start()
+  onClose(async () => fetcher.close())
 }
 
 function adminPart (options: ProcessOptions): Part {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { serverNameOf } from '../access/index.js'
 import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
-import { NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
+import { allowEntryProblem, NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
 import { readKekConfig, type KekConfig } from './kek-config.js'
 
@@ -32,6 +32,13 @@ export interface GatewayConfig {
    * API's /crl route on <org>.messaging.<domain>.
    */
   readonly crlUrlTemplate: string
+  /**
+   * MQGATE_CRL_FETCH_ALLOW: the hosts (`crl.example.com`, `*.example.com`),
+   * addresses and CIDR blocks the CRL fetcher (`ca crl-source`) may reach,
+   * comma separated; unset: anywhere. A distribution point URL is written by
+   * whoever made the certificate.
+   */
+  readonly crlFetchAllow?: readonly string[]
   /**
    * MQGATE_KEK / MQGATE_KEK_FILE (and MQGATE_KEK_PREVIOUS / MQGATE_KEK_PREVIOUS_FILE):
    * the key-encryption key that seals every private key in the registry.
@@ -109,6 +116,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     }),
     tlsPort: read.integer('MQGATE_TLS_PORT', 0, 0, 65535),
     crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort),
+    ...readCrlFetchAllow(read),
     kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
     ...readPkcs11(read)
   }
@@ -121,6 +129,18 @@ function readPkcs11 (read: EnvReader): { pkcs11?: Pkcs11Config } {
   const pin = read.optionalString('MQGATE_PKCS11_PIN')
   read.require((modulePath === undefined) === (pin === undefined), 'MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN go together')
   return modulePath === undefined || pin === undefined ? {} : { pkcs11: Object.freeze({ modulePath: path.resolve(modulePath), pin }) }
+}
+
+function readCrlFetchAllow (read: EnvReader): { crlFetchAllow?: readonly string[] } {
+  const value = read.optionalString('MQGATE_CRL_FETCH_ALLOW')
+  if (value === undefined) return {}
+  const entries = value.split(',').map(e => e.trim()).filter(e => e !== '')
+  for (const entry of entries) {
+    const problem = allowEntryProblem(entry)
+    read.require(problem === undefined, `MQGATE_CRL_FETCH_ALLOW: ${problem ?? ''}`)
+  }
+  read.require(entries.length > 0, 'MQGATE_CRL_FETCH_ALLOW names no host or address (unset it to allow any)')
+  return { crlFetchAllow: Object.freeze(entries) }
 }
 
 function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number): string {

@@ -58,6 +58,10 @@ export class EncryptingRegistryStore implements RegistryStore {
     return await this.inner.watch(onChange)
   }
 
+  async lease (name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return await this.inner.lease(name, holder, ttlMs)
+  }
+
   async close (): Promise<void> {
     await this.inner.close()
   }

@@ -1,4 +1,6 @@
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
+import { CertsError } from '../errors.js'
+import { CRL_SOURCE_EVERY } from '../crl-fetch/crl-source.js'
 import { refuseIncludedPrivateKey } from '../included-key.js'
 import { apiCommand, readUpload, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
 
@@ -21,7 +23,8 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
   apiCommand(ca, 'list <org>', 'list the organisation\'s CAs')
     .action(async (orgId: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('GET', path(orgId)),
-        r => table(r.cas.map((x: any) => ({ ...x, crl: x.crl === null ? null : `${x.crl.revoked_serials} revoked` })), ['id', 'kind', 'enabled', 'not_after', 'crl', 'description']))
+        r => table(r.cas.map((x: any) => ({ ...x, crl: x.crl === null ? null : `${x.crl.revoked_serials} revoked`, crl_source: x.crl_source === null ? null : `${x.crl_source.url as string} every ${x.crl_source.every_seconds as number}s` })),
+          ['id', 'kind', 'enabled', 'not_after', 'crl', 'crl_source', 'description']))
     })
   for (const [verb, description] of [['disable', 'stop trusting a CA for new connections (and close its live sessions)'], ['enable', 'trust a disabled CA again']] as const) {
     apiCommand(ca, `${verb} <org> <caId>`, description)
@@ -42,4 +45,34 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
       await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl`, { crl: readUpload(file) }),
         r => `loaded a CRL of ${r.crl.revoked_serials} revoked serial(s) for ${caLine(r)}`)
     })
+  apiCommand(ca, 'crl-source <org> <caId>', 'fetch the CA\'s CRL from a URL (or the CRL distribution point its certificates name) on a schedule, and apply each new one as `ca crl` would')
+    .option('--url <url>', 'an http:// or https:// URL of the CA\'s CRL')
+    .option('--from-certificate [file]', 'take the URL from the CRL Distribution Points of the CA\'s certificate, or of the given device certificate that CA signed')
+    .option('--every <duration>', 'how often to fetch, e.g. 30s, 10m, 1h, 1d (1s to 7d; default 1h); also shortly before the loaded CRL\'s nextUpdate', parseDuration)
+    .option('--off', 'stop fetching (the CRL loaded last stays)')
+    .action(async (orgId: string, caId: string, options: ClientOptions & { url?: string, fromCertificate?: string | boolean, every?: number, off?: boolean }) => {
+      const chosen = [options.url !== undefined, options.fromCertificate !== undefined, options.off === true].filter(Boolean).length
+      if (chosen !== 1) throw new CertsError('CERTS_ERR_CRL_SOURCE_INVALID', 'give one of --url, --from-certificate or --off')
+      if (options.off === true) {
+        await runApi(ctx, options, async c => await c.request('DELETE', `${path(orgId, caId)}/crl-source`), r => `no CRL source for ${caLine(r)}`)
+        return
+      }
+      const body = {
+        ...(options.url === undefined ? { from_certificate: true } : { url: options.url }),
+        ...(typeof options.fromCertificate === 'string' ? { certificate: readUpload(options.fromCertificate) } : {}),
+        ...(options.every === undefined ? {} : { every_seconds: options.every })
+      }
+      await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl-source`, body),
+        r => `fetching the CRL from ${r.crl_source.url as string} every ${r.crl_source.every_seconds as number}s for ${caLine(r)}`)
+    })
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** `30s`, `10m`, `1h`, `1d` (a bare number is seconds), within the interval's bounds. */
+export function parseDuration (value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value.trim())
+  const seconds = match === null ? NaN : Number(match[1]) * UNITS[match[2] === '' ? 's' : match[2]]
+  if (!(seconds >= CRL_SOURCE_EVERY.min && seconds <= CRL_SOURCE_EVERY.max)) throw new InvalidArgumentError('a duration such as 30s, 10m, 1h or 1d, from 1s to 7d')
+  return seconds
 }

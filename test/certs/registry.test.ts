@@ -128,6 +128,21 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
       }
     })
 
+    it('gives a lease to one holder of those sharing the store, until it lapses unrenewed', async () => {
+      const other = factory.open()
+      try {
+        assert.equal(await registry.store.lease('job', 'a', 400), true)
+        assert.equal(await other.lease('job', 'b', 400), false, 'held by a')
+        assert.equal(await registry.store.lease('job', 'a', 400), true, 'renewed by its holder')
+        assert.equal(await other.lease('another-job', 'b', 400), true, 'leases are by name')
+        await new Promise(resolve => setTimeout(resolve, 600))
+        assert.equal(await other.lease('job', 'b', 400), true, 'lapsed: b takes it')
+        assert.equal(await registry.store.lease('job', 'a', 400), false)
+      } finally {
+        await other.close()
+      }
+    })
+
     it('lists issued certificates in the order they were issued, several in one second included', async () => {
       const ids: string[] = []
       for (let i = 0; i < 6; i++) ids.push((await issueClientCert(registry, 'acme', { commonName: `d:sensor:order-${i}` }, 'test')).record.id)

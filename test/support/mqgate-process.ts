@@ -24,6 +24,8 @@ export interface MqgateProcess {
   issue (commonName: string): Promise<TestCert>
   /** Runs an operator verb (`mqgate <args>`) against this process's admin API. */
   cli (args: readonly string[]): Promise<CliResult>
+  /** What the process (its workers included) printed on stdout so far: the welcome text, then JSON log lines at MQGATE_LOG_LEVEL. */
+  output (): string
   /** Resident set size of the child, in bytes (from /proc). */
   rss (): number
   alive (): boolean
@@ -60,6 +62,7 @@ export async function startMqgateProcess (env: Record<string, string> = {}, opti
     caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
     bootstrap: cn => ({ certPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.crt`), 'utf8'), keyPem: readFileSync(path.join(dir, `${cn.replaceAll(':', '_')}.key`), 'utf8') }),
     issue: async cn => await issueThroughAdminApi(temp.dir, adminPort, cn),
+    output: () => output,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid as number}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop () {

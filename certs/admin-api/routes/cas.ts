@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
 import { setCrlPolicy } from '../../crl-policy.js'
+import { clearCrlSource, CRL_SOURCE_EVERY, setCrlSource } from '../../crl-fetch/crl-source.js'
 import { CRL_POLICIES, type CrlPolicy } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { caView } from '../views.js'
@@ -38,5 +39,27 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
     app.put<{ Params: { org: string, ca: string }, Body: { policy: CrlPolicy } }>('/orgs/:org/cas/:ca/crl-policy', {
       schema: { body: { type: 'object', required: ['policy'], additionalProperties: false, properties: { policy: { type: 'string', enum: [...CRL_POLICIES] } } } }
     }, async request => caView(await setCrlPolicy(registry, request.params.org, request.params.ca, request.body.policy, actorOf(request))))
+
+    app.put<{ Params: { org: string, ca: string }, Body: { url?: string, from_certificate?: boolean, certificate?: string, every_seconds?: number } }>('/orgs/:org/cas/:ca/crl-source', {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', minLength: 1, maxLength: 2048 },
+            from_certificate: { type: 'boolean' },
+            // A device certificate of the CA whose distribution point to take (with from_certificate).
+            certificate: PEM_OR_BASE64,
+            every_seconds: { type: 'integer', minimum: CRL_SOURCE_EVERY.min, maximum: CRL_SOURCE_EVERY.max }
+          }
+        }
+      }
+    }, async request => {
+      const { url, from_certificate: fromCertificate, certificate, every_seconds: everySeconds } = request.body
+      return caView(await setCrlSource(registry, request.params.org, request.params.ca, { url, fromCertificate, certificate, everySeconds }, actorOf(request)))
+    })
+
+    app.delete<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca/crl-source', async request =>
+      caView(await clearCrlSource(registry, request.params.org, request.params.ca, actorOf(request))))
   }
 }
