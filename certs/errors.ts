@@ -26,6 +26,9 @@
  * CERTS_ERR_CRL_UNPARSABLE         a CRL could not be decoded
  * CERTS_ERR_CRL_SIGNATURE          the CRL is not signed by that CA
  * CERTS_ERR_CRL_EXPIRED            the CRL's nextUpdate has passed: a fresher one is due from the CA
+ * OCSP (ocsp/: the managed CAs' responder)
+ * CERTS_ERR_OCSP_MALFORMED         an OCSP request that cannot be decoded, asks about no or too many certificates, or has a nonce outside 1-32 octets
+ * CERTS_ERR_OCSP_NO_SIGNER         the managed CA has no usable delegated OCSP signer and none could be issued
  * CA uploads (what an operator's CA file must not be)
  * CERTS_ERR_CA_KEY_INCLUDED        the file also holds a private key: mqgate needs only the certificate, the key stays offline
  * CERTS_ERR_CA_KEY_TOO_SMALL       an RSA key below 2048 bits
@@ -72,6 +75,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED'
   | 'CERTS_ERR_CA_NOT_FOUND' | 'CERTS_ERR_CA_EXISTS' | 'CERTS_ERR_NOT_A_CA' | 'CERTS_ERR_CA_NO_KEY_CERT_SIGN' | 'CERTS_ERR_CA_MANAGED'
   | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE' | 'CERTS_ERR_CRL_EXPIRED'
+  | 'CERTS_ERR_OCSP_MALFORMED' | 'CERTS_ERR_OCSP_NO_SIGNER'
   | 'CERTS_ERR_CA_KEY_INCLUDED' | 'CERTS_ERR_CA_KEY_TOO_SMALL' | 'CERTS_ERR_CA_CURVE_UNSUPPORTED' | 'CERTS_ERR_CA_SIGNATURE_WEAK' | 'CERTS_ERR_CA_IN_OTHER_ORG'
   | 'CERTS_ERR_SERVER_CERT_NOT_FOUND' | 'CERTS_ERR_SERVER_CERT_IS_CA' | 'CERTS_ERR_SERVER_NAME' | 'CERTS_ERR_SERVER_CERT_PENDING' | 'CERTS_ERR_NO_PENDING_CSR'
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
