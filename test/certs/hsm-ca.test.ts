@@ -137,7 +137,7 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
   it('refuses to start with a wrong PIN, with its code and without a stack trace or the PIN', async () => {
     await new Promise(resolve => { gateway.child.once('exit', resolve); gateway.child.kill('SIGTERM') })
     const child = spawn(process.execPath, [MQGATE, 'start'], {
-      env: { ...process.env, ...hsmEnv, MQGATE_PKCS11_PIN: '9999', MQGATE_DATA_DIR: gateway.dataDir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_WS_PORT: '0', MQGATE_API_PORT: '0', REDIS_URL: '', MQGATE_LOG_LEVEL: 'error' },
+      env: { ...process.env, ...hsmEnv, MQGATE_PKCS11_PIN: '9999', MQGATE_DATA_DIR: gateway.dataDir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: '0', REDIS_URL: '', MQGATE_LOG_LEVEL: 'error' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''

@@ -19,7 +19,7 @@ interface Started {
 /** Runs `mqgate start` as a user would, and waits for the printed mosquitto_pub line. */
 async function startMqgate (dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, [MQGATE, 'start'], {
-    env: { ...process.env, MQGATE_DATA_DIR: dataDir, MQGATE_MQTT_PORT: '0', REDIS_URL: '', MQGATE_DEFAULT_ORG: '' },
+    env: { ...process.env, MQGATE_DATA_DIR: dataDir, MQGATE_MQTT_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', REDIS_URL: '', MQGATE_DEFAULT_ORG: '' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

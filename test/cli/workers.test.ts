@@ -26,7 +26,7 @@ describe('mqgate start --workers', function () {
     temp = await makeTempDir('workers')
     mqttPort = await freePort()
     child = spawn(process.execPath, [MQGATE, 'start', '--workers', '2'], {
-      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(await freePort()) },
+      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     child.stdout?.on('data', chunk => { output += chunk })
