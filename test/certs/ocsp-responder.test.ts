@@ -49,8 +49,9 @@ describe('certs: the OCSP responder of the managed CAs (MQGATE_PKI_HTTP_PORT)', 
     }
   }
 
-  async function ask (orgId: string, d: Device, extra: string[] = []): Promise<CliResult> {
-    return await runCommand('openssl', ['ocsp', '-issuer', d.caFile, '-cert', d.certFile, '-url', url(orgId), '-CAfile', d.caFile, ...extra])
+  /** `digest`: the CertID's hash (openssl's default is SHA-1); it must come before -cert. */
+  async function ask (orgId: string, d: Device, digest: string[] = []): Promise<CliResult> {
+    return await runCommand('openssl', ['ocsp', '-issuer', d.caFile, ...digest, '-cert', d.certFile, '-url', url(orgId), '-CAfile', d.caFile])
   }
 
   const statusOf = (run: CliResult, d: Device): string => new RegExp(`^${d.certFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (\\w+)`, 'm').exec(run.stdout)?.[1] ?? `none (${showResult(run)})`
