@@ -18,7 +18,6 @@ const REREAD_MS = 1_000
 interface Snapshot {
   readonly caId: string
   readonly serials: ReadonlySet<string>
-  readonly at: number
 }
 
 export class IssuedSerials {
@@ -54,10 +53,9 @@ export class IssuedSerials {
   }
 
   private async read (orgId: string, caId: string): Promise<Snapshot> {
-    const at = Date.now()
-    this.started.set(orgId, at)
+    this.started.set(orgId, Date.now())
     const records = await this.registry.store.list(orgId, 'issued')
-    const snapshot = { caId, at, serials: new Set(records.filter(r => r.caId === caId).map(r => normalizeSerial(r.serial))) }
+    const snapshot = { caId, serials: new Set(records.filter(r => r.caId === caId).map(r => normalizeSerial(r.serial))) }
     this.snapshots.set(orgId, snapshot)
     return snapshot
   }

@@ -64,6 +64,8 @@ describe('certs: the OCSP responder of the managed CAs (MQGATE_PKI_HTTP_PORT)', 
       const good = await ask(orgId, d)
       assert.equal(statusOf(good, d), 'good')
       assert.match(good.stderr, /Response verify OK/, showResult(good))
+      // openssl sends a nonce and only warns when the response does not echo it.
+      assert.doesNotMatch(good.stderr, /no nonce in response/i, showResult(good))
       await revokeCert(stack.running.registry, orgId, d.serial, 'test')
       const revoked = await ask(orgId, d)
       assert.equal(statusOf(revoked, d), 'revoked', 'the revocation shows in the very next response')
@@ -95,18 +97,40 @@ describe('certs: the OCSP responder of the managed CAs (MQGATE_PKI_HTTP_PORT)', 
 
   it('answers the GET form, /ocsp/<org>/<url-encoded base64 request>', async () => {
     const d = await device('demo', 'get-1')
-    const reqFile = stack.writeFile('get.req', '')
+    // Without a nonce (the cacheable form RFC 5019 expects of GET), and with one (a longer path).
+    for (const nonce of [['-no_nonce'], []]) {
+      const reqFile = stack.writeFile('get.req', '')
+      const made = await runCommand('openssl', ['ocsp', '-issuer', d.caFile, '-cert', d.certFile, ...nonce, '-reqout', reqFile])
+      assert.equal(made.status, 0, showResult(made))
+      const encoded = encodeURIComponent((await readFile(reqFile)).toString('base64'))
+      const answer = await httpRequest(pkiPort, 'GET', `/ocsp/demo/${encoded}`)
+      assert.equal(answer.status, 200, `GET of ${encoded.length} characters: ${answer.body.toString()}`)
+      assert.equal(answer.type, 'application/ocsp-response')
+      const respFile = stack.writeFile('get.resp', '')
+      await writeFile(respFile, answer.body)
+      // -reqin: openssl checks that the response echoes the request's nonce.
+      const read = await runCommand('openssl', ['ocsp', '-respin', respFile, '-reqin', reqFile, '-CAfile', d.caFile, '-resp_text'])
+      assert.match(read.stdout, /Cert Status: good/, showResult(read))
+      assert.match(read.stderr, /Response verify OK/, showResult(read))
+      assert.doesNotMatch(read.stderr, /nonce/i, showResult(read))
+    }
+  })
+
+  it('serves a kept response to the same request without a nonce, and a fresh one once the certificate is revoked', async () => {
+    const d = await device('demo', 'cached-1')
+    const reqFile = stack.writeFile('cached.req', '')
     const made = await runCommand('openssl', ['ocsp', '-issuer', d.caFile, '-cert', d.certFile, '-no_nonce', '-reqout', reqFile])
     assert.equal(made.status, 0, showResult(made))
-    const encoded = encodeURIComponent((await readFile(reqFile)).toString('base64'))
-    const answer = await httpRequest(pkiPort, 'GET', `/ocsp/demo/${encoded}`)
-    assert.equal(answer.status, 200)
-    assert.equal(answer.type, 'application/ocsp-response')
-    const respFile = stack.writeFile('get.resp', '')
-    await writeFile(respFile, answer.body)
-    const read = await runCommand('openssl', ['ocsp', '-respin', respFile, '-issuer', d.caFile, '-cert', d.certFile, '-CAfile', d.caFile])
-    assert.equal(statusOf(read, d), 'good')
-    assert.match(read.stderr, /Response verify OK/, showResult(read))
+    const path = `/ocsp/demo/${encodeURIComponent((await readFile(reqFile)).toString('base64'))}`
+    const first = await httpRequest(pkiPort, 'GET', path)
+    const again = await httpRequest(pkiPort, 'GET', path)
+    assert.ok(first.body.equals(again.body), 'the same response (producedAt included) is served again')
+    await revokeCert(stack.running.registry, 'demo', d.serial, 'test')
+    const after = await httpRequest(pkiPort, 'GET', path)
+    const respFile = stack.writeFile('cached.resp', '')
+    await writeFile(respFile, after.body)
+    const read = await runCommand('openssl', ['ocsp', '-respin', respFile, '-CAfile', d.caFile, '-resp_text'])
+    assert.match(read.stdout, /Cert Status: revoked/, showResult(read))
   })
 
   it('answers malformedRequest to a body that is no OCSP request, and 404 for an organisation that does not exist', async () => {
