@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { adminCaFile, BLOB_PREFIX, issueClientCert, revokeCert } from '../../certs/index.js'
+import { adminCaFile, BLOB_PREFIX, issueClientCert, listIssued, managedCaOf, revokeCert } from '../../certs/index.js'
+import { OcspSigners } from '../../certs/ocsp/ocsp-signers.js'
 import { openssl } from '../support/openssl.js'
 import { mqgateCli, runCommand, showResult } from '../support/mqgate-cli.js'
 import { freePort } from '../support/redis-server.js'
@@ -85,5 +86,18 @@ describe('certs: the PKI HTTP port in what the managed CAs sign, and the OCSP si
     // Compared as booleans: a failing assert must not print a private key.
     assert.ok(typeof ca.ocspSignerKeyPem === 'string' && ca.ocspSignerKeyPem.startsWith(BLOB_PREFIX), 'the signer\'s key is a sealed blob in the store')
     assert.ok(!JSON.stringify(stored).includes('PRIVATE KEY'), 'no private key in the clear in the CA records')
+  })
+
+  it('renews the delegated signer once less than a third of its 30 days remains, through the issuance path', async () => {
+    const DAY = 24 * 60 * 60 * 1000
+    const registry = stack.running.registry
+    const signers = new OcspSigners(registry, stack.logs.logger)
+    const first = await signers.current('demo')
+    assert.equal((await signers.current('demo', new Date(Date.now() + 19 * DAY))).certPem, first.certPem, 'eleven days left: kept')
+    const renewed = await signers.current('demo', new Date(Date.now() + 21 * DAY))
+    assert.notEqual(renewed.certPem, first.certPem, 'nine days left: renewed')
+    assert.equal(managedCaOf(registry.require('demo')).ocspSignerCertPem, renewed.certPem, 'the CA record keeps the new signer')
+    const recorded = (await listIssued(registry, 'demo', { all: true })).filter(r => r.kind === 'ocsp-signer').map(r => r.certPem)
+    assert.ok(recorded.includes(first.certPem) && recorded.includes(renewed.certPem), 'both signers are on the record')
   })
 })
