@@ -27,6 +27,14 @@ const CACHE_ENTRIES = 10_000
 /** No mqgate certificate carries a reason: revocations record none, and RFC 5280 5.3.1 lets the reason be absent. */
 const NO_REASON = undefined
 
+/** A server certificate as stapling sees it, for one registry state of its organisation. */
+interface StapleTarget {
+  readonly orgId: string
+  readonly state: OrgState
+  /** Absent: not the managed CA's certificate, nothing to staple. */
+  readonly request?: OcspRequestFacts
+}
+
 interface Cached {
   readonly state: OrgState
   readonly der: Buffer
@@ -43,6 +51,7 @@ export class OcspResponder {
   private readonly signers: OcspSigners
   private readonly serials: IssuedSerials
   private readonly cache = new Map<string, Cached>()
+  private readonly stapled = new Map<string, StapleTarget>()
   private readonly log: Logger
   private readonly validityMs: number
 
@@ -75,23 +84,37 @@ export class OcspResponder {
    * The response a TLS server staples for its own certificate (RFC 6066 8):
    * made here, no request over HTTP, when an organisation's managed CA
    * issued that certificate; undefined otherwise, or if it cannot be made.
+   * Called at each handshake that asks: which organisation's certificate it
+   * is, and its CertID, are worked out once per registry state.
    */
   async staple (certDer: Buffer): Promise<Buffer | undefined> {
     try {
       const fingerprint = createHash('sha256').update(certDer).digest('hex')
-      const state = this.registry.list().find(s => s.serverCerts.some(c => c.fingerprint === fingerprint))
-      if (state === undefined) return undefined
-      const ca = managedCaOf(state)
-      const cert = new X509Certificate(certDer)
-      const caCert = new X509Certificate(ca.certPem)
-      // An uploaded server certificate (a public CA's) is not the managed CA's to answer for.
-      if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return undefined
-      const certId = certIdFor(pkijs.Certificate.fromBER(certDer).serialNumber, issuerIdentityOf(ca.certPem))
-      return await this.answer(state.org.id, { certs: [requestedCert(certId)] })
+      let target = this.stapled.get(fingerprint)
+      if (target === undefined || this.registry.get(target.orgId) !== target.state) {
+        target = this.stapleTarget(certDer, fingerprint)
+        if (target === undefined) return undefined
+        if (this.stapled.size >= CACHE_ENTRIES) this.stapled.clear()
+        this.stapled.set(fingerprint, target)
+      }
+      return target.request === undefined ? undefined : await this.answer(target.orgId, target.request)
     } catch (err) {
       this.log.warn({ event: 'ocsp.staple-failed', err }, 'no OCSP response to staple')
       return undefined
     }
+  }
+
+  /** The organisation whose server certificate this is, and the request to answer if its managed CA issued it. */
+  private stapleTarget (certDer: Buffer, fingerprint: string): StapleTarget | undefined {
+    const state = this.registry.list().find(s => s.serverCerts.some(c => c.fingerprint === fingerprint))
+    if (state === undefined) return undefined
+    const ca = managedCaOf(state)
+    const cert = new X509Certificate(certDer)
+    const caCert = new X509Certificate(ca.certPem)
+    // An uploaded server certificate (a public CA's) is not the managed CA's to answer for.
+    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return { orgId: state.org.id, state }
+    const certId = certIdFor(pkijs.Certificate.fromBER(certDer).serialNumber, issuerIdentityOf(ca.certPem))
+    return { orgId: state.org.id, state, request: { certs: [requestedCert(certId)] } }
   }
 
   private async answer (orgId: string, facts: OcspRequestFacts): Promise<Buffer> {

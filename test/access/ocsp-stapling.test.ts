@@ -33,3 +33,19 @@ describe('access: OCSP stapling on the TLS listeners', function () {
     })
   }
 })
+
+describe('access: no OCSP stapling without a published responder (MQGATE_OCSP_URL=none)', function () {
+  this.timeout(60_000)
+  let stack: TestStack
+
+  before(async () => {
+    stack = await startTestStack({ MQGATE_PKI_HTTP_PORT: String(await freePort()), MQGATE_OCSP_URL: 'none' })
+  })
+  after(async () => await stack?.close())
+
+  it('sends no OCSP response on the MQTT port', async () => {
+    const caFile = stack.writeFile('ca.pem', stack.caPem)
+    const run = await runCommand('openssl', ['s_client', '-connect', `127.0.0.1:${stack.mqttPort}`, '-servername', 'demo.messaging.localhost', '-status', '-CAfile', caFile], { timeoutMs: 20_000 })
+    assert.match(run.stdout, /OCSP response: no response sent/, showResult(run))
+  })
+})
