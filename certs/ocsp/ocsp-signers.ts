@@ -24,6 +24,7 @@ import type { ResponderKey } from './ocsp-response.js'
 
 export interface ResponderSigner extends ResponderKey {
   readonly certPem: string
+  readonly notBefore: Date
   readonly notAfter: Date
 }
 
@@ -89,14 +90,13 @@ function signerOf (certPem: string, keyPem: string): ResponderSigner {
     certDer: cert.raw,
     keyHash: subjectKeyIdentifier(certPem),
     signer: keySigner(createPrivateKey(keyPem)),
+    notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo)
   }
 }
 
 /** Renewal is due once less than a third of the validity remains (10 of 30 days). */
 function isDue (signer: ResponderSigner, now: Date): boolean {
-  const cert = new X509Certificate(signer.certPem)
-  const from = new Date(cert.validFrom).getTime()
   const to = signer.notAfter.getTime()
-  return to - now.getTime() < (to - from) / 3
+  return to - now.getTime() < (to - signer.notBefore.getTime()) / 3
 }
