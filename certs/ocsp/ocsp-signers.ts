@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import type { Logger } from 'pino'
 import { subjectKeyIdentifier } from '../asn1-signing.js'
 import { CertsError } from '../errors.js'
@@ -17,13 +17,17 @@ import type { ResponderKey } from './ocsp-response.js'
  * kept on the CA's record, the key sealed under the KEK like every key field.
  *
  * It is made on first use and renewed on use once less than a third of its
- * validity remains. Two processes that renew at once each issue one: both
+ * validity remains, or at once when an operator revoked it (`cert revoke`:
+ * a signer whose key is thought lost is replaced by the next response, its
+ * certificate having no revocation check of its own, RFC 6960 4.2.2.2.1). Two processes that renew at once each issue one: both
  * are valid certificates of the CA, the record keeps the last written, and a
  * response signed by the other still verifies.
  */
 
 export interface ResponderSigner extends ResponderKey {
   readonly certPem: string
+  /** SHA-256 of the certificate, as revocations name it. */
+  readonly fingerprint: string
   readonly notBefore: Date
   readonly notAfter: Date
 }
@@ -38,8 +42,9 @@ export class OcspSigners {
 
   /** The organisation's signer, issued or renewed first when it must be. */
   async current (orgId: string, now = new Date()): Promise<ResponderSigner> {
-    const ca = managedCaOf(this.registry.require(orgId))
-    const stored = this.stored(ca)
+    const state = this.registry.require(orgId)
+    const kept = this.stored(managedCaOf(state))
+    const stored = kept !== undefined && state.revocations.some(r => r.fingerprint === kept.fingerprint) ? undefined : kept
     if (stored !== undefined && !isDue(stored, now)) return stored
     let renewal = this.renewing.get(orgId)
     if (renewal === undefined) {
@@ -88,6 +93,7 @@ function signerOf (certPem: string, keyPem: string): ResponderSigner {
   return {
     certPem,
     certDer: cert.raw,
+    fingerprint: createHash('sha256').update(cert.raw).digest('hex'),
     keyHash: subjectKeyIdentifier(certPem),
     signer: keySigner(createPrivateKey(keyPem)),
     notBefore: new Date(cert.validFrom),

@@ -100,4 +100,15 @@ describe('certs: the PKI HTTP port in what the managed CAs sign, and the OCSP si
     const recorded = (await listIssued(registry, 'demo', { all: true })).filter(r => r.kind === 'ocsp-signer').map(r => r.certPem)
     assert.ok(recorded.includes(first.certPem) && recorded.includes(renewed.certPem), 'both signers are on the record')
   })
+
+  it('replaces a delegated signer an operator revoked at the next response', async () => {
+    const registry = stack.running.registry
+    const signers = new OcspSigners(registry, stack.logs.logger)
+    const before = await signers.current('demo')
+    const record = (await listIssued(registry, 'demo', { all: true })).find(r => r.certPem === before.certPem)
+    assert.ok(record !== undefined)
+    await revokeCert(registry, 'demo', record.serial, 'test')
+    const after = await signers.current('demo')
+    assert.notEqual(after.certPem, before.certPem)
+  })
 })
