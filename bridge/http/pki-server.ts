@@ -8,6 +8,8 @@ import { ocspRoute } from './ocsp-route.js'
 
 /** Requests are a few hundred octets (RFC 6960 4.1.1): a bound well above any real one. */
 const MAX_REQUEST_BYTES = 16 * 1024
+/** A public port: a connection idle this long (a client that sends half a request and waits) is closed. */
+const IDLE_TIMEOUT_MS = 10_000
 
 export interface PkiHttpConfig {
   /** MQGATE_PKI_HTTP_PORT: plain HTTP, 8080 by default (0 in the configuration is off: no server is started). */
@@ -30,7 +32,7 @@ export interface RunningPkiHttp {
  */
 export async function startPkiHttp (cfg: PkiHttpConfig, deps: { registry: OrgRegistry, responder: OcspResponder, log: Logger }): Promise<RunningPkiHttp> {
   const log = deps.log.child({ component: 'pki-http' })
-  const app = Fastify({ bodyLimit: MAX_REQUEST_BYTES, logger: false })
+  const app = Fastify({ bodyLimit: MAX_REQUEST_BYTES, connectionTimeout: IDLE_TIMEOUT_MS, logger: false })
   // RFC 6960 A.1 names application/ocsp-request; the body is decoded as DER whatever a client says it is.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
