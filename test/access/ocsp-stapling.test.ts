@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { activateServerCert, uploadServerCert } from '../../certs/index.js'
 import { runCommand, showResult } from '../support/mqgate-cli.js'
+import { mintCa, mintProfiled } from '../support/pki.js'
 import { freePort } from '../support/redis-server.js'
 import { startTestStack, type TestStack } from '../support/stack.js'
 
@@ -32,6 +34,19 @@ describe('access: OCSP stapling on the TLS listeners', function () {
       assert.match(output, /Cert Status: good/, output)
     })
   }
+
+  it('staples nothing for an uploaded server certificate of another CA (not the managed CA\'s to answer for)', async () => {
+    const registry = stack.running.registry
+    if (registry.get('uploaded') === undefined) await registry.createOrg('uploaded')
+    const publicCa = mintCa('A public CA')
+    const server = mintProfiled(publicCa, 'server', ['uploaded.messaging.localhost'], { keyType: 'ec' })
+    const record = await uploadServerCert(registry, 'uploaded', { certificate: server.certPem, keyPem: server.keyPem }, 'test')
+    await activateServerCert(registry, 'uploaded', record.id, 'test')
+    const caFile = stack.writeFile('public-ca.pem', publicCa.certPem)
+    const run = await runCommand('openssl', ['s_client', '-connect', `127.0.0.1:${stack.mqttPort}`, '-servername', 'uploaded.messaging.localhost', '-status', '-CAfile', caFile], { timeoutMs: 20_000 })
+    assert.match(run.stdout, /subject=CN = uploaded\.messaging\.localhost/, showResult(run))
+    assert.match(run.stdout, /OCSP response: no response sent/, showResult(run))
+  })
 })
 
 describe('access: no OCSP stapling without a published responder (MQGATE_OCSP_URL=none)', function () {
