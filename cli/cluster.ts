@@ -38,7 +38,7 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
   const log = options.logger ?? createRootLogger(cfg.logLevel)
   const { keys } = await resolveKeys(cfg)
   const files = await prepareOnce(cfg, options.adminToken, log, keys)
-  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0)))
+  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, undefined, ports.pki)))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */

@@ -63,7 +63,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   const running = await runParts(cfg, options, [
     async ({ registry, log, keys }) => {
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile))
+      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile, ports.pki))
     },
     brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart
   ])
