@@ -34,7 +34,8 @@ RUN chmod 0755 dist/cli/mqgate.js \
 USER node
 # The registry files (without Redis), the admin API's CA and token, the demo bootstrap files.
 VOLUME /data
-# MQTT over TLS, MQTT over secure WebSocket, the temps API, the admin API (HTTPS; /healthz for probes).
-EXPOSE 8883 8084 8443 9443
+# MQTT over TLS, MQTT over secure WebSocket, the temps API, the admin API (HTTPS; /healthz for probes),
+# the CRLs and OCSP responders (plain HTTP).
+EXPOSE 8883 8084 8443 9443 8080
 ENTRYPOINT ["node", "/app/dist/cli/mqgate.js"]
 CMD ["start"]

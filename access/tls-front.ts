@@ -11,6 +11,13 @@ export interface TlsFrontPolicy extends TlsPolicy {
 }
 
 /**
+ * The OCSP response to staple for the server certificate a handshake presents
+ * (DER in, DER out), or undefined for none; it never throws
+ * (certs' OcspResponder.staple).
+ */
+export type OcspStapler = (certificateDer: Buffer) => Promise<Buffer | undefined>
+
+/**
  * The TLS face of every listener that authenticates devices (MQTT over TLS,
  * secure WebSocket, HTTPS, the shared port): the options each listener is
  * built with, and what follows a registry change on all of them at once, so
@@ -23,7 +30,7 @@ export class TlsFront {
   private readonly servers = new Set<tls.Server>()
   private readonly onChange = (orgId: string): void => this.follow(orgId)
 
-  constructor (private readonly registry: OrgRegistry, private readonly policy: TlsFrontPolicy) {
+  constructor (private readonly registry: OrgRegistry, private readonly policy: TlsFrontPolicy, private readonly options: { readonly stapler?: OcspStapler } = {}) {
     this.contexts = new OrgContexts(registry, policy)
     this.resolver = new IdentityResolver(registry, this.contexts, policy.trust ?? DEFAULT_TRUST_POLICY)
     registry.on('changed', this.onChange)
@@ -47,10 +54,23 @@ export class TlsFront {
     }
   }
 
-  /** Keeps a listener built from `serverOptions` in step with the registry until `close`. */
+  /**
+   * Keeps a listener built from `serverOptions` in step with the registry
+   * until `close`, and staples OCSP responses on it (RFC 6066 8) for a client
+   * that asks (status_request) when a stapler is given: Node hands over the
+   * certificate of the context the SNI callback chose, so each organisation's
+   * own server certificate gets its own response.
+   */
   attach (server: tls.Server): void {
     this.servers.add(server)
     server.once('close', () => this.servers.delete(server))
+    const stapler = this.options.stapler
+    if (stapler !== undefined) {
+      server.on('OCSPRequest', (certificate: Buffer, _issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => {
+        // Without a response the handshake goes on unstapled; an error here would end it.
+        void stapler(certificate).then(response => done(null, response))
+      })
+    }
   }
 
   /** Why a handshake failed, in the identity path's codes. */

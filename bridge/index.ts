@@ -11,3 +11,4 @@ export { startTempsApi, createTempsApp, type RunningTempsApi, type TempsApiServe
 export { BRIDGE_COMMON_NAME } from './bridge-credentials.js'
 export { readingSinkFor } from './reading-sink.js'
 export { readingAdminRoutes } from './admin-routes.js'
+export { startPkiHttp, type PkiHttpConfig, type RunningPkiHttp } from './http/pki-server.js'

@@ -36,6 +36,9 @@
  * CERTS_ERR_CRL_FETCH_TIMEOUT      no complete answer in time (10 s)
  * CERTS_ERR_CRL_FETCH_STATUS       an HTTP status other than 200 (or a redirect)
  * CERTS_ERR_CRL_FETCH_FAILED       the server could not be reached (DNS, connection, TLS)
+ * OCSP (ocsp/: the managed CAs' responder)
+ * CERTS_ERR_OCSP_MALFORMED         an OCSP request that cannot be decoded, asks about no or too many certificates, or has a nonce outside 1-32 octets
+ * CERTS_ERR_OCSP_NO_SIGNER         the managed CA has no usable delegated OCSP signer and none could be issued
  * CA uploads (what an operator's CA file must not be)
  * CERTS_ERR_CA_KEY_INCLUDED        the file also holds a private key: mqgate needs only the certificate, the key stays offline
  * CERTS_ERR_CA_KEY_TOO_SMALL       an RSA key below 2048 bits
@@ -84,6 +87,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE' | 'CERTS_ERR_CRL_EXPIRED' | 'CERTS_ERR_CRL_ISSUER'
   | 'CERTS_ERR_CRL_SOURCE_INVALID' | 'CERTS_ERR_CRL_FETCH_SCHEME' | 'CERTS_ERR_CRL_FETCH_NOT_ALLOWED' | 'CERTS_ERR_CRL_FETCH_REDIRECTS'
   | 'CERTS_ERR_CRL_FETCH_TOO_LARGE' | 'CERTS_ERR_CRL_FETCH_TIMEOUT' | 'CERTS_ERR_CRL_FETCH_STATUS' | 'CERTS_ERR_CRL_FETCH_FAILED'
+  | 'CERTS_ERR_OCSP_MALFORMED' | 'CERTS_ERR_OCSP_NO_SIGNER'
   | 'CERTS_ERR_CA_KEY_INCLUDED' | 'CERTS_ERR_CA_KEY_TOO_SMALL' | 'CERTS_ERR_CA_CURVE_UNSUPPORTED' | 'CERTS_ERR_CA_SIGNATURE_WEAK' | 'CERTS_ERR_CA_IN_OTHER_ORG'
   | 'CERTS_ERR_SERVER_CERT_NOT_FOUND' | 'CERTS_ERR_SERVER_CERT_IS_CA' | 'CERTS_ERR_SERVER_NAME' | 'CERTS_ERR_SERVER_CERT_PENDING' | 'CERTS_ERR_NO_PENDING_CSR'
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'

@@ -41,6 +41,8 @@ export interface Authority {
   readonly signer: CaSigner
   /** cRLDistributionPoints of what it signs. */
   readonly crlUrl?: string
+  /** The OCSP responder named in the authorityInfoAccess of what it signs. */
+  readonly ocspUrl?: string
   record (record: IssuedCertRecord): Promise<void>
   audit (actor: Actor, action: string, fields: Record<string, unknown>): void
 }
@@ -51,6 +53,7 @@ export function orgAuthority (registry: OrgRegistry, orgId: string): Authority {
     caId: registry.require(orgId).org.managedCaId,
     signer: registry.signerOf(orgId),
     crlUrl: registry.options.crlUrlFor?.(orgId),
+    ocspUrl: registry.options.ocspUrlFor?.(orgId),
     record: async record => await registry.store.put(orgId, 'issued', record, { quiet: true }),
     audit: (actor, action, fields) => registry.audit(actor, action, orgId, fields)
   }
@@ -63,7 +66,7 @@ export async function issue (authority: Authority, request: IssuanceRequest, act
     throw new CertsError('CERTS_ERR_CSR_CN_MISMATCH', `the CSR names "${csr.commonName.slice(0, 100)}", not ${request.names[0]}`)
   }
   const keys = csr === undefined ? generateKeyPair(request.keyType) : undefined
-  const spec = PROFILES[request.profile](request.names, csr?.publicKeyPem ?? (keys as { publicKeyPem: string }).publicKeyPem, { days, crlUrl: authority.crlUrl })
+  const spec = PROFILES[request.profile](request.names, csr?.publicKeyPem ?? (keys as { publicKeyPem: string }).publicKeyPem, { days, crlUrl: authority.crlUrl, ocspUrl: authority.ocspUrl })
   // The instant of issue, not the certificate's notBefore: that one is back-dated
   // for clock skew and has whole seconds only, so it cannot order what one
   // second issued.
@@ -97,6 +100,11 @@ function validateRequest (request: IssuanceRequest): number {
   if (request.profile === 'client') {
     if (request.names.length !== 1 || parseIdentityName(request.names[0]) === undefined) {
       throw new CertsError('CERTS_ERR_NAME_INVALID', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
+    }
+  } else if (request.profile === 'ocsp-signer') {
+    // mqgate names its own signers (ocsp/ocsp-signers.ts); the CN is a label, not an identity or a host.
+    if (request.names.length !== 1 || !/^[A-Za-z0-9 ._-]{1,64}$/.test(request.names[0])) {
+      throw new CertsError('CERTS_ERR_NAME_INVALID', 'an OCSP signer\'s CN is 1-64 characters of A-Z a-z 0-9 space . _ -')
     }
   } else {
     if (request.names.length === 0) throw new CertsError('CERTS_ERR_NAME_INVALID', 'a server certificate needs at least one name')

@@ -17,6 +17,8 @@ export interface OpenRegistryOptions {
   readonly serverNameFor: (orgId: string) => string
   readonly log: Logger
   readonly crlUrlTemplate?: string
+  /** `{org}` filled in: the OCSP responder's URL in what the managed CAs sign; none when absent. */
+  readonly ocspUrlTemplate?: string
   /** The key-encryption keys: private keys are sealed under `current` in the store, always. */
   readonly keys: KeyRing
   /** The PKCS#11 module and PIN, for managed CAs whose key is in a token. */
@@ -33,11 +35,18 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
   const log = options.log.child({ component: 'registry' })
   const inner = openRegistryStore(options)
   const template = options.crlUrlTemplate
+  const ocspTemplate = options.ocspUrlTemplate
   try {
     await sealStoredKeys(inner, options.keys, log, 'migrate')
     // Managed CAs whose key is in a PKCS#11 token sign through it (pkcs11-signer.ts).
     const tokenKeys = options.pkcs11 === undefined ? {} : { tokenKeys: new Pkcs11Keys(options.pkcs11) }
-    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), { serverNameFor: options.serverNameFor, log, ...tokenKeys, ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }) })
+    return await OrgRegistry.open(new EncryptingRegistryStore(inner, options.keys), {
+      serverNameFor: options.serverNameFor,
+      log,
+      ...tokenKeys,
+      ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }),
+      ...(ocspTemplate === undefined ? {} : { ocspUrlFor: (orgId: string) => ocspTemplate.replaceAll('{org}', orgId) })
+    })
   } catch (err) {
     // An open Redis connection would keep a refused process alive after its one-line error.
     await inner.close()

@@ -22,6 +22,8 @@ export interface RegistryOptions {
   readonly log: Logger
   /** Where the organisation's CRL is published, put in the certificates its managed CA signs. */
   readonly crlUrlFor?: (orgId: string) => string
+  /** The organisation's OCSP responder, put in the certificates its managed CA signs (authorityInfoAccess). */
+  readonly ocspUrlFor?: (orgId: string) => string
   /** How often the store is compared with memory (a loss announces nothing); 5 s by default. */
   readonly storeCheckMs?: number
   /** The PKCS#11 token(s) of MQGATE_PKCS11_MODULE, for managed CAs whose key is there; closed with the registry. */
@@ -112,6 +114,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
       caId: caRecord.id,
       signer: signerFor(caRecord, this.options.tokenKeys),
       crlUrl: this.options.crlUrlFor?.(orgId),
+      ocspUrl: this.options.ocspUrlFor?.(orgId),
       record: async record => { pending.push(record) },
       audit: (who, action, fields) => audits.push(() => this.audit(who, action, orgId, fields))
     }

@@ -9,7 +9,7 @@ import { buildCertificate, type AltName, type CertificateSpec } from './x509-bui
  * makes the CertificateSpec; only issuance.ts has it signed by a managed CA.
  */
 
-export type ProfileName = 'client' | 'server'
+export type ProfileName = 'client' | 'server' | 'ocsp-signer'
 
 export interface IssuedCertificate {
   readonly certPem: string
@@ -26,7 +26,8 @@ const DAY_MS = 24 * 60 * 60 * 1000
 /** Back-dates notBefore so that a device whose clock lags a little still accepts a fresh certificate. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000
 
-export const PROFILE_DAYS = Object.freeze({ ca: 3650, server: 397, client: 365 })
+/** A delegated OCSP signer is short-lived: it has no revocation of its own (id-pkix-ocsp-nocheck), so its validity bounds a stolen key's use. */
+export const PROFILE_DAYS = Object.freeze({ ca: 3650, server: 397, client: 365, 'ocsp-signer': 30 })
 /** The managed CA's key type when the operator names none: RSA-2048, what every client and PKCS#12 tool reads. */
 export const DEFAULT_CA_KEY_TYPE: CaKeyType = 'rsa'
 
@@ -53,6 +54,8 @@ export async function createManagedCa (orgId: string, options: { days?: number, 
 export interface ProfileOptions {
   readonly days?: number
   readonly crlUrl?: string
+  /** The issuer's OCSP responder (authorityInfoAccess), when one is published. */
+  readonly ocspUrl?: string
 }
 
 /** A TLS server certificate: CN is the first name, every name is also a SAN (IPs as iPAddress). */
@@ -66,7 +69,8 @@ export function serverProfile (names: readonly string[], publicKeyPem: string, o
     keyUsage: { digitalSignature: true, keyEncipherment: false, keyCertSign: false, cRLSign: false },
     extKeyUsage: { serverAuth: true },
     altNames,
-    crlUrl: options.crlUrl
+    crlUrl: options.crlUrl,
+    ocspUrl: options.ocspUrl
   }
 }
 
@@ -82,11 +86,31 @@ export function clientProfile (commonName: string, publicKeyPem: string, options
     basicConstraints: { cA: false },
     keyUsage: { digitalSignature: true, keyEncipherment: true, keyCertSign: false, cRLSign: false },
     extKeyUsage: { clientAuth: true },
-    crlUrl: options.crlUrl
+    crlUrl: options.crlUrl,
+    ocspUrl: options.ocspUrl
+  }
+}
+
+/**
+ * The managed CA's delegated OCSP signer (RFC 6960 4.2.2.2): id-kp-OCSPSigning
+ * only, and id-pkix-ocsp-nocheck, so that clients do not ask the responder
+ * about the responder's own certificate (4.2.2.2.1). It points to no CRL or
+ * responder for the same reason.
+ */
+export function ocspSignerProfile (commonName: string, publicKeyPem: string, options: ProfileOptions = {}): CertificateSpec {
+  return {
+    subject: [{ shortName: 'CN', value: commonName }],
+    publicKeyPem,
+    ...validity(options.days ?? PROFILE_DAYS['ocsp-signer']),
+    basicConstraints: { cA: false },
+    keyUsage: { digitalSignature: true, keyEncipherment: false, keyCertSign: false, cRLSign: false },
+    extKeyUsage: { ocspSigning: true },
+    ocspNoCheck: true
   }
 }
 
 export const PROFILES: Readonly<Record<ProfileName, (names: readonly string[], publicKeyPem: string, options: ProfileOptions) => CertificateSpec>> = Object.freeze({
   client: (names, publicKeyPem, options) => clientProfile(names[0], publicKeyPem, options),
-  server: serverProfile
+  server: serverProfile,
+  'ocsp-signer': (names, publicKeyPem, options) => ocspSignerProfile(names[0], publicKeyPem, options)
 })

@@ -79,6 +79,13 @@ export interface CaRecord {
   readonly crlSource?: CrlSourceRecord
   /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
   readonly shared?: boolean
+  /**
+   * A managed CA's delegated OCSP signer (certs/ocsp/ocsp-signers.ts): its
+   * certificate, issued by this CA and recorded in `issued` as kind
+   * `ocsp-signer`, and its key, sealed at rest like every key field.
+   */
+  readonly ocspSignerCertPem?: string
+  readonly ocspSignerKeyPem?: string
 }
 
 export const CRL_POLICIES = ['open', 'closed'] as const
@@ -124,9 +131,10 @@ export interface GatewayScopeRecord {
  * gateway or application certificate; `bootstrap` a demo identity of the first
  * start; `server` an organisation's TLS server certificate; `bridge` the
  * bridge's own `a:mqgate-bridge` certificate (renewed every day or two);
- * `admin-api` the admin API's own TLS certificate (recorded by its own CA).
+ * `admin-api` the admin API's own TLS certificate (recorded by its own CA);
+ * `ocsp-signer` the managed CA's delegated OCSP signing certificate.
  */
-export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api'
+export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api' | 'ocsp-signer'
 /** What `cert list` shows without --all: the identities operators manage. */
 export const LISTED_KINDS: readonly IssuedKind[] = Object.freeze(['client', 'bootstrap'])
 

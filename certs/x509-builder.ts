@@ -36,11 +36,20 @@ export interface CertificateSpec {
   /** Absent extension when undefined. */
   readonly basicConstraints?: { readonly cA: boolean, readonly pathLenConstraint?: number }
   readonly keyUsage?: Readonly<Record<'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign', boolean>>
-  readonly extKeyUsage?: { readonly serverAuth?: boolean, readonly clientAuth?: boolean }
+  readonly extKeyUsage?: { readonly serverAuth?: boolean, readonly clientAuth?: boolean, readonly ocspSigning?: boolean }
   readonly altNames?: readonly AltName[]
   /** Where relying parties fetch the issuer's CRL (RFC 5280 4.2.1.13). */
   readonly crlUrl?: string
+  /** The issuer's OCSP responder, in an authorityInfoAccess id-ad-ocsp entry (RFC 5280 4.2.2.1). */
+  readonly ocspUrl?: string
+  /** id-pkix-ocsp-nocheck: a delegated OCSP signer's own status is not checked (RFC 6960 4.2.2.2.1). */
+  readonly ocspNoCheck?: boolean
 }
+
+const OID_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9'
+const OID_AUTHORITY_INFO_ACCESS = '1.3.6.1.5.5.7.1.1'
+const OID_AD_OCSP = '1.3.6.1.5.5.7.48.1'
+const OID_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5'
 
 /**
  * RSA-2048 (what every client, PKCS#12 bundle and forge handles) or ECDSA
@@ -145,7 +154,9 @@ function extensionsFor (spec: CertificateSpec, ski: Buffer, aki: Buffer): any[] 
     extensions.push({ name: 'keyUsage', critical: true, ...spec.keyUsage })
   }
   if (spec.extKeyUsage !== undefined) {
-    extensions.push({ name: 'extKeyUsage', ...spec.extKeyUsage })
+    const { ocspSigning, ...usages } = spec.extKeyUsage
+    // forge names no id-kp-OCSPSigning; it takes an OID as the key.
+    extensions.push({ name: 'extKeyUsage', ...usages, ...(ocspSigning === true ? { [OID_OCSP_SIGNING]: true } : {}) })
   }
   if (spec.altNames !== undefined && spec.altNames.length > 0) {
     extensions.push({
@@ -155,6 +166,19 @@ function extensionsFor (spec: CertificateSpec, ski: Buffer, aki: Buffer): any[] 
   }
   if (spec.crlUrl !== undefined) {
     extensions.push({ name: 'cRLDistributionPoints', altNames: [{ type: 6, value: spec.crlUrl }] })
+  }
+  if (spec.ocspUrl !== undefined) {
+    // AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription { accessMethod OID, accessLocation GeneralName ([6] URI) }
+    extensions.push({
+      id: OID_AUTHORITY_INFO_ACCESS,
+      value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(OID_AD_OCSP).getBytes()),
+        asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, spec.ocspUrl)
+      ])])
+    })
+  }
+  if (spec.ocspNoCheck === true) {
+    extensions.push({ id: OID_OCSP_NOCHECK, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '') })
   }
   extensions.push({ name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, ski.toString('binary')) })
   extensions.push({

@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
 import { serverNameOf } from '../access/index.js'
-import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type KeyRing, type Pkcs11Config } from '../certs/index.js'
-import { loadConfig } from '../config/gateway-config.js'
+import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type KeyRing } from '../certs/index.js'
+import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { resolveKeys } from '../config/kek-config.js'
 import { createRootLogger } from './logger.js'
 import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
@@ -37,13 +37,17 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
   }
   const log = options.logger ?? createRootLogger(cfg.logLevel)
   const { keys } = await resolveKeys(cfg)
-  const files = await prepareOnce(cfg.dataDir, cfg.redisUrl, cfg.broker.domain, cfg.crlUrlTemplate, options.adminToken, log, keys, cfg.pkcs11)
-  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0)))
+  const files = await prepareOnce(cfg, options.adminToken, log, keys)
+  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, undefined, ports.pki)))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */
-async function prepareOnce (dataDir: string, redisUrl: string, domain: string, crlUrlTemplate: string, adminToken: string | undefined, log: Logger, keys: KeyRing, pkcs11?: Pkcs11Config): Promise<BootstrapFiles> {
-  const registry = await openRegistry({ dataDir, redisUrl, serverNameFor: orgId => serverNameOf(orgId, domain), log, crlUrlTemplate, keys, pkcs11 })
+async function prepareOnce (cfg: Readonly<GatewayConfig>, adminToken: string | undefined, log: Logger, keys: KeyRing): Promise<BootstrapFiles> {
+  const dataDir = cfg.dataDir
+  // The demo organisation's certificates name the same CRL and OCSP responder as what the workers issue.
+  const registry = await openRegistry({
+    dataDir, redisUrl: cfg.redisUrl, serverNameFor: orgId => serverNameOf(orgId, cfg.broker.domain), log, crlUrlTemplate: cfg.crlUrlTemplate, ocspUrlTemplate: cfg.ocspUrlTemplate, keys, pkcs11: cfg.pkcs11
+  })
   try {
     const files = await ensureDemoBootstrap(registry, dataDir, log)
     await ensureAdminCredentials(dataDir, adminToken, log, keys)

@@ -35,7 +35,12 @@ Environment (processes):
   MQGATE_MAX_QUEUED_BYTES_PER_CLIENT  unread bytes held for one subscriber (default 4194304);
                              beyond it QoS 0 is dropped, a persistent session's QoS 1 stays stored
   MQGATE_MAX_CHAIN_DEPTH     certificates allowed below an uploaded CA, device's own included (default 4)
-  MQGATE_CRL_URL             CRL location written into certificates ({org} filled in)
+  MQGATE_PKI_HTTP_PORT       CRLs (/crl/<org>.crl) and OCSP (/ocsp/<org>) over plain HTTP (default 8080,
+                             0: off; start and api); MQGATE_PKI_HTTP_HOST to bind
+  MQGATE_CRL_URL             CRL location written into certificates ({org} filled in; default the
+                             PKI HTTP port's, or the temps API's when that port is off)
+  MQGATE_OCSP_URL            OCSP responder written into certificates, and stapling on the TLS listeners
+                             (default the PKI HTTP port's /ocsp/{org}; none when that port is off; "none": none)
   MQGATE_CRL_FETCH_ALLOW     hosts, addresses, CIDR blocks the CRL fetcher (ca crl-source) may reach,
                              comma separated (default: anywhere)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
@@ -77,7 +82,7 @@ function program (): Command {
     .addHelpText('after', ENVIRONMENT_HELP)
   const secrets = { adminToken: emptyToUndefined(process.env.MQGATE_ADMIN_TOKEN) }
   root.command('start')
-    .description('run the gateway on embedded defaults (broker, admin API, temps API, bridge); the first start creates the demo organisation')
+    .description('run the gateway on embedded defaults (broker, admin API, temps API, CRLs and OCSP over HTTP, bridge); the first start creates the demo organisation')
     .option('--workers <n>', 'processes sharing the ports (needs REDIS_URL; without it one runs)', parseWorkers, os.availableParallelism())
     .action(async (options: { workers: number }) => {
       await serve(await runStartWorkers(process.env, secrets, options.workers, text => process.stdout.write(text + '\n')))
@@ -89,7 +94,7 @@ function program (): Command {
     .description('run the bridge: readings from the Redis log into the store and the temps API (needs REDIS_URL)')
     .action(async () => { await serve(await runBridge(process.env)) })
   root.command('api')
-    .description('run the temps API over the Redis reading store (needs REDIS_URL)')
+    .description('run the temps API over the Redis reading store, and the CRLs and OCSP over HTTP (needs REDIS_URL)')
     .action(async () => { await serve(await runApi(process.env)) })
   const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
   registerPkiVerbs(root, cli)

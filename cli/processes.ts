@@ -5,9 +5,9 @@ import http from 'node:http'
 import { serverNameOf, TlsFront } from '../access/index.js'
 import { listenSharedPort, startBroker, type TransportDeps } from '../broker/index.js'
 import {
-  createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
+  createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startPkiHttp, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
 } from '../bridge/index.js'
-import { crlDeadlinesOf, CrlFetcher, DEFAULT_CRL_FETCH_LIMITS, ensureAdminCredentials, FetchAllowList, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, type OrgRegistry } from '../certs/index.js'
+import { crlDeadlinesOf, CrlFetcher, DEFAULT_CRL_FETCH_LIMITS, ensureAdminCredentials, FetchAllowList, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, OcspResponder, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { resolveKeys, type ResolvedKeys } from '../config/kek-config.js'
@@ -17,7 +17,7 @@ import { welcomeText } from './welcome.js'
 /** A running mqgate process: what `close` stops, in reverse order of starting. */
 export interface RunningProcess {
   readonly log: Logger
-  readonly ports: { readonly mqtt?: number, readonly ws?: number, readonly tls?: number, readonly admin?: number, readonly api?: number }
+  readonly ports: { readonly mqtt?: number, readonly ws?: number, readonly tls?: number, readonly admin?: number, readonly api?: number, readonly pki?: number }
   /** What the parts share, for tests that look behind the process's interfaces. */
   readonly registry: OrgRegistry
   readonly backend: ReadingsBackend
@@ -42,9 +42,11 @@ interface PartContext {
   readonly metrics: GatewayMetrics
   /** The one TLS front of the process's device-facing listeners (MQTT, WebSocket, temps API, the shared port), made by the first part that has one. */
   readonly front: () => TlsFront
+  /** The managed CAs' OCSP responder: the PKI HTTP port's, and the TLS front's stapler when a responder URL is configured. */
+  readonly ocsp: () => OcspResponder
   /** How the broker takes MQTT connections, once it has started: for the shared port. */
   mqtt?: TransportDeps
-  readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number }
+  readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number, pki?: number }
   /** Set once every part has started: listeners bound. */
   readonly started: { value: boolean }
   onClose (stop: () => Promise<void>): void
@@ -61,9 +63,9 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   const running = await runParts(cfg, options, [
     async ({ registry, log, keys }) => {
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile))
+      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile, ports.pki))
     },
-    brokerPart(true), adminPart(options), tempsApiPart, sharedPortPart, bridgePart
+    brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart
   ])
   welcome(running.ports)
   return running
@@ -77,7 +79,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
 export async function runWorkerParts (env: NodeJS.ProcessEnv, options: ProcessOptions, index: number): Promise<RunningProcess> {
   const base = loadConfig(env, { defaultOrg: DEMO_ORG })
   const cfg = Object.freeze({ ...base, bridge: Object.freeze({ ...base.bridge, name: `${base.bridge.name}-w${index}` }) })
-  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, sharedPortPart, bridgePart])
+  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart])
   reportListening(running.ports)
   return running
 }
@@ -104,10 +106,10 @@ export async function runBridge (env: NodeJS.ProcessEnv, options: ProcessOptions
   return await runParts(cfg, options, [bridgePart])
 }
 
-/** `mqgate api`: the temps API over the Redis reading store. */
+/** `mqgate api`: the temps API over the Redis reading store, and the PKI HTTP port (CRLs, OCSP). */
 export async function runApi (env: NodeJS.ProcessEnv, options: ProcessOptions = {}): Promise<RunningProcess> {
   const cfg = requireRedis(loadConfig(env), 'api')
-  return await runParts(cfg, options, [tempsApiPart])
+  return await runParts(cfg, options, [tempsApiPart, pkiHttpPart])
 }
 
 function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<GatewayConfig> {
@@ -184,6 +186,17 @@ async function tempsApiPart ({ cfg, log, registry, backend, front, ports, onClos
   onClose(async () => await api.close())
 }
 
+/**
+ * MQGATE_PKI_HTTP_PORT: CRLs and OCSP over plain HTTP, beside the temps API
+ * (the processes that serve HTTP to relying parties; `mqgate broker` does not).
+ */
+async function pkiHttpPart ({ cfg, log, registry, ocsp, ports, onClose }: PartContext): Promise<void> {
+  if (cfg.pkiHttp.port === 0) return
+  const pki = await startPkiHttp(cfg.pkiHttp, { registry, responder: ocsp(), log })
+  ports.pki = pki.port
+  onClose(async () => await pki.close())
+}
+
 function tempsApiConfigOf (cfg: Readonly<GatewayConfig>): TempsApiServerConfig {
   return { ...cfg.api, domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minTlsVersion: cfg.broker.minTlsVersion, maxChainDepth: cfg.broker.maxChainDepth }
 }
@@ -233,23 +246,29 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {
     const keys = await resolveKeys(cfg)
-    const registry = await openRegistry({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, serverNameFor: orgId => serverNameOf(orgId, cfg.broker.domain), log, crlUrlTemplate: cfg.crlUrlTemplate, keys: keys.keys, pkcs11: cfg.pkcs11 })
+    const registry = await openRegistry({
+      dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, serverNameFor: orgId => serverNameOf(orgId, cfg.broker.domain), log, crlUrlTemplate: cfg.crlUrlTemplate, ocspUrlTemplate: cfg.ocspUrlTemplate, keys: keys.keys, pkcs11: cfg.pkcs11
+    })
     stops.push(async () => await registry.close())
     const backend = createReadingsBackend(cfg.redisUrl, cfg.bridge.readingsPerDevice, log)
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
     const started = { value: false }
+    let responder: OcspResponder | undefined
+    const ocsp = (): OcspResponder => { responder ??= new OcspResponder(registry, { log }); return responder }
     // `mqgate bridge` serves no device: it builds no contexts.
     let made: TlsFront | undefined
     const front = (): TlsFront => {
       if (made === undefined) {
-        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } })
+        // Stapling follows the responder being published: a client told of it (AIA) may as well get its answer in the handshake.
+        const stapling = cfg.ocspUrlTemplate === undefined ? {} : { stapler: async (der: Buffer) => await ocsp().staple(der) }
+        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } }, stapling)
         stops.push(async () => created.close())
         made = created
       }
       return made
     }
-    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ports, started, onClose: stop => stops.push(stop) }
+    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ocsp, ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
     return { log, ports, registry, backend, close }

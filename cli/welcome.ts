@@ -10,7 +10,7 @@ const DEMO_READING = '{"temperature":36.6,"time":"2020-09-28T02:54:56Z"}'
  * connecting to 127.0.0.1 without a matching SNI lands in the demo organisation
  * and the demo server certificate names 127.0.0.1.
  */
-export function welcomeText (files: BootstrapFiles, port: number, adminPort: number, apiPort: number, generatedKekFile?: string): string {
+export function welcomeText (files: BootstrapFiles, port: number, adminPort: number, apiPort: number, generatedKekFile?: string, pkiPort?: number): string {
   const device = files.identities[DEMO_DEVICE]
   const app = files.identities[DEMO_APP]
   const tls = (f: { certFile: string, keyFile: string }): string =>
@@ -28,6 +28,11 @@ export function welcomeText (files: BootstrapFiles, port: number, adminPort: num
     'Read the demo device\'s readings as the demo application, over HTTPS:',
     `curl -sS --cacert ${quote(files.caFile)} --cert ${quote(app.certFile)} --key ${quote(app.keyFile)} https://127.0.0.1:${apiPort}/devices/sensor/demo-001/temps`,
     '',
+    ...(pkiPort === undefined
+      ? []
+      : ['Ask the organisation\'s OCSP responder about the demo device\'s certificate (good, or revoked after mqgate cert revoke):',
+          `openssl ocsp -issuer ${quote(files.caFile)} -cert ${quote(device.certFile)} -url http://127.0.0.1:${pkiPort}/ocsp/${DEMO_ORG} -CAfile ${quote(files.caFile)}`,
+          '']),
     `Operator API on https://127.0.0.1:${adminPort} (token in MQGATE_ADMIN_TOKEN or <data dir>/admin-token); try: npx mqgate org list`,
     ...(generatedKekFile === undefined
       ? []

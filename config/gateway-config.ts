@@ -27,9 +27,16 @@ export interface GatewayConfig {
    */
   readonly tlsPort: number
   /**
+   * MQGATE_PKI_HTTP_PORT: the managed CAs' CRLs and OCSP responders over
+   * plain HTTP (8080 by default, 0 off), served by the processes that run the
+   * temps API (`start`, its workers, `api`).
+   */
+  readonly pkiHttp: { readonly port: number, readonly host?: string }
+  /**
    * MQGATE_CRL_URL: where each organisation's CRL is published, written into
-   * the certificates its CA signs; `{org}` is filled in. Default: the temps
-   * API's /crl route on <org>.messaging.<domain>.
+   * the certificates its CA signs; `{org}` is filled in. Default: the PKI
+   * HTTP port's /crl route on <org>.messaging.<domain>, or the temps API's
+   * (HTTPS) when that port is off.
    */
   readonly crlUrlTemplate: string
   /**
@@ -39,6 +46,13 @@ export interface GatewayConfig {
    * whoever made the certificate.
    */
   readonly crlFetchAllow?: readonly string[]
+  /**
+   * MQGATE_OCSP_URL: the OCSP responder written (authorityInfoAccess) into the
+   * certificates the managed CAs sign, `{org}` filled in; the TLS listeners
+   * staple responses when it is set. Default: the PKI HTTP port's /ocsp/{org}
+   * on <org>.messaging.<domain>; none (also `none`) when that port is off.
+   */
+  readonly ocspUrlTemplate?: string
   /**
    * MQGATE_KEK / MQGATE_KEK_FILE (and MQGATE_KEK_PREVIOUS / MQGATE_KEK_PREVIOUS_FILE):
    * the key-encryption key that seals every private key in the registry.
@@ -62,6 +76,7 @@ export interface AdminConfig {
 }
 
 export const ADMIN_DEFAULT_PORT = 9443
+export const PKI_HTTP_DEFAULT_PORT = 8080
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const DOMAIN_PATTERN = /^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/
@@ -89,6 +104,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
   const defaultOrg = read.optionalString('MQGATE_DEFAULT_ORG') ?? defaults.defaultOrg
   read.require(defaultOrg === undefined || ORG_PATTERN.test(defaultOrg), `MQGATE_DEFAULT_ORG must be an organisation id (a DNS label), got "${defaultOrg}"`)
   const apiPort = read.integer('MQGATE_API_PORT', BRIDGE_DEFAULTS.apiPort, 0, 65535)
+  const pkiPort = read.integer('MQGATE_PKI_HTTP_PORT', PKI_HTTP_DEFAULT_PORT, 0, 65535)
   const config: GatewayConfig = {
     dataDir: path.resolve(read.string('MQGATE_DATA_DIR', './data')),
     redisUrl,
@@ -115,7 +131,9 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     }),
     tlsPort: read.integer('MQGATE_TLS_PORT', 0, 0, 65535),
-    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort),
+    pkiHttp: Object.freeze({ port: pkiPort, host: read.optionalString('MQGATE_PKI_HTTP_HOST') }),
+    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort, pkiPort),
+    ...ocspUrlTemplateOf(read, domain, pkiPort),
     ...readCrlFetchAllow(read),
     kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
     ...readPkcs11(read)
@@ -143,10 +161,22 @@ function readCrlFetchAllow (read: EnvReader): { crlFetchAllow?: readonly string[
   return { crlFetchAllow: Object.freeze(entries) }
 }
 
-function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number): string {
-  const template = read.string('MQGATE_CRL_URL', `https://${serverNameOf('{org}', domain)}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`)
+/** RFC 5280 4.2.1.13 expects a CRL over HTTP: the PKI port's when it is on, the temps API's HTTPS route otherwise. */
+function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number, pkiPort: number): string {
+  const fallback = pkiPort === 0
+    ? `https://${serverNameOf('{org}', domain)}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`
+    : `http://${serverNameOf('{org}', domain)}:${pkiPort}/crl/{org}.crl`
+  const template = read.string('MQGATE_CRL_URL', fallback)
   read.require(/^https?:\/\/\S+$/.test(template), 'MQGATE_CRL_URL must be an http(s) URL')
   return template
+}
+
+/** MQGATE_OCSP_URL=none names no responder (and staples nothing) even with the PKI port on. */
+function ocspUrlTemplateOf (read: EnvReader, domain: string, pkiPort: number): { ocspUrlTemplate?: string } {
+  const fallback = pkiPort === 0 ? 'none' : `http://${serverNameOf('{org}', domain)}:${pkiPort}/ocsp/{org}`
+  const template = read.string('MQGATE_OCSP_URL', fallback)
+  read.require(template === 'none' || /^https?:\/\/\S+$/.test(template), 'MQGATE_OCSP_URL must be an http(s) URL, or none')
+  return template === 'none' ? {} : { ocspUrlTemplate: template }
 }
 
 function readLimits (read: EnvReader): BrokerLimits {

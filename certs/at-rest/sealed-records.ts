@@ -5,13 +5,13 @@ import { isSealed, openValue, sealValue, type BlobSlot } from './key-blob.js'
 
 /**
  * The fields of each collection that hold a private key (records.ts): the
- * managed CA's key, and a server certificate's key (ready or still a pending
+ * managed CA's key and its delegated OCSP signer's, and a server certificate's key (ready or still a pending
  * CSR's). A new key field is added here; until it is, `keyFieldsOf` still
  * seals any top-level string that is a PEM private key, so no key reaches a
  * store in the clear because this table was forgotten.
  */
 export const KEY_FIELDS: { readonly [C in Collection]: readonly string[] } = Object.freeze({
-  cas: ['keyPem'],
+  cas: ['keyPem', 'ocspSignerKeyPem'],
   'server-certs': ['keyPem'],
   revocations: [],
   gateways: [],

@@ -136,7 +136,7 @@ describe('readings survive faults (Redis)', function () {
     before(async () => {
       await (async () => { const r = redis.connect(); await r.flushall(); r.disconnect() })()
       temp = await makeTempDir('bridge-process')
-      const common = { REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_LEVEL: 'warn', MQGATE_WS_PORT: '0' }
+      const common = { REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_LEVEL: 'warn', MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0' }
       broker = await runBroker({ ...common, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0' }, { logger: createLogSink().logger })
       api = await runApi({ ...common, MQGATE_API_PORT: '0' }, { logger: createLogSink().logger })
       await broker.registry.createOrg('acme')

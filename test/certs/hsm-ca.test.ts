@@ -10,6 +10,7 @@ import { assertExitedZero as assertDone, cliJson, MQGATE_BIN as MQGATE } from '.
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
 import { openssl } from '../support/openssl.js'
 import { fetchServedCrl, verifyWithServedCrl } from '../support/served-crl.js'
+import { freePort } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 /**
@@ -49,6 +50,8 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
   /** A P-384 key made in the token before the gateway starts, as a key ceremony with the HSM's own tools would. */
   let ceremonyKeyPem: string
   const savedConf = process.env.SOFTHSM2_CONF
+  /** The PKI HTTP port: the token's CA signs its OCSP signer's certificate, the signer the responses. */
+  let pkiPort: number
 
   before(async function () {
     if (!softhsmAvailable()) this.skip() // softhsm2-util is absent: install Debian's softhsm2 to run these
@@ -65,7 +68,8 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     } finally {
       keys.close()
     }
-    gateway = await startMqgateProcess(hsmEnv)
+    pkiPort = await freePort()
+    gateway = await startMqgateProcess({ ...hsmEnv, MQGATE_PKI_HTTP_PORT: String(pkiPort) })
   })
   after(async () => {
     if (savedConf === undefined) delete process.env.SOFTHSM2_CONF
@@ -77,7 +81,7 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
   const json = async (args: readonly string[]): Promise<any> => await cliJson(gateway.cli, args)
 
   for (const { keyType, signature } of [{ keyType: 'rsa', signature: 'sha256WithRSAEncryption' }, { keyType: 'p256', signature: 'ecdsa-with-SHA256' }]) {
-    it(`signs a ${keyType} CA, a device certificate and the CRL in the token: openssl verifies them, the device connects, the revoked one is refused`, async () => {
+    it(`signs a ${keyType} CA, a device certificate, the CRL and the OCSP signer in the token: openssl verifies them (and the OCSP answers), the device connects, the revoked one is refused`, async () => {
       const orgId = `hsm-${keyType}`
       const uri = `pkcs11:token=t;object=${orgId}-ca`
       const created = await json(['org', 'create', orgId, '--ca-key', uri, ...(keyType === 'rsa' ? [] : ['--ca-key-type', keyType])])
@@ -103,6 +107,12 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
       assert.match(crlCheck.stdout + crlCheck.stderr, /verify OK/, 'the CRL\'s signature verifies under the CA')
       assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_good.crt')), /d_sensor_good\.crt: OK/)
       assert.match(verifyWithServedCrl(dir, path.join(dir, 'd_sensor_bad.crt')), /certificate revoked/)
+      for (const [cn, status] of [['good', 'good'], ['bad', 'revoked']]) {
+        const certFile = path.join(dir, `d_sensor_${cn}.crt`)
+        const asked = spawnSync('openssl', ['ocsp', '-issuer', path.join(dir, 'ca.pem'), '-cert', certFile, '-url', `http://127.0.0.1:${pkiPort}/ocsp/${orgId}`, '-CAfile', path.join(dir, 'ca.pem')], { encoding: 'utf8' })
+        assert.match(asked.stdout, new RegExp(`d_sensor_${cn}\\.crt: ${status}`), asked.stdout + asked.stderr)
+        assert.match(asked.stderr, /Response verify OK/, 'the delegated signer the token\'s CA issued signs the OCSP response')
+      }
 
       // No key material for that CA in the registry: its record names the token key, and no private key stored anywhere is the CA's.
       const caRecord = JSON.parse(readFileSync(path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${created.managed_ca_id as string}.json`), 'utf8'))
@@ -185,7 +195,7 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
   it('refuses to start with a wrong PIN, with its code and without a stack trace or the PIN', async () => {
     await new Promise(resolve => { gateway.child.once('exit', resolve); gateway.child.kill('SIGTERM') })
     const child = spawn(process.execPath, [MQGATE, 'start'], {
-      env: { ...process.env, ...hsmEnv, MQGATE_PKCS11_PIN: '9999', MQGATE_DATA_DIR: gateway.dataDir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_WS_PORT: '0', MQGATE_API_PORT: '0', REDIS_URL: '', MQGATE_LOG_LEVEL: 'error' },
+      env: { ...process.env, ...hsmEnv, MQGATE_PKCS11_PIN: '9999', MQGATE_DATA_DIR: gateway.dataDir, MQGATE_MQTT_PORT: '0', MQGATE_ADMIN_PORT: '0', MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: '0', REDIS_URL: '', MQGATE_LOG_LEVEL: 'error' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''

@@ -28,7 +28,7 @@ interface Started { readonly child: ChildProcess, readonly mqttPort: number, rea
 async function startMqgate (env: Record<string, string>): Promise<Started> {
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const child = spawn(process.execPath, [MQGATE, 'start', '--workers', '1'], {
-    env: { ...process.env, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(apiPort), MQGATE_ADMIN_TOKEN: TOKEN, MQGATE_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: String(apiPort), MQGATE_ADMIN_TOKEN: TOKEN, MQGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

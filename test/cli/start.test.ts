@@ -5,6 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { activeServerCertOf, inspectCertificate, FileRegistryStore } from '../../certs/index.js'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
+import { freePort } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 const MQGATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/mqgate.js')
@@ -17,9 +18,9 @@ interface Started {
 }
 
 /** Runs `mqgate start` as a user would, and waits for the printed mosquitto_pub line. */
-async function startMqgate (dataDir: string): Promise<Started> {
+async function startMqgate (dataDir: string, env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, [MQGATE, 'start'], {
-    env: { ...process.env, MQGATE_DATA_DIR: dataDir, MQGATE_MQTT_PORT: '0', REDIS_URL: '', MQGATE_DEFAULT_ORG: '' },
+    env: { ...process.env, MQGATE_DATA_DIR: dataDir, MQGATE_MQTT_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', REDIS_URL: '', MQGATE_DEFAULT_ORG: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -101,6 +102,21 @@ describe('mqgate start (the README\'s two commands)', function () {
       await endAll(app)
     } finally {
       assert.equal(await stop(started.child), 0)
+    }
+  })
+
+  it('prints an openssl ocsp line that works as pasted: the demo device is good, the response verifies', async () => {
+    const fresh = await makeTempDir('start-ocsp')
+    const started = await startMqgate(fresh.dir, { MQGATE_PKI_HTTP_PORT: String(await freePort()) })
+    try {
+      const line = started.output().split('\n').find(l => l.startsWith('openssl ocsp '))
+      assert.ok(line !== undefined, started.output())
+      const pasted = spawnSync('sh', ['-c', line], { encoding: 'utf8', timeout: 15_000 })
+      assert.match(pasted.stdout, /d_sensor_demo-001\.crt: good/, pasted.stdout + pasted.stderr)
+      assert.match(pasted.stderr, /Response verify OK/, pasted.stderr)
+    } finally {
+      await stop(started.child)
+      await fresh.remove()
     }
   })
 

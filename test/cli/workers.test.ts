@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { respawnDelay } from '../../cli/cluster.js'
 import { TEST_KEK } from '../support/kek.js'
+import { runCommand, showResult } from '../support/mqgate-cli.js'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
 import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { within } from '../support/stack.js'
@@ -20,13 +21,15 @@ describe('mqgate start --workers', function () {
   let child: ChildProcess
   let output = ''
   let mqttPort: number
+  let pkiPort: number
 
   before(async () => {
     redis = await startTestRedis()
     temp = await makeTempDir('workers')
     mqttPort = await freePort()
+    pkiPort = await freePort()
     child = spawn(process.execPath, [MQGATE, 'start', '--workers', '2'], {
-      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(await freePort()) },
+      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: String(pkiPort), MQGATE_API_PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     child.stdout?.on('data', chunk => { output += chunk })
@@ -53,6 +56,16 @@ describe('mqgate start --workers', function () {
     }
     await within(10_000, async () => pidsOf('client.connected', 'd:demo:sensor:demo-001').size >= 2 ? true : undefined)
     assert.ok(!pidsOf('client.connected', 'd:demo:sensor:demo-001').has(child.pid as number), 'the primary only supervises')
+  })
+
+  it('names the workers\' OCSP responder in the demo certificates the primary issued, and the workers answer there', async () => {
+    const dir = path.join(temp.dir, 'orgs', 'demo', 'bootstrap')
+    const certFile = path.join(dir, 'd_sensor_demo-001.crt')
+    const text = (await runCommand('openssl', ['x509', '-in', certFile, '-noout', '-text'])).stdout
+    assert.match(text, new RegExp(`OCSP - URI:http://demo\\.messaging\\.localhost:${pkiPort}/ocsp/demo\\b`), text)
+    const run = await runCommand('openssl', ['ocsp', '-issuer', path.join(dir, 'ca.pem'), '-cert', certFile, '-url', `http://127.0.0.1:${pkiPort}/ocsp/demo`, '-CAfile', path.join(dir, 'ca.pem')])
+    assert.match(run.stdout, /d_sensor_demo-001\.crt: good/, showResult(run))
+    assert.match(run.stderr, /Response verify OK/, showResult(run))
   })
 
   /** Connects and finds the worker that logged the connection (its line comes through a pipe, a moment later). */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { BROKER_DEFAULTS } from '../../broker/index.js'
 import { BRIDGE_DEFAULTS } from '../../bridge/index.js'
-import { ADMIN_DEFAULT_PORT } from '../../config/gateway-config.js'
+import { ADMIN_DEFAULT_PORT, PKI_HTTP_DEFAULT_PORT } from '../../config/gateway-config.js'
 
 /**
  * docker-compose.yml and the Dockerfile against the code and the README: the
@@ -21,16 +21,17 @@ const MQTT_PORT = BROKER_DEFAULTS.port
 const WS_PORT = BROKER_DEFAULTS.wsPort
 const API_PORT = BRIDGE_DEFAULTS.apiPort
 const ADMIN_PORT = ADMIN_DEFAULT_PORT
+const PKI_PORT = PKI_HTTP_DEFAULT_PORT
 
 /** The ports each long-running verb listens on by default (cli/processes.ts). */
 const LISTENERS: Record<string, readonly number[]> = {
-  start: [MQTT_PORT, WS_PORT, ADMIN_PORT, API_PORT],
+  start: [MQTT_PORT, WS_PORT, ADMIN_PORT, API_PORT, PKI_PORT],
   broker: [MQTT_PORT, WS_PORT, ADMIN_PORT],
   bridge: [],
-  api: [API_PORT]
+  api: [API_PORT, PKI_PORT]
 }
 /** What moves them: none may be set to another port, or the mappings and probes below point nowhere. */
-const PORT_VARIABLES = { MQGATE_MQTT_PORT: MQTT_PORT, MQGATE_WS_PORT: WS_PORT, MQGATE_API_PORT: API_PORT, MQGATE_ADMIN_PORT: ADMIN_PORT }
+const PORT_VARIABLES = { MQGATE_MQTT_PORT: MQTT_PORT, MQGATE_WS_PORT: WS_PORT, MQGATE_API_PORT: API_PORT, MQGATE_ADMIN_PORT: ADMIN_PORT, MQGATE_PKI_HTTP_PORT: PKI_PORT }
 
 type EnvValue = string | number | boolean | null
 
@@ -268,6 +269,7 @@ describe('deploying with docker-compose', () => {
     assert.ok(published('broker').includes(WS_PORT), `the brokers publish MQTT over WebSocket on container port ${WS_PORT}`)
     assert.ok(published('broker').includes(ADMIN_PORT), `the brokers publish the admin API on container port ${ADMIN_PORT}`)
     assert.ok(published('api').includes(API_PORT), `the temps API is published on container port ${API_PORT}`)
+    assert.ok(published('api').includes(PKI_PORT), `the CRLs and OCSP responders (plain HTTP) are published on container port ${PKI_PORT}`)
     const broker = services.find(([name, s]) => verbOf(name, s) === 'broker')?.[1]
     assert.match(healthcheckWords(broker ?? {}).join(' '), new RegExp(`port: ?${ADMIN_PORT}\\b.*/healthz`), 'the broker healthcheck asks the admin API for /healthz')
   })
@@ -357,7 +359,7 @@ describe('deploying with docker-compose', () => {
     assert.match(runtime.instructions.filter(i => i.keyword === 'ENV').map(i => i.args).join(' '), /\bMQGATE_DATA_DIR=\/data\b/)
     assert.match(last(runtime, 'VOLUME')?.args ?? '', /\/data\b/)
     const exposed = runtime.instructions.filter(i => i.keyword === 'EXPOSE').flatMap(i => i.args.split(/\s+/)).map(p => Number(p.replace(/\/tcp$/, '')))
-    assert.deepEqual(new Set(exposed), new Set([MQTT_PORT, WS_PORT, API_PORT, ADMIN_PORT]))
+    assert.deepEqual(new Set(exposed), new Set([MQTT_PORT, WS_PORT, API_PORT, ADMIN_PORT, PKI_PORT]))
   })
 
   it('keeps dist/test out of the runtime stage', () => {

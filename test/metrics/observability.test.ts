@@ -122,7 +122,7 @@ describe('graceful shutdown', function () {
   it('stops on SIGTERM within 10 s with exit code 0, after accepting a last publish', async () => {
     const temp = await makeTempDir('sigterm')
     const mqttPort = await freePort()
-    const child = spawn(process.execPath, [MQGATE, 'start'], { env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(await freePort()), REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [MQGATE, 'start'], { env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: String(await freePort()), REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', chunk => { output += chunk })
     try {

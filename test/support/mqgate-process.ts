@@ -40,7 +40,7 @@ export async function startMqgateProcess (env: Record<string, string> = {}, opti
   const temp = options.dataDir === undefined ? await makeTempDir('process') : { dir: options.dataDir, remove: async () => {} }
   const [mqttPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const child = spawn(process.execPath, [MQGATE_BIN, 'start', ...(options.args ?? [])], {
-    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
+    env: { ...process.env, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: String(apiPort), REDIS_URL: '', MQGATE_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let output = ''

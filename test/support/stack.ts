@@ -42,6 +42,7 @@ export async function startTestStack (env: Record<string, string> = {}, dataDir?
     MQGATE_MQTT_PORT: '0',
     MQGATE_ADMIN_PORT: '0',
     MQGATE_WS_PORT: '0',
+    MQGATE_PKI_HTTP_PORT: '0',
     MQGATE_API_PORT: '0',
     MQGATE_BRIDGE_NAME: 'test-bridge',
     MQGATE_KEK: TEST_KEK,

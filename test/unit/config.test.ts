@@ -52,3 +52,25 @@ describe('configuration: MQGATE_MAX_CHAIN_DEPTH', () => {
     assert.throws(() => loadConfig({ MQGATE_MAX_CHAIN_DEPTH: '17' }), { code: 'CONFIG_ERR_INVALID' })
   })
 })
+
+describe('configuration: MQGATE_PKI_HTTP_PORT, and the CRL and OCSP URLs that follow it', () => {
+  it('serves CRLs and OCSP on 8080 by default, and names that port in the CRL and OCSP URLs', () => {
+    const cfg = loadConfig({ MQGATE_DOMAIN: 'example.com' })
+    assert.equal(cfg.pkiHttp.port, 8080)
+    assert.equal(cfg.crlUrlTemplate, 'http://{org}.messaging.example.com:8080/crl/{org}.crl')
+    assert.equal(cfg.ocspUrlTemplate, 'http://{org}.messaging.example.com:8080/ocsp/{org}')
+  })
+
+  it('with the port off (0), points CRLs to the temps API over HTTPS and names no responder', () => {
+    const cfg = loadConfig({ MQGATE_DOMAIN: 'example.com', MQGATE_PKI_HTTP_PORT: '0' })
+    assert.equal(cfg.crlUrlTemplate, 'https://{org}.messaging.example.com:8443/crl/{org}.crl')
+    assert.equal(cfg.ocspUrlTemplate, undefined)
+  })
+
+  it('takes MQGATE_OCSP_URL as given, none as no responder, and refuses anything but an http(s) URL', () => {
+    assert.equal(loadConfig({ MQGATE_OCSP_URL: 'http://ocsp.example.com/{org}' }).ocspUrlTemplate, 'http://ocsp.example.com/{org}')
+    assert.equal(loadConfig({ MQGATE_OCSP_URL: 'none' }).ocspUrlTemplate, undefined)
+    assert.throws(() => loadConfig({ MQGATE_OCSP_URL: 'ldap://x' }), { code: 'CONFIG_ERR_INVALID' })
+    assert.throws(() => loadConfig({ MQGATE_PKI_HTTP_PORT: '70000' }), { code: 'CONFIG_ERR_INVALID' })
+  })
+})
