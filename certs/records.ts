@@ -61,6 +61,12 @@ export interface CaRecord {
    * CA's devices until a fresh CRL is loaded.
    */
   readonly crlPolicy?: CrlPolicy
+  /**
+   * `ca ocsp on`: each device certificate under this CA is checked against
+   * the OCSP responder its AIA extension names, at each MQTT CONNECT and
+   * HTTPS request (access/ocsp/). Absent: off. Uploaded CAs only.
+   */
+  readonly ocspCheck?: boolean
   /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
   readonly shared?: boolean
 }

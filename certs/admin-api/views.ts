@@ -49,6 +49,7 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     shared: ca.shared === true,
     certificate: ca.certPem,
     crl_policy: ca.crlPolicy ?? 'open',
+    ocsp_check: ca.ocspCheck === true,
     crl: ca.crl === undefined
       ? null
       : { this_update: ca.crl.thisUpdate, next_update: ca.crl.nextUpdate ?? null, revoked_serials: ca.crl.serials.length, loaded_at: ca.crl.loadedAt, fingerprint_sha256: ca.crl.fingerprint }

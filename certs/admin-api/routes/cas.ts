@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
 import { setCrlPolicy } from '../../crl-policy.js'
+import { setOcspCheck } from '../../ocsp-setting.js'
 import { CRL_POLICIES, type CrlPolicy } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { caView } from '../views.js'
@@ -38,5 +39,9 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
     app.put<{ Params: { org: string, ca: string }, Body: { policy: CrlPolicy } }>('/orgs/:org/cas/:ca/crl-policy', {
       schema: { body: { type: 'object', required: ['policy'], additionalProperties: false, properties: { policy: { type: 'string', enum: [...CRL_POLICIES] } } } }
     }, async request => caView(await setCrlPolicy(registry, request.params.org, request.params.ca, request.body.policy, actorOf(request))))
+
+    app.put<{ Params: { org: string, ca: string }, Body: { enabled: boolean } }>('/orgs/:org/cas/:ca/ocsp', {
+      schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: { type: 'boolean' } } } }
+    }, async request => caView(await setOcspCheck(registry, request.params.org, request.params.ca, request.body.enabled, actorOf(request))))
   }
 }
