@@ -2,7 +2,7 @@ import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import http from 'node:http'
-import { serverNameOf, TlsFront } from '../access/index.js'
+import { serverNameOf, TlsFront, type OcspCheckEvent } from '../access/index.js'
 import { listenSharedPort, startBroker, type TransportDeps } from '../broker/index.js'
 import {
   createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
@@ -226,17 +226,19 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
     stops.push(async () => await backend.close())
     const ports: PartContext['ports'] = {}
     const started = { value: false }
+    const metrics = new GatewayMetrics()
     // `mqgate bridge` serves no device: it builds no contexts.
     let made: TlsFront | undefined
     const front = (): TlsFront => {
       if (made === undefined) {
-        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } })
+        const ocsp = { log: log.child({ component: 'ocsp' }), onCheck: (event: OcspCheckEvent) => metrics.ocspChecked(event) }
+        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth }, ocsp })
         stops.push(async () => created.close())
         made = created
       }
       return made
     }
-    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ports, started, onClose: stop => stops.push(stop) }
+    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics, front, ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
     return { log, ports, registry, backend, close }
