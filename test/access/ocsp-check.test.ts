@@ -97,7 +97,8 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
     assert.equal(managed.status, 1, showResult(managed))
     assert.match(managed.stderr, /^mqgate: CERTS_ERR_CA_MANAGED: /, showResult(managed))
     const wrongWord = await cli('ca', 'ocsp', 'demo', caId, 'maybe')
-    assert.notEqual(wrongWord.status, 0, showResult(wrongWord))
+    assert.equal(wrongWord.status, 2, showResult(wrongWord))
+    assert.match(wrongWord.stderr, /Allowed choices are on, off/, showResult(wrongWord))
   })
 
   it('admits a device its responder reports good, over MQTT and HTTPS', async () => {

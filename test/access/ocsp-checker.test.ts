@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { OcspChecker, type OcspCheckEvent } from '../../access/index.js'
+import { OcspChecker, type OcspCheckerOptions, type OcspCheckEvent } from '../../access/index.js'
 import type { CaRecord } from '../../certs/index.js'
 import { aiaOcsp, forwardTo, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
 import { chainLeaf, chainOcspSigner, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
+import { createLogSink } from '../support/log-sink.js'
 import { freePort } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
@@ -53,6 +54,12 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     const verdict = await checker.check('demo', record(policy), x509(leaf.certPem), x509(ca.certPem))
     return verdict.ok ? 'good' : verdict.code
   }
+  /** Why no answer was usable, as the open policy's warning logs it. */
+  const failureReason = async (options: OcspCheckerOptions, leaf: ChainLeaf): Promise<string> => {
+    const logs = createLogSink()
+    assert.equal(await check(new OcspChecker({ ...options, log: logs.logger }), leaf, 'open'), 'good')
+    return String((await logs.waitFor(l => l.event === 'ocsp.unavailable')).reason)
+  }
   const withUrl = (name: string, port: number): ChainLeaf => chainLeaf(ca, temp.dir, name, `d:sensor:${name}`, aiaOcsp(`http://127.0.0.1:${port}/`))
 
   it('reads good, revoked and unknown from openssl ocsp, signed by a delegated responder', async () => {
@@ -69,6 +76,7 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     const checker = new OcspChecker({ onCheck: e => events.push(e) })
     assert.equal(await check(checker, leaves.forged, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
     assert.deepEqual(events.map(e => e.outcome), ['failed'])
+    assert.match(await failureReason({}, leaves.forged), /signer is not authorised|signature does not verify/)
   })
 
   it('asks the responder once for a certificate checked again (nextUpdate ahead) and for concurrent checks', async () => {
@@ -99,6 +107,7 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       assert.equal(await check(checker, leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
       assert.equal(await check(checker, leaf, 'open'), 'good')
       assert.equal(silent.requests(), 2)
+      assert.match(await failureReason({ bounds: { timeoutMs: 300, maxBytes: 64 * 1024 } }, leaf), /no answer within 300 ms/)
     } finally {
       await silent.close()
     }
@@ -126,6 +135,8 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       assert.equal(await check(checker, withUrl('big-declared', declared.port)), 'BROKER_ERR_OCSP_UNAVAILABLE')
       assert.equal(await check(checker, withUrl('big-streamed', streamed.port)), 'BROKER_ERR_OCSP_UNAVAILABLE')
       assert.equal(declared.requests() + streamed.requests(), 2)
+      assert.match(await failureReason({}, withUrl('big-declared-2', declared.port)), /more than 65536/)
+      assert.match(await failureReason({}, withUrl('big-streamed-2', streamed.port)), /over 65536 bytes/)
     } finally {
       await declared.close()
       await streamed.close()
