@@ -21,14 +21,16 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
   let stranger: ChainCa
   let responder: RunningResponder
   let forger: RunningResponder
+  let undelegated: RunningResponder
   const leaves: Record<string, ChainLeaf> = {}
-  const ports = { openssl: 0, forger: 0 }
+  const ports = { openssl: 0, forger: 0, undelegated: 0 }
   const record = (crlPolicy: 'open' | 'closed'): CaRecord => ({ id: 'ca1', kind: 'uploaded', crlPolicy, ocspCheck: true } as unknown as CaRecord)
 
   before(async () => {
     temp = await makeTempDir('ocsp-checker')
     ports.openssl = await freePort()
     ports.forger = await freePort()
+    ports.undelegated = await freePort()
     ca = chainRoot(temp.dir, 'ocsp-unit-ca')
     stranger = chainRoot(temp.dir, 'unrelated-ca')
     const signer = chainOcspSigner(ca, temp.dir, 'ocsp-unit-signer')
@@ -38,14 +40,18 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     leaves.unknown = chainLeaf(ca, temp.dir, 'unknown', 'd:sensor:unknown', at(ports.openssl))
     leaves.forged = chainLeaf(ca, temp.dir, 'forged', 'd:sensor:forged', at(ports.forger))
     leaves.noUrl = chainLeaf(ca, temp.dir, 'no-url', 'd:sensor:no-url')
-    const index = writeOcspIndex(ca, [{ leaf: leaves.good, status: 'V' }, { leaf: leaves.revoked, status: 'R' }, { leaf: leaves.forged, status: 'V' }])
+    leaves.undelegated = chainLeaf(ca, temp.dir, 'undelegated', 'd:sensor:undelegated', at(ports.undelegated))
+    const index = writeOcspIndex(ca, [{ leaf: leaves.good, status: 'V' }, { leaf: leaves.revoked, status: 'R' }, { leaf: leaves.forged, status: 'V' }, { leaf: leaves.undelegated, status: 'V' }])
     responder = await startOpensslResponder({ ca, index, signer, port: ports.openssl })
     // The same database, answered by a responder whose key the CA never certified.
     forger = await startOpensslResponder({ ca, index, signer: stranger, port: ports.forger })
+    // A certificate the CA did issue, but for client authentication, not OCSPSigning.
+    undelegated = await startOpensslResponder({ ca, index, signer: chainLeaf(ca, temp.dir, 'not-a-responder', 'd:sensor:not-a-responder'), port: ports.undelegated })
   })
   after(async () => {
     await responder?.stop()
     await forger?.stop()
+    await undelegated?.stop()
     await temp?.remove()
   })
 
@@ -77,6 +83,11 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     assert.equal(await check(checker, leaves.forged, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
     assert.deepEqual(events.map(e => e.outcome), ['failed'])
     assert.match(await failureReason({}, leaves.forged), /signer is not authorised|signature does not verify/)
+  })
+
+  it('refuses an answer signed by a certificate of the CA that was not delegated OCSPSigning (RFC 6960 4.2.2.2)', async () => {
+    assert.equal(await check(new OcspChecker(), leaves.undelegated, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
+    assert.match(await failureReason({}, leaves.undelegated), /signer is not authorised/)
   })
 
   it('asks the responder once for a certificate checked again (nextUpdate ahead) and for concurrent checks', async () => {
