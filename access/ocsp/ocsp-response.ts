@@ -56,6 +56,11 @@ function basicResponseOf (der: Buffer): pkijs.BasicOCSPResponse {
 }
 
 async function signedForIssuer (basic: pkijs.BasicOCSPResponse, issuer: pkijs.Certificate): Promise<boolean> {
+  // A CA signing its own answers need not attach its certificate (RFC 6960 4.2.1: certs is
+  // OPTIONAL), and pkijs looks for the signer only among the attached ones: the issuer is
+  // added as a candidate. That authorises no one else: the signature and the ResponderID
+  // must still be the issuer's, or a delegate's certificate must be attached.
+  basic.certs = [...(basic.certs ?? []), issuer]
   try {
     return await basic.verify({ trustedCerts: [issuer], issuerCerts: [issuer] }, OCSP_ENGINE)
   } catch (err) {
