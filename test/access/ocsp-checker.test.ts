@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { OcspChecker, type OcspCheckerOptions, type OcspCheckEvent } from '../../access/index.js'
 import type { CaRecord } from '../../certs/index.js'
 import { aiaOcsp, forwardTo, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
 import { chainLeaf, chainOcspSigner, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
+import { craftedResponder, type Tweaks } from '../support/crafted-ocsp.js'
 import { createLogSink } from '../support/log-sink.js'
 import { freePort } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -151,6 +153,37 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     } finally {
       await declared.close()
       await streamed.close()
+    }
+  })
+
+  describe('answers made by the test with pkijs, signed by the CA', () => {
+    const MINUTE = 60_000
+    const crafted = async (name: string, tweaks: Tweaks, run: (leaf: ChainLeaf) => Promise<void>): Promise<void> => {
+      const server = await startHttpResponder(craftedResponder({ certPem: ca.certPem, keyPem: readFileSync(ca.keyFile, 'utf8') }, tweaks))
+      try {
+        await run(withUrl(name, server.port))
+      } finally {
+        await server.close()
+      }
+    }
+
+    it('accepts a current answer echoing the nonce (the control of the cases below)', async () => {
+      await crafted('crafted-good', {}, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
+    })
+
+    const cases: Array<[string, () => Tweaks, RegExp]> = [
+      ['an answer past its nextUpdate', () => ({ thisUpdate: new Date(Date.now() - 10 * MINUTE), nextUpdate: new Date(Date.now() - MINUTE) }), /nextUpdate has passed/],
+      ['an answer whose thisUpdate is an hour ahead', () => ({ thisUpdate: new Date(Date.now() + 60 * MINUTE), nextUpdate: new Date(Date.now() + 120 * MINUTE) }), /thisUpdate is in the future/],
+      ['an answer echoing another nonce', () => ({ nonce: Buffer.alloc(16, 7) }), /another request's nonce/],
+      ['an answer about another serial', () => ({ serial: 4242 }), /no answer for the certificate asked about/]
+    ]
+    for (const [label, tweaks, reason] of cases) {
+      it(`takes ${label} as no answer`, async () => {
+        await crafted(`crafted-${reason.source.replace(/[^a-z]/gi, '')}`, tweaks(), async leaf => {
+          assert.equal(await check(new OcspChecker(), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
+          assert.match(await failureReason({}, leaf), reason)
+        })
+      })
     }
   })
 
