@@ -77,7 +77,6 @@ export class IdentityResolver {
     const { principal, anchor } = resolved.value
     if (this.ocsp === undefined || !ocspCheckOf(anchor)) return { ok: true, value: principal }
     const issuer = issuerOf(principal.certificate.x509, anchor, principal.presentedChain)
-    if (issuer === undefined) return { ok: true, value: principal }
     const verdict = await this.ocsp.check(principal.orgId, anchor, principal.certificate.x509, issuer, now)
     return verdict.ok ? { ok: true, value: principal } : refusal(verdict, stage, { orgId: principal.orgId, fingerprint: principal.fingerprint })
   }

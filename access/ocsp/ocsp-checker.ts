@@ -55,9 +55,13 @@ export class OcspChecker {
     this.failureTtlMs = options.failureTtlMs ?? 5_000
   }
 
-  /** The check of `leaf`, which `issuer` signed, under the organisation's CA `ca` (the anchor its chain reached). */
-  async check (orgId: string, ca: CaRecord, leaf: X509Certificate, issuer: X509Certificate, now = new Date()): Promise<Checked<true>> {
-    const key = `${issuer.fingerprint256}/${normalizeSerial(leaf.serialNumber)}`
+  /**
+   * The check of `leaf`, which `issuer` signed, under the organisation's CA
+   * `ca` (the anchor its chain reached). Without the issuer no request can be
+   * made (the CertID hashes its name and key): that is no answer.
+   */
+  async check (orgId: string, ca: CaRecord, leaf: X509Certificate, issuer: X509Certificate | undefined, now = new Date()): Promise<Checked<true>> {
+    const key = `${issuer?.fingerprint256 ?? 'no-issuer'}/${normalizeSerial(leaf.serialNumber)}`
     const { value, cached } = await this.cache.get(key, now.getTime(), async () => await this.ask(leaf, issuer, now))
     this.options.onCheck?.({ orgId, caId: ca.id, outcome: value.outcome, cached })
     switch (value.outcome) {
@@ -73,8 +77,9 @@ export class OcspChecker {
   }
 
   /** One exchange with the responder; never throws: a failure is a verdict, kept briefly. */
-  private async ask (leaf: X509Certificate, issuer: X509Certificate, now: Date): Promise<Verdict> {
+  private async ask (leaf: X509Certificate, issuer: X509Certificate | undefined, now: Date): Promise<Verdict> {
     const failed = (outcome: OcspOutcome, reason: string): Verdict => ({ outcome, reason, expiresAt: now.getTime() + this.failureTtlMs })
+    if (issuer === undefined) return failed('failed', 'the certificate\'s issuer is not at hand to name it in a request')
     try {
       const certificate = pkijsCertificate(leaf.raw)
       const url = ocspUrlOf(certificate)

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import { ID_PKIX_OCSP_NONCE, OCSP_ENGINE, type BuiltRequest } from './ocsp-request.js'
@@ -23,13 +24,13 @@ const CERT_STATUS = ['good', 'revoked', 'unknown'] as const
  * Decodes a responder's answer and accepts it only if it is for this
  * request: a successful basic response (4.2.1), signed by the certificate's
  * issuer or by a responder that issuer delegated with id-kp-OCSPSigning
- * (4.2.2.2, pkijs' verify), holding a SingleResponse for this CertID, current
+ * (4.2.2.2), holding a SingleResponse for this CertID, current
  * (thisUpdate not ahead, nextUpdate not past: 4.2.2.1), and echoing our nonce
  * if it echoes one.
  */
 export async function readOcspResponse (der: Buffer, request: BuiltRequest, issuer: pkijs.Certificate, now: Date): Promise<OcspAnswer> {
   const basic = basicResponseOf(der)
-  if (!await signedForIssuer(basic, issuer)) throw new OcspResponseError('the response signature does not verify against its signer')
+  if (!await signedForIssuer(basic, issuer, now)) throw new OcspResponseError('the response signature does not verify against its signer')
   const single = basic.tbsResponseData.responses.find(r => r.certID.isEqual(request.certId))
   if (single === undefined) throw new OcspResponseError('the response holds no answer for the certificate asked about')
   checkNonce(basic, request.nonce)
@@ -55,19 +56,35 @@ function basicResponseOf (der: Buffer): pkijs.BasicOCSPResponse {
   }
 }
 
-async function signedForIssuer (basic: pkijs.BasicOCSPResponse, issuer: pkijs.Certificate): Promise<boolean> {
-  // A CA signing its own answers need not attach its certificate (RFC 6960 4.2.1: certs is
-  // OPTIONAL), and pkijs looks for the signer only among the attached ones: the issuer is
-  // added as a candidate. That authorises no one else: the signature and the ResponderID
-  // must still be the issuer's, or a delegate's certificate must be attached.
+/**
+ * RFC 6960 4.2.2.2: the answer is signed by the issuing CA itself, or by a
+ * responder certificate that CA issued with extendedKeyUsage OCSPSigning,
+ * attached to the answer. Which certificates may sign is decided here (the
+ * issuer may be an uploaded intermediate, with no root at hand for a chain
+ * validation); pkijs then checks that one of them did, against its key.
+ */
+async function signedForIssuer (basic: pkijs.BasicOCSPResponse, issuer: pkijs.Certificate, now: Date): Promise<boolean> {
+  const issuerX509 = new X509Certificate(Buffer.from(issuer.toSchema().toBER(false)))
+  const delegates = (basic.certs ?? []).filter(c => isDelegatedBy(new X509Certificate(Buffer.from(c.toSchema().toBER(false))), issuerX509, now))
+  // A CA signing its own answers need not attach its certificate (4.2.1: certs is OPTIONAL).
   basic.certs = [...(basic.certs ?? []), issuer]
   try {
-    return await basic.verify({ trustedCerts: [issuer], issuerCerts: [issuer] }, OCSP_ENGINE)
+    return await basic.verify({ issuerCerts: [issuer], trustedResponders: [issuer, ...delegates] }, OCSP_ENGINE)
   } catch (err) {
-    // pkijs throws for an unauthorised signer (not the issuer, no delegation) and an unknown algorithm.
+    // pkijs throws when no authorised certificate matches the ResponderID, and for an unknown algorithm.
     throw new OcspResponseError(`the response signer is not authorised for this CA: ${(err as Error).message}`)
   }
 }
+
+/** A responder certificate `issuer` signed, for OCSPSigning, valid now. */
+function isDelegatedBy (candidate: X509Certificate, issuer: X509Certificate, now: Date): boolean {
+  return candidate.checkIssued(issuer) &&
+    candidate.verify(issuer.publicKey) &&
+    (candidate.keyUsage ?? []).includes(ID_KP_OCSP_SIGNING) &&
+    new Date(candidate.validFrom) <= now && now <= new Date(candidate.validTo)
+}
+
+const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9'
 
 function checkNonce (basic: pkijs.BasicOCSPResponse, nonce: Buffer): void {
   const echoed = basic.tbsResponseData.responseExtensions?.find(e => e.extnID === ID_PKIX_OCSP_NONCE)
