@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { addCa, managedCaOf, setCrlPolicy } from '../../certs/index.js'
+import { addCa, managedCaOf, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
 import { mqgateCli, showResult, type CliResult } from '../support/mqgate-cli.js'
 import { tryConnect } from '../support/mqtt-client.js'
 import { aiaOcsp, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
-import { chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
+import { chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -31,6 +31,8 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
   let ca: ChainCa
   let caId: string
   let responder: RunningResponder | undefined
+  let interResponder: RunningResponder | undefined
+  let rootId: string
   const leaves: Record<string, ChainLeaf> = {}
 
   before(async () => {
@@ -43,11 +45,23 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
       { leaf: leaves.good, status: 'V' }, { leaf: leaves.revoked, status: 'R' }, { leaf: leaves.closed, status: 'V' }, { leaf: leaves.open, status: 'V' }
     ])
     responder = await startOpensslResponder({ ca, index, signer: ca, port })
+    // A root uploaded alone; its devices sit under an intermediate they present, whose own responder answers for them.
+    const interPort = await freePort()
+    const root = chainRoot(temp.dir, 'ocsp-root')
+    const inter = chainIntermediate(root, temp.dir, 'ocsp-inter')
+    for (const name of ['under-inter-good', 'under-inter-revoked']) {
+      const leaf = chainLeaf(inter, temp.dir, name, `d:sensor:${name}`, aiaOcsp(`http://127.0.0.1:${interPort}`))
+      leaves[name] = { ...leaf, certPem: leaf.certPem + inter.certPem }
+    }
+    const interIndex = writeOcspIndex(inter, [{ leaf: leaves['under-inter-good'], status: 'V' }, { leaf: leaves['under-inter-revoked'], status: 'R' }])
+    interResponder = await startOpensslResponder({ ca: inter, index: interIndex, signer: inter, port: interPort })
     stack = await startTestStack()
     caId = (await addCa(stack.running.registry, 'demo', ca.certPem, 'operator CA with a responder', 'test')).id
+    rootId = (await addCa(stack.running.registry, 'demo', root.certPem, 'root above an intermediate with a responder', 'test')).id
   })
   after(async () => {
     await responder?.stop()
+    await interResponder?.stop()
     await stack?.close()
     await temp?.remove()
   })
@@ -114,6 +128,14 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
   it('refuses a device its responder does not know (status unknown) with BROKER_ERR_OCSP_UNKNOWN', async () => {
     assert.equal(await mqtt('unknown'), 'BROKER_ERR_OCSP_UNKNOWN')
     assert.equal(await https('unknown'), 'BROKER_ERR_OCSP_UNKNOWN')
+  })
+
+  it('checks a device under an intermediate it presents against that intermediate\'s responder (the CertID names the direct issuer)', async () => {
+    await setOcspCheck(stack.running.registry, 'demo', rootId, true, 'test')
+    assert.equal(await mqtt('under-inter-good'), 'connected')
+    assert.equal(await https('under-inter-good'), '200')
+    assert.equal(await mqtt('under-inter-revoked'), 'BROKER_ERR_CERT_REVOKED')
+    assert.equal(await https('under-inter-revoked'), 'BROKER_ERR_CERT_REVOKED')
   })
 
   it('counts the checks in mqgate_ocsp_check_total, by outcome and source', async () => {

@@ -158,8 +158,8 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
 
   describe('answers made by the test with pkijs, signed by the CA', () => {
     const MINUTE = 60_000
-    const crafted = async (name: string, tweaks: Tweaks, run: (leaf: ChainLeaf) => Promise<void>): Promise<void> => {
-      const server = await startHttpResponder(craftedResponder({ certPem: ca.certPem, keyPem: readFileSync(ca.keyFile, 'utf8') }, tweaks))
+    const crafted = async (name: string, tweaks: Tweaks, run: (leaf: ChainLeaf) => Promise<void>, keyFile = ca.keyFile): Promise<void> => {
+      const server = await startHttpResponder(craftedResponder({ certPem: ca.certPem, keyPem: readFileSync(keyFile, 'utf8') }, tweaks))
       try {
         await run(withUrl(name, server.port))
       } finally {
@@ -169,6 +169,13 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
 
     it('accepts a current answer echoing the nonce (the control of the cases below)', async () => {
       await crafted('crafted-good', {}, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
+    })
+
+    it('takes an answer naming the CA as its signer but signed with another key as no answer', async () => {
+      await crafted('crafted-wrong-key', {}, async leaf => {
+        assert.equal(await check(new OcspChecker(), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
+        assert.match(await failureReason({}, leaf), /signature does not verify/)
+      }, stranger.keyFile)
     })
 
     const cases: Array<[string, () => Tweaks, RegExp]> = [
