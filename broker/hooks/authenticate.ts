@@ -36,6 +36,8 @@ export function createAuthenticate (deps: AuthenticateDeps) {
   }
 
   function answer (client: Client, admitted: Admitted | undefined, checked: Checked<Session>, done: (err: AuthError | null, ok: boolean | null) => void): void {
+    // Gone while its OCSP answer was awaited: aedes drops a late answer; nothing connected.
+    if (client.closed) return done(null, false)
     if (checked.ok) {
       stateOf(client.conn).session = checked.value
       checked.value.log.info({ event: 'client.connected', remoteAddress: admitted?.remoteAddress, clean: client.clean }, 'client connected')
