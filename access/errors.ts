@@ -22,8 +22,12 @@
  * BROKER_ERR_CERT_EXPIRED          notAfter has passed
  * BROKER_ERR_CERT_NOT_YET_VALID    notBefore is still ahead
  * BROKER_ERR_CERT_PURPOSE          the TLS stack refused its key usage for client authentication
- * BROKER_ERR_CERT_REVOKED          revoked by an operator (`cert revoke`) or listed in its CA's CRL;
- *                                  a live session is closed when this becomes true
+ * BROKER_ERR_CERT_REVOKED          revoked by an operator (`cert revoke`), listed in its CA's CRL, or
+ *                                  reported revoked by its CA's OCSP responder (`ca ocsp on`);
+ *                                  a live session is closed when this becomes true (not re-polled by OCSP)
+ * BROKER_ERR_OCSP_UNKNOWN          `ca ocsp on`: the CA's OCSP responder answers `unknown` for it (RFC 6960 2.2)
+ * BROKER_ERR_OCSP_UNAVAILABLE      `ca ocsp on`, CRL policy `closed`: no usable OCSP answer (no responder URL in
+ *                                  the certificate, unreachable, timeout, oversized, malformed, bad signature, stale)
  * BROKER_ERR_CERT_IS_CA            a CA certificate presented as a client certificate
  * BROKER_ERR_CERT_NO_CLIENT_AUTH   extendedKeyUsage present without clientAuth
  * BROKER_ERR_CERT_UNPARSABLE       the presented certificate could not be decoded
@@ -53,6 +57,8 @@ export type AccessErrorCode =
   | 'BROKER_ERR_CERT_NOT_YET_VALID'
   | 'BROKER_ERR_CERT_PURPOSE'
   | 'BROKER_ERR_CERT_REVOKED'
+  | 'BROKER_ERR_OCSP_UNKNOWN'
+  | 'BROKER_ERR_OCSP_UNAVAILABLE'
   | 'BROKER_ERR_CERT_IS_CA'
   | 'BROKER_ERR_CERT_NO_CLIENT_AUTH'
   | 'BROKER_ERR_CERT_UNPARSABLE'

@@ -8,5 +8,6 @@ export { stateOf, knownStateOf, shareState, type ConnectionState } from './conne
 export { OrgContexts, type TlsPolicy } from './org-contexts.js'
 export { IdentityResolver, type OrgHint } from './resolve.js'
 export { TlsFront, type TlsFrontPolicy, type OcspStapler } from './tls-front.js'
+export { OcspChecker, type OcspCheckerOptions, type OcspCheckEvent, type OcspOutcome } from './ocsp/ocsp-checker.js'
 export { ConnectionLimits, type ConnectionLimitsConfig, type LimitCode } from './connection-limits.js'
 export type { Admitted, Principal, Session, Refusal, Resolved, Stage } from './principal.js'

@@ -1,11 +1,12 @@
-import type { X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import type tls from 'node:tls'
 import { LRUCache } from 'lru-cache'
-import { inspectCertificate, type CertificateFacts, type OrgRegistry } from '../certs/index.js'
+import { inspectCertificate, ocspCheckOf, type CaRecord, type CertificateFacts, type OrgRegistry } from '../certs/index.js'
 import { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
 import { stateOf } from './connection-state.js'
 import { identityFromCertificate } from './identity.js'
 import { clientIdBelongsTo, orgOfClientId } from './names.js'
+import type { OcspChecker } from './ocsp/ocsp-checker.js'
 import type { OrgContexts } from './org-contexts.js'
 import { peerCertificatesOf } from './peer-chain.js'
 import type { Admitted, Principal, Refusal, Resolved, Stage } from './principal.js'
@@ -32,7 +33,9 @@ export class IdentityResolver {
   constructor (
     private readonly registry: OrgRegistry,
     private readonly contexts: OrgContexts,
-    private readonly policy: TrustPolicy = DEFAULT_TRUST_POLICY
+    private readonly policy: TrustPolicy = DEFAULT_TRUST_POLICY,
+    /** The per-CA OCSP check (`ca ocsp on`); without it, principalChecked is principal. */
+    private readonly ocsp?: OcspChecker
   ) {}
 
   /** What the handshake established, kept in the connection's state; refused if it establishes no usable certificate. */
@@ -59,6 +62,26 @@ export class IdentityResolver {
 
   /** The principal of an admitted connection now: organisation, trust, identity, and for MQTT the clientId's binding. */
   principal (admitted: Admitted, hint: OrgHint, stage: Stage, now = new Date()): Resolved<Principal> {
+    const resolved = this.principalUnder(admitted, hint, stage, now)
+    return resolved.ok ? { ok: true, value: resolved.value.principal } : resolved
+  }
+
+  /**
+   * `principal`, then, when the CA the certificate chains to has `ca ocsp on`,
+   * its responder's word on the certificate (ocsp/ocsp-checker.ts). What every
+   * transport calls at each MQTT CONNECT and HTTPS request.
+   */
+  async principalChecked (admitted: Admitted, hint: OrgHint, stage: Stage, now = new Date()): Promise<Resolved<Principal>> {
+    const resolved = this.principalUnder(admitted, hint, stage, now)
+    if (!resolved.ok) return resolved
+    const { principal, anchor } = resolved.value
+    if (this.ocsp === undefined || !ocspCheckOf(anchor)) return { ok: true, value: principal }
+    const issuer = issuerOf(principal.certificate.x509, anchor, principal.presentedChain)
+    const verdict = await this.ocsp.check(principal.orgId, anchor, principal.certificate.x509, issuer, now)
+    return verdict.ok ? { ok: true, value: principal } : refusal(verdict, stage, { orgId: principal.orgId, fingerprint: principal.fingerprint })
+  }
+
+  private principalUnder (admitted: Admitted, hint: OrgHint, stage: Stage, now: Date): Resolved<{ principal: Principal, anchor: CaRecord }> {
     const fingerprint = admitted.certificate.fingerprint
     const org = this.orgOf(admitted, hint)
     if (!org.ok) return refusal(org, stage, { fingerprint })
@@ -70,13 +93,20 @@ export class IdentityResolver {
     if ('clientId' in hint && !clientIdBelongsTo(hint.clientId, identity.value, orgId)) {
       return refusal({ code: 'BROKER_ERR_CLIENTID_MISMATCH', reason: 'the clientId must be the certificate identity\'s: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>[:<n>]' }, stage, { orgId, fingerprint })
     }
-    return { ok: true, value: { orgId, identity: identity.value, certificate: admitted.certificate, fingerprint, presentedChain: admitted.presentedChain } }
+    const principal = { orgId, identity: identity.value, certificate: admitted.certificate, fingerprint, presentedChain: admitted.presentedChain }
+    return { ok: true, value: { principal, anchor: trusted.value } }
   }
 
   /** Both steps at once, for a transport that decides per request (HTTPS). */
   resolve (socket: tls.TLSSocket, hint: OrgHint, stage: Stage = 'request', now = new Date()): Resolved<Principal> {
     const admitted = this.admit(socket)
     return admitted.ok ? this.principal(admitted.value, hint, stage, now) : admitted
+  }
+
+  /** `resolve` with the OCSP check of `principalChecked`. */
+  async resolveChecked (socket: tls.TLSSocket, hint: OrgHint, stage: Stage = 'request', now = new Date()): Promise<Resolved<Principal>> {
+    const admitted = this.admit(socket)
+    return admitted.ok ? await this.principalChecked(admitted.value, hint, stage, now) : admitted
   }
 
   /** Whether a live principal is still trusted in its organisation (after a revocation, a CRL, a disabled CA). */
@@ -109,7 +139,7 @@ export class IdentityResolver {
       : { ok: false, code: 'BROKER_ERR_CLIENTID_MISMATCH', reason: 'the clientId must name the organisation: d:<org>:<type>:<id>, g:<org>:<type>:<id> or a:<org>:<app>' }
   }
 
-  private trustedIn (orgId: string, certificate: CertificateFacts, chain: () => readonly X509Certificate[], now: Date): Refusable<unknown> {
+  private trustedIn (orgId: string, certificate: CertificateFacts, chain: () => readonly X509Certificate[], now: Date): Refusable<CaRecord> {
     const org = this.registry.get(orgId)
     if (org === undefined) return { ok: false, code: 'BROKER_ERR_CERT_UNTRUSTED', reason: `no organisation ${orgId}` }
     return checkCertificateTrust(certificate, chain, org, now, this.policy)
@@ -127,6 +157,15 @@ export class IdentityResolver {
     }
     return facts
   }
+}
+
+/**
+ * The certificate that signed the leaf: the anchor itself, or the presented
+ * intermediate between them (the OCSP CertID names the direct issuer, RFC 6960 4.1.1).
+ */
+function issuerOf (leaf: X509Certificate, anchor: CaRecord, presentedChain: () => readonly X509Certificate[]): X509Certificate | undefined {
+  const candidates = [new X509Certificate(anchor.certPem), ...presentedChain()]
+  return candidates.find(c => leaf.checkIssued(c) && leaf.verify(c.publicKey))
 }
 
 /** OpenSSL's verdicts when it found no issuer it may stop at (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT[_LOCALLY]). */

@@ -3,11 +3,14 @@ import type tls from 'node:tls'
 import { TLS_HARDENING, type OrgRegistry } from '../certs/index.js'
 import { DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
 import { AccessError, type AccessErrorCode } from './errors.js'
+import { OcspChecker, type OcspCheckerOptions } from './ocsp/ocsp-checker.js'
 import { OrgContexts, type TlsPolicy } from './org-contexts.js'
 import { IdentityResolver } from './resolve.js'
 
 export interface TlsFrontPolicy extends TlsPolicy {
   readonly trust?: TrustPolicy
+  /** The per-CA OCSP check's bounds, metric and log (`ca ocsp on`). */
+  readonly ocsp?: OcspCheckerOptions
 }
 
 /**
@@ -32,7 +35,7 @@ export class TlsFront {
 
   constructor (private readonly registry: OrgRegistry, private readonly policy: TlsFrontPolicy, private readonly options: { readonly stapler?: OcspStapler } = {}) {
     this.contexts = new OrgContexts(registry, policy)
-    this.resolver = new IdentityResolver(registry, this.contexts, policy.trust ?? DEFAULT_TRUST_POLICY)
+    this.resolver = new IdentityResolver(registry, this.contexts, policy.trust ?? DEFAULT_TRUST_POLICY, new OcspChecker(policy.ocsp))
     registry.on('changed', this.onChange)
   }
 

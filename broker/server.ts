@@ -52,7 +52,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const log = deps.log.child({ component: 'broker' })
   const throttled = new ThrottledLog(log)
   const scopeOf = gatewayScopeFor(deps.registry)
-  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth } })
+  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth }, ocsp: { log: log.child({ component: 'ocsp' }) } })
   const mqttPersistence = createMqttPersistence(cfg.redisUrl, log)
   const isRevoked = (orgId: string, fingerprint: string): boolean => deps.registry.get(orgId)?.revocations.some(r => r.fingerprint === fingerprint) === true
   const observer = deps.observer ?? SILENT_OBSERVER

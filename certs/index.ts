@@ -35,6 +35,7 @@ export { CrlFetcher, type CrlFetcherOptions, type CrlFetchOutcome } from './crl-
 export { fetchCrlBytes, DEFAULT_CRL_FETCH_LIMITS, type CrlFetchLimits } from './crl-fetch/bounded-get.js'
 export { FetchAllowList, allowEntryProblem } from './crl-fetch/fetch-allow.js'
 export { crlUrlsOf } from './crl-fetch/distribution-points.js'
+export { setOcspCheck, ocspCheckOf } from './ocsp-setting.js'
 export { createServerCsr, issueServerCert, uploadServerCert, activateServerCert } from './server-cert-admin.js'
 export { issueClientCert, listIssued, findIssued, revokeCert, restoreCert, issuedStateOf, type Issued, type IssuedState } from './issuer.js'
 export { setGatewayDevices, gatewayScopeOf } from './gateway-scopes.js'

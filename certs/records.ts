@@ -77,6 +77,12 @@ export interface CaRecord {
   readonly crlPolicy?: CrlPolicy
   /** Fetched from a distribution point by the gateway (`ca crl-source`); absent: only uploaded CRLs. */
   readonly crlSource?: CrlSourceRecord
+  /**
+   * `ca ocsp on`: each device certificate under this CA is checked against
+   * the OCSP responder its AIA extension names, at each MQTT CONNECT and
+   * HTTPS request (access/ocsp/). Absent: off. Uploaded CAs only.
+   */
+  readonly ocspCheck?: boolean
   /** Uploaded while another organisation trusted the same CA, with the operator's `--shared` acknowledgement. */
   readonly shared?: boolean
   /**

@@ -2,7 +2,7 @@ import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import http from 'node:http'
-import { serverNameOf, TlsFront } from '../access/index.js'
+import { serverNameOf, TlsFront, type OcspCheckEvent } from '../access/index.js'
 import { listenSharedPort, startBroker, type TransportDeps } from '../broker/index.js'
 import {
   createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startPkiHttp, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
@@ -256,19 +256,21 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
     const started = { value: false }
     let responder: OcspResponder | undefined
     const ocsp = (): OcspResponder => { responder ??= new OcspResponder(registry, { log }); return responder }
+    const metrics = new GatewayMetrics()
     // `mqgate bridge` serves no device: it builds no contexts.
     let made: TlsFront | undefined
     const front = (): TlsFront => {
       if (made === undefined) {
         // Stapling follows the responder being published: a client told of it (AIA) may as well get its answer in the handshake.
         const stapling = cfg.ocspUrlTemplate === undefined ? {} : { stapler: async (der: Buffer) => await ocsp().staple(der) }
-        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth } }, stapling)
+        const checking = { log: log.child({ component: 'ocsp' }), onCheck: (event: OcspCheckEvent) => metrics.ocspChecked(event) }
+        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth }, ocsp: checking }, stapling)
         stops.push(async () => created.close())
         made = created
       }
       return made
     }
-    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics: new GatewayMetrics(), front, ocsp, ports, started, onClose: stop => stops.push(stop) }
+    const ctx: PartContext = { cfg, log, registry, backend, keys, metrics, front, ocsp, ports, started, onClose: stop => stops.push(stop) }
     for (const part of parts) await part(ctx)
     started.value = true
     return { log, ports, registry, backend, close }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { OcspCheckEvent } from '../access/index.js'
 import type { BrokerObserver } from '../broker/index.js'
 import type { CrlDeadline, Expiry } from '../certs/index.js'
 
@@ -39,6 +40,7 @@ export class GatewayMetrics implements BrokerObserver {
   private readonly deliveriesOverflowed = this.counter('mqgate_deliveries_over_queue_total', 'Deliveries to a subscriber holding more than MQGATE_MAX_QUEUED_BYTES_PER_CLIENT unread, by organisation and outcome (dropped: QoS 0 or clean session; left-in-store: a persistent session\'s QoS 1, sent at its next CONNECT)', ['org', 'outcome'])
   private readonly orgLimitsHit = this.counter('mqgate_org_limited_total', 'Times an organisation\'s own limit (mqgate org limits) bit, by organisation and code: a CONNECT refused (BROKER_ERR_LIMIT_ORG_CONNECTIONS), or a client\'s socket left unread while the organisation was over its publish rate (BROKER_ERR_LIMIT_ORG_PUBLISH_RATE)', ['org', 'reason'])
   private readonly crlFetches = this.counter('mqgate_crl_fetch_total', 'CRL fetches from the CAs\' CRL sources (ca crl-source) by this process, by organisation, CA id and outcome: updated, unchanged, older (ignored), or the failure\'s code (CERTS_ERR_CRL_FETCH_*, CERTS_ERR_CRL_SIGNATURE, ...)', ['org', 'ca', 'outcome'])
+  private readonly ocspChecks = this.counter('mqgate_ocsp_check_total', 'Device certificates checked against their CA\'s OCSP responder (`mqgate ca ocsp on`), by organisation, CA id, outcome (good, revoked, unknown, failed: no usable answer, no-url: the certificate names no responder) and source (responder, or cache: no request sent)', ['org', 'ca', 'outcome', 'source'])
   private readonly subscriptionsRefused = this.counter('mqgate_subscriptions_refused_total', 'Subscriptions negated, by reason code', ['reason'])
 
   constructor () {
@@ -94,6 +96,7 @@ export class GatewayMetrics implements BrokerObserver {
   orgLimited (orgId: string, code: string): void { this.orgLimitsHit.inc({ org: orgId, reason: code }) }
   registryStoreEmptied (): void { this.registryEmptied.inc() }
   crlFetched (orgId: string, caId: string, outcome: string): void { this.crlFetches.inc({ org: orgId, ca: caId, outcome }) }
+  ocspChecked (event: OcspCheckEvent): void { this.ocspChecks.inc({ org: event.orgId, ca: event.caId, outcome: event.outcome, source: event.cached ? 'cache' : 'responder' }) }
 
   private async expiries (): Promise<Expiry[]> {
     if (this.sources.expiries === undefined) return []

@@ -4,26 +4,33 @@ import { AccessError, type IdentityResolver, type Principal, type Refusal, type 
 
 /**
  * Who is calling, decided afresh at each request by the identity path
- * (access/resolve.ts): TLS verified the certificate at the handshake, but a
- * kept-alive or resumed connection outlives revocations and CA changes. A
- * TLS 1.2 session resumed from a ticket keeps no SNI name: the Host header
- * names the organisation then.
+ * (access/resolve.ts), the per-CA OCSP check included: TLS verified the
+ * certificate at the handshake, but a kept-alive or resumed connection
+ * outlives revocations and CA changes. A TLS 1.2 session resumed from a
+ * ticket keeps no SNI name: the Host header names the organisation then.
+ * The temps app's onRequest hook awaits it for every non-public path, so the
+ * routes read the settled answer (callerOf).
  */
-export function resolveCaller (resolver: IdentityResolver, request: FastifyRequest): Resolved<Principal> {
+export async function resolveCaller (resolver: IdentityResolver, request: FastifyRequest): Promise<Resolved<Principal>> {
   // Once per request: the protected-host check and the route both ask.
   let caller = callers.get(request.raw)
   if (caller === undefined) {
-    caller = resolver.resolve(request.raw.socket as TLSSocket, { host: request.hostname }, 'request')
+    caller = resolver.resolveChecked(request.raw.socket as TLSSocket, { host: request.hostname }, 'request').then(resolved => {
+      settled.set(request.raw, resolved)
+      return resolved
+    })
     callers.set(request.raw, caller)
   }
-  return caller
+  return await caller
 }
 
-const callers = new WeakMap<object, Resolved<Principal>>()
+const callers = new WeakMap<object, Promise<Resolved<Principal>>>()
+const settled = new WeakMap<object, Resolved<Principal>>()
 
-/** The caller's principal, or an AccessError with the identity path's code (HTTP 403 at the edge). */
-export function callerOf (resolver: IdentityResolver, request: FastifyRequest): Principal {
-  const caller = resolveCaller(resolver, request)
+/** The caller's principal as resolveCaller settled it, or an AccessError with the identity path's code (HTTP 403 at the edge). */
+export function callerOf (request: FastifyRequest): Principal {
+  const caller = settled.get(request.raw)
+  if (caller === undefined) throw new AccessError('BROKER_ERR_NO_IDENTITY', 'the caller was not resolved before the route', { stage: 'request' })
   if (!caller.ok) throw accessErrorOf(caller)
   return caller.value
 }

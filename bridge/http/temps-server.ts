@@ -46,7 +46,7 @@ export interface RunningTempsApi {
  * the caller at each request.
  */
 export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiServerDeps): Promise<RunningTempsApi> {
-  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth ?? DEFAULT_TRUST_POLICY.maxChainDepth } })
+  const front = deps.front ?? new TlsFront(deps.registry, { domain: cfg.domain, defaultOrg: cfg.defaultOrg, minVersion: cfg.minTlsVersion, trust: { maxChainDepth: cfg.maxChainDepth ?? DEFAULT_TRUST_POLICY.maxChainDepth }, ocsp: { log: deps.log.child({ component: 'ocsp' }) } })
   const serverFactory: FastifyServerFactory = handler => {
     const server = https.createServer(front.serverOptions(), handler)
     front.attach(server)
@@ -80,12 +80,13 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async request => {
-    if (isPublicPath(request.url) || !isProtected(cfg.protectedHosts, hostOf(request))) return
-    const caller = resolveCaller(resolver, request)
+    if (isPublicPath(request.url)) return
+    // Resolved here for every route (the OCSP check is asynchronous); the routes read the answer.
+    const caller = await resolveCaller(resolver, request)
     // A protected host answers nothing, not even a 404, to a caller the identity path refuses.
-    if (!caller.ok) throw accessErrorOf(caller)
+    if (!caller.ok && isProtected(cfg.protectedHosts, hostOf(request))) throw accessErrorOf(caller)
   })
-  await app.register(tempsRoutes({ store: deps.store, callerOf: request => callerOf(resolver, request) }))
+  await app.register(tempsRoutes({ store: deps.store, callerOf }))
   await app.register(crlRoute(deps.registry))
   return app
 }

@@ -31,7 +31,13 @@ export function createAuthenticate (deps: AuthenticateDeps) {
 
   function authenticate (client: Client, _username: unknown, _password: unknown, done: (err: AuthError | null, ok: boolean | null) => void): void {
     const admitted = knownStateOf(client.conn)?.admitted
-    const checked = admitted === undefined ? refused('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS front') : checkConnect(client, admitted)
+    const checking = admitted === undefined ? Promise.resolve(refused('BROKER_ERR_NO_IDENTITY', 'the connection did not pass the TLS front')) : checkConnect(client, admitted)
+    checking.then(checked => answer(client, admitted, checked, done), (err: Error) => answer(client, admitted, refused('BROKER_ERR_NO_IDENTITY', `identity check failed: ${err.message}`), done))
+  }
+
+  function answer (client: Client, admitted: Admitted | undefined, checked: Checked<Session>, done: (err: AuthError | null, ok: boolean | null) => void): void {
+    // Gone while its OCSP answer was awaited: aedes drops a late answer; nothing connected.
+    if (client.closed) return done(null, false)
     if (checked.ok) {
       stateOf(client.conn).session = checked.value
       checked.value.log.info({ event: 'client.connected', remoteAddress: admitted?.remoteAddress, clean: client.clean }, 'client connected')
@@ -51,9 +57,9 @@ export function createAuthenticate (deps: AuthenticateDeps) {
     done(new AuthError(checked.code, checked.reason, returnCode), false)
   }
 
-  /** The identity path's principal under this clientId, its Will, then the organisation's say (its connection limit). */
-  function checkConnect (client: Client, admitted: Admitted): Checked<Session> {
-    const principal = deps.resolver.principal(admitted, { clientId: client.id }, 'connect', deps.now?.())
+  /** The identity path's principal under this clientId (OCSP included), its Will, then the organisation's say (its connection limit). */
+  async function checkConnect (client: Client, admitted: Admitted): Promise<Checked<Session>> {
+    const principal = await deps.resolver.principalChecked(admitted, { clientId: client.id }, 'connect', deps.now?.())
     if (!principal.ok) return principal
     const will = connectPackets.get(client)?.will as PublishPacket | null | undefined
     if (will != null) {

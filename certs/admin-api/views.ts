@@ -52,6 +52,7 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     crl_source: ca.crlSource === undefined
       ? null
       : { url: ca.crlSource.url, from_certificate: ca.crlSource.fromCertificate, every_seconds: ca.crlSource.everySeconds, set_at: ca.crlSource.setAt },
+    ocsp_check: ca.ocspCheck === true,
     crl: ca.crl === undefined
       ? null
       : { this_update: ca.crl.thisUpdate, next_update: ca.crl.nextUpdate ?? null, revoked_serials: ca.crl.serials.length, loaded_at: ca.crl.loadedAt, fingerprint_sha256: ca.crl.fingerprint }

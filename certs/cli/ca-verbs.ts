@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander'
+import { Argument, InvalidArgumentError, type Command } from 'commander'
 import { CertsError } from '../errors.js'
 import { CRL_SOURCE_EVERY } from '../crl-fetch/crl-source.js'
 import { refuseIncludedPrivateKey } from '../included-key.js'
@@ -24,7 +24,7 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
     .action(async (orgId: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('GET', path(orgId)),
         r => table(r.cas.map((x: any) => ({ ...x, crl: x.crl === null ? null : `${x.crl.revoked_serials} revoked`, crl_source: x.crl_source === null ? null : `${x.crl_source.url as string} every ${x.crl_source.every_seconds as number}s` })),
-          ['id', 'kind', 'enabled', 'not_after', 'crl', 'crl_source', 'description']))
+          ['id', 'kind', 'enabled', 'not_after', 'crl', 'crl_source', 'ocsp_check', 'description']))
     })
   for (const [verb, description] of [['disable', 'stop trusting a CA for new connections (and close its live sessions)'], ['enable', 'trust a disabled CA again']] as const) {
     apiCommand(ca, `${verb} <org> <caId>`, description)
@@ -39,6 +39,11 @@ export function registerCaVerbs (program: Command, ctx: CliContext): void {
   apiCommand(ca, 'crl-policy <org> <caId> <policy>', 'open|closed: once the CA\'s loaded CRL passes its nextUpdate, keep applying it (open, the default) or refuse the CA\'s devices until a fresh CRL is loaded (closed)')
     .action(async (orgId: string, caId: string, policy: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/crl-policy`, { policy }), r => `CRL policy ${r.crl_policy as string} for ${caLine(r)}`)
+    })
+  apiCommand(ca, 'ocsp <org> <caId>', 'on|off: check each device certificate of this uploaded CA against the OCSP responder named in its AIA extension, at each MQTT CONNECT and HTTPS request (answers cached until their nextUpdate, 5 min without one; 3 s timeout). Revoked or unknown: refused (BROKER_ERR_CERT_REVOKED / BROKER_ERR_OCSP_UNKNOWN); responder unreachable, slow, malformed or wrongly signed, or no OCSP URL in the certificate: the CA\'s crl-policy decides (open admits, closed refuses with BROKER_ERR_OCSP_UNAVAILABLE)')
+    .addArgument(new Argument('<state>').choices(['on', 'off']))
+    .action(async (orgId: string, caId: string, state: 'on' | 'off', options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('PUT', `${path(orgId, caId)}/ocsp`, { enabled: state === 'on' }), r => `OCSP check ${r.ocsp_check === true ? 'on' : 'off'} for ${caLine(r)}`)
     })
   apiCommand(ca, 'crl <org> <caId> <file>', 'load a CRL (PEM or DER) signed by that CA; its serials are refused from then on')
     .action(async (orgId: string, caId: string, file: string, options: ClientOptions) => {

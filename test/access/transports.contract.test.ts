@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { serverNameOf } from '../../access/index.js'
-import { addCa, issueClientCert, managedCaOf, revokeCert, setCaEnabled } from '../../certs/index.js'
+import { addCa, issueClientCert, managedCaOf, revokeCert, setCaEnabled, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
 import { mintCa, mintClient, type TestCert } from '../support/pki.js'
 import { freePort } from '../support/redis-server.js'
 import { startTestStack, type TestStack } from '../support/stack.js'
@@ -20,6 +20,7 @@ describe('access: the same identity and refusals on every transport', function (
   let operator: TestCert
   let disabled: TestCert
   let globexDevice: TestCert
+  let ocspChecked: TestCert
   const demo = serverNameOf('demo', 'localhost')
   const globex = serverNameOf('globex', 'localhost')
   const ports = { ws: 0, tls: 0 }
@@ -36,6 +37,11 @@ describe('access: the same identity and refusals on every transport', function (
     const disabledRecord = await addCa(registry, 'demo', disabled.certPem, '', 'test')
     await setCaEnabled(registry, 'demo', disabledRecord.id, false, 'test')
     const globexCa = await addCa(registry, 'globex', mintCa('Globex CA').certPem, '', 'test')
+    // `ca ocsp on` under a closed policy: a device naming no OCSP responder has no answer to pass with.
+    ocspChecked = mintCa('Contract OCSP-checked CA')
+    const ocspRecord = await addCa(registry, 'demo', ocspChecked.certPem, '', 'test')
+    await setOcspCheck(registry, 'demo', ocspRecord.id, true, 'test')
+    await setCrlPolicy(registry, 'demo', ocspRecord.id, 'closed', 'test')
     globexDevice = mintClient(operator, 'd:sensor:elsewhere')
     assert.ok(globexCa)
   })
@@ -70,7 +76,8 @@ describe('access: the same identity and refusals on every transport', function (
     ['an expired certificate', device(() => operator, { notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) }), 'BROKER_ERR_CERT_EXPIRED'],
     ['a certificate of a disabled CA', device(() => disabled), 'BROKER_ERR_CERT_UNTRUSTED'],
     ['a CA certificate as client certificate', device(() => operator, { isCA: true, keyUsage: 'none', extKeyUsage: 'none' }), 'BROKER_ERR_CERT_IS_CA'],
-    ['a CN that names no identity', device(() => operator, {}, 'sensor-without-scheme'), 'BROKER_ERR_CN_MALFORMED']
+    ['a CN that names no identity', device(() => operator, {}, 'sensor-without-scheme'), 'BROKER_ERR_CN_MALFORMED'],
+    ['no OCSP answer for a device of a CA with ca ocsp on and a closed policy', device(() => ocspChecked), 'BROKER_ERR_OCSP_UNAVAILABLE']
   ]
 
   for (const transport of transports) {

@@ -149,7 +149,7 @@ describe('mqgate operator verbs (child process against a running gateway)', func
 
     const VERBS = [
       [], ['org'], ['org', 'create'], ['org', 'list'],
-      ['ca'], ['ca', 'add'], ['ca', 'list'], ['ca', 'disable'], ['ca', 'enable'], ['ca', 'remove'], ['ca', 'crl'], ['ca', 'crl-policy'],
+      ['ca'], ['ca', 'add'], ['ca', 'list'], ['ca', 'disable'], ['ca', 'enable'], ['ca', 'remove'], ['ca', 'crl'], ['ca', 'crl-policy'], ['ca', 'ocsp'],
       ['server-cert'], ['server-cert', 'csr'], ['server-cert', 'issue'], ['server-cert', 'upload'], ['server-cert', 'list'], ['server-cert', 'activate'],
       ['cert'], ['cert', 'issue'], ['cert', 'list'], ['cert', 'show'], ['cert', 'revoke'], ['cert', 'restore'],
       ['gateway'], ['gateway', 'devices'], ['pin'], ['registry'], ['registry', 'backup'], ['registry', 'restore']

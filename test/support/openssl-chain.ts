@@ -59,9 +59,15 @@ export function chainIntermediate (issuer: OpensslCa, base: string, name: string
   return { dir, name, certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), serial: serialOf(certFile) }
 }
 
-/** A device certificate (CN as given) signed by `issuer`. */
-export function chainLeaf (issuer: OpensslCa, base: string, name: string, commonName: string): ChainLeaf {
-  const { certFile, keyFile } = signed(issuer, path.join(base, name), `/CN=${commonName}`, LEAF_EXTENSIONS)
+/** A delegated OCSP responder certificate of `issuer` (RFC 6960 4.2.2.2: extendedKeyUsage OCSPSigning). */
+export function chainOcspSigner (issuer: OpensslCa, base: string, name: string): ChainLeaf {
+  const { certFile, keyFile } = signed(issuer, path.join(base, name), `/CN=${name}/O=chain tests`, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n')
+  return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8'), serial: serialOf(certFile) }
+}
+
+/** A device certificate (CN as given) signed by `issuer`; `extensions` are added to the usual ones (an authorityInfoAccess line). */
+export function chainLeaf (issuer: OpensslCa, base: string, name: string, commonName: string, extensions = ''): ChainLeaf {
+  const { certFile, keyFile } = signed(issuer, path.join(base, name), `/CN=${commonName}`, LEAF_EXTENSIONS + extensions)
   return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8'), serial: serialOf(certFile) }
 }
 

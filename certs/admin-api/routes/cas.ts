@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
 import { setCrlPolicy } from '../../crl-policy.js'
 import { clearCrlSource, CRL_SOURCE_EVERY, setCrlSource } from '../../crl-fetch/crl-source.js'
+import { setOcspCheck } from '../../ocsp-setting.js'
 import { CRL_POLICIES, type CrlPolicy } from '../../records.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { caView } from '../views.js'
@@ -61,5 +62,8 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
 
     app.delete<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca/crl-source', async request =>
       caView(await clearCrlSource(registry, request.params.org, request.params.ca, actorOf(request))))
+    app.put<{ Params: { org: string, ca: string }, Body: { enabled: boolean } }>('/orgs/:org/cas/:ca/ocsp', {
+      schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: { type: 'boolean' } } } }
+    }, async request => caView(await setOcspCheck(registry, request.params.org, request.params.ca, request.body.enabled, actorOf(request))))
   }
 }
