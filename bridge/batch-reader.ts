@@ -22,14 +22,21 @@ export interface BatchReaderOptions {
  */
 export class BatchReader {
   private turn: Promise<unknown> = Promise.resolve()
+  private closed = false
 
   constructor (private readonly log: ReadingLog, private readonly group: string, private readonly options: BatchReaderOptions) {}
 
   async read (consumer: string): Promise<LogEntry[]> {
-    const mine = this.turn.then(async () => await this.readLingering(consumer))
+    // A lane whose turn comes after close() does not block on the log: stopping waits for one read, not one per lane.
+    const mine = this.turn.then(async () => this.closed ? [] : await this.readLingering(consumer))
     // The next lane waits for this read, not for its outcome.
     this.turn = mine.catch(() => {})
     return await mine
+  }
+
+  /** Reads not yet begun return nothing. */
+  close (): void {
+    this.closed = true
   }
 
   private async readLingering (consumer: string): Promise<LogEntry[]> {

@@ -43,6 +43,7 @@ export class OwnApiForward {
   }
 
   async stop (): Promise<void> {
+    this.reader.close()
     await this.loop.stop()
   }
 

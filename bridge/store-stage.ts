@@ -54,6 +54,7 @@ export class StoreStage {
   }
 
   async stop (): Promise<void> {
+    this.reader.close()
     await Promise.all(this.loops.map(async loop => await loop.stop()))
   }
 
