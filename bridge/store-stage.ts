@@ -35,8 +35,8 @@ const LANES = 4
 
 /**
  * The `store` consumer group: validates each reading, stores the valid ones in
- * one batch (idempotently), dead-letters the others with their reason, then
- * acknowledges. A store failure retries the same batch, so nothing is acked
+ * one batch (one script call, idempotently), dead-letters the others with
+ * their reason, then acknowledges the batch (one XACK). A store failure retries the same batch, so nothing is acked
  * unstored; a bad payload never holds up the ones behind it.
  */
 export class StoreStage {
