@@ -50,7 +50,10 @@ export function claimDelay (deliveries: number, heldBySelf: boolean): number {
  * The `forward` consumer group: POSTs each valid reading to the temps API.
  * 2xx: done. 4xx: the API refuses it for good: dead-lettered with its answer,
  * never retried. 5xx, network errors, timeouts: left pending, retried on the
- * schedule above, for as long as it takes. Readings do not wait on each other.
+ * schedule above, for as long as it takes. Readings do not wait on each other;
+ * only their bookkeeping is shared: one MGET of the marks per batch read, and
+ * the marks, XACK and counter of requests ending together (ForwardSettlements).
+ * Runs only for an external temps API (bridge.ts: OwnApiForward otherwise).
  */
 export class ForwardStage {
   private readonly loop: StageLoop
