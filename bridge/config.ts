@@ -7,7 +7,7 @@ export interface BridgeConfig {
   readonly readingFormat: string
   /** MQGATE_READINGS_PER_DEVICE: readings kept per device, newest first (10,000). */
   readonly readingsPerDevice: number
-  /** MQGATE_TEMPS_URL: where readings are POSTed; undefined: mqgate's own temps API. `{org}`, `{type}`, `{id}` are filled in. */
+  /** MQGATE_TEMPS_URL: an external temps API readings are POSTed to; undefined: mqgate's own, which serves the store and is not POSTed to. `{org}`, `{type}`, `{id}` are filled in. */
   readonly tempsUrl?: string
   /** MQGATE_TEMPS_SERVERNAME: SNI for the temps API (`{org}` filled in). */
   readonly tempsServername?: string

@@ -17,8 +17,12 @@ export interface DeadLetter {
   readonly response?: string
 }
 
-/** Counters an operator (and, later, metrics) reads: readings stored, forwarded, retried, rejected by reason. */
-export type ReadingCounter = 'stored' | 'forwarded' | 'retried' | 'dead_lettered' | `rejected:${BridgeErrorCode}`
+/**
+ * Counters an operator (and metrics) reads: readings stored, forwarded,
+ * retried, rejected by reason, and `own_api`: not POSTed, since the forward
+ * target was mqgate's own temps API (OwnApiForward).
+ */
+export type ReadingCounter = 'stored' | 'forwarded' | 'own_api' | 'retried' | 'dead_lettered' | `rejected:${BridgeErrorCode}`
 
 export interface DeadLetters {
   add (letter: DeadLetter): Promise<void>

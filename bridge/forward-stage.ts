@@ -3,6 +3,7 @@ import { settlesWithin } from '../broker/index.js'
 import type { DeadLetters } from './dead-letters.js'
 import { payloadForOperator } from './dead-letters.js'
 import type { ForwardedMarks } from './forwarded-marks.js'
+import { ForwardSettlements } from './forward-settlements.js'
 import { parseReading, type Reading } from './reading.js'
 import type { LogEntry, ReadingLog } from './reading-log.js'
 import { StageLoop } from './stage-loop.js'
@@ -21,6 +22,8 @@ const BATCH = 64
 const CONCURRENCY = 16
 /** How long stop() waits for requests under way. */
 const STOP_GRACE_MS = 2000
+/** How long a settled reading waits for others to share its marks, XACK and counter (ForwardSettlements). */
+const SETTLE_LINGER_MS = 2
 
 /**
  * When a failed reading is due again: 0.5 s after its first attempt, doubling
@@ -47,7 +50,10 @@ export function claimDelay (deliveries: number, heldBySelf: boolean): number {
  * The `forward` consumer group: POSTs each valid reading to the temps API.
  * 2xx: done. 4xx: the API refuses it for good: dead-lettered with its answer,
  * never retried. 5xx, network errors, timeouts: left pending, retried on the
- * schedule above, for as long as it takes. Readings do not wait on each other.
+ * schedule above, for as long as it takes. Readings do not wait on each other;
+ * only their bookkeeping is shared: one MGET of the marks per batch read, and
+ * the marks, XACK and counter of requests ending together (ForwardSettlements).
+ * Runs only for an external temps API (bridge.ts: OwnApiForward otherwise).
  */
 export class ForwardStage {
   private readonly loop: StageLoop
@@ -55,8 +61,10 @@ export class ForwardStage {
   private failures = 0
   /** Requests under way, by entry id: each runs on its own, so one the API leaves unanswered holds up no other. */
   private readonly inFlight = new Map<string, Promise<void>>()
+  private readonly settlements: ForwardSettlements
 
   constructor (private readonly deps: ForwardStageDeps, consumer: string) {
+    this.settlements = new ForwardSettlements(deps, SETTLE_LINGER_MS)
     this.loop = new StageLoop('forward', deps.log, async () => {
       const free = CONCURRENCY - this.inFlight.size
       // Full: wait for any one request to end, not for all of them (issue 18).
@@ -65,7 +73,7 @@ export class ForwardStage {
       const room = free - fresh.length
       // An entry still under way here looks idle to the log: claimed again, it is not sent twice.
       const due = room > 0 ? (await deps.readings.claim('forward', consumer, claimDelay, room)).filter(e => !this.inFlight.has(e.id)) : []
-      for (const entry of [...fresh, ...due]) this.launch(entry)
+      this.launchAll([...fresh, ...due])
     })
   }
 
@@ -81,8 +89,25 @@ export class ForwardStage {
     await settlesWithin(Promise.allSettled(this.inFlight.values()), STOP_GRACE_MS)
   }
 
-  private launch (entry: LogEntry): void {
-    const request = this.forward(entry)
+  /** Parses the batch and asks which of it the API already has, in one command; then each reading goes its own way. */
+  private launchAll (entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return
+    const readings = entries.map(entry => {
+      try {
+        return parseReading(entry, entry.payload)
+      } catch {
+        // The store stage dead-letters invalid readings; here they are only skipped.
+        return undefined
+      }
+    })
+    const known = this.deps.forwarded.among(readings.flatMap(r => r === undefined ? [] : [r.id]))
+    // Each request's own failure is logged by it; this one is seen by all of them.
+    known.catch(() => {})
+    entries.forEach((entry, i) => this.launch(entry, readings[i], known))
+  }
+
+  private launch (entry: LogEntry, reading: Reading | undefined, known: Promise<Set<string>>): void {
+    const request = this.forward(entry, reading, known)
       .catch(err => {
         // Left pending in the log (not acknowledged): claimed and retried on the schedule above.
         this.deps.log.error({ event: 'bridge.stage-failed', stage: 'forward', err }, 'forwarding a reading failed; it stays pending')
@@ -91,15 +116,8 @@ export class ForwardStage {
     this.inFlight.set(entry.id, request)
   }
 
-  private async forward (entry: LogEntry): Promise<void> {
-    let reading: Reading
-    try {
-      reading = parseReading(entry, entry.payload)
-    } catch {
-      // The store stage dead-letters invalid readings; here they are only skipped.
-      return await this.deps.readings.ack('forward', [entry.id])
-    }
-    if (await this.deps.forwarded.has(reading.id)) return await this.deps.readings.ack('forward', [entry.id])
+  private async forward (entry: LogEntry, reading: Reading | undefined, known: Promise<Set<string>>): Promise<void> {
+    if (reading === undefined || (await known).has(reading.id)) return await this.settlements.done(entry.id)
     let answer: TempsApiAnswer
     try {
       answer = await this.deps.api.post(reading)
@@ -107,9 +125,7 @@ export class ForwardStage {
       return await this.failed(entry, undefined, err as Error)
     }
     if (answer.status >= 200 && answer.status < 300) {
-      await this.deps.forwarded.mark(reading.id)
-      await this.deps.readings.ack('forward', [entry.id])
-      await this.deps.deadLetters.count('forwarded')
+      await this.settlements.forwarded(entry.id, reading.id)
       this.recovered()
     } else if (answer.status >= 400 && answer.status < 500) {
       await this.refused(entry, reading, answer)
@@ -131,7 +147,7 @@ export class ForwardStage {
       status: answer.status,
       response: answer.body
     })
-    await this.deps.readings.ack('forward', [entry.id])
+    await this.settlements.done(entry.id)
   }
 
   /** Left pending for a later attempt; logged when the API starts failing, then every 30 s while it does. */

@@ -47,9 +47,12 @@ export function parseReading (source: ReadingSource, payload: Buffer | string): 
   return { id: readingId(source, temperature, timeMs), orgId, typeId, deviceId, temperature, time, timeMs }
 }
 
+/** One decoder for all: decode() without `stream` keeps no state between calls. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 function decodeJson (bytes: Buffer): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    return JSON.parse(UTF8.decode(bytes))
   } catch {
     throw new BridgeError('BRIDGE_ERR_PAYLOAD_NOT_JSON', 'the payload is not UTF-8 JSON')
   }
@@ -73,7 +76,9 @@ function readTime (value: unknown): { time: string, timeMs: number } {
 
 /** Date.parse rolls 2020-02-31 over to March; an instant must name a real day and time. */
 function calendarValid (text: string): boolean {
-  const [year, month, day, hour, minute, second] = text.slice(0, 19).split(/[-T:]/).map(Number)
+  // INSTANT fixed the positions: YYYY-MM-DDTHH:MM:SS.
+  const field = (from: number, to: number): number => Number(text.slice(from, to))
+  const [year, month, day, hour, minute, second] = [field(0, 4), field(5, 7), field(8, 10), field(11, 13), field(14, 16), field(17, 19)]
   const probe = new Date(0)
   probe.setUTCFullYear(year, month - 1, day) // Date.UTC would read years 0-99 as 1900-1999
   return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day && hour < 24 && minute < 60 && second < 60

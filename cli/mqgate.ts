@@ -50,7 +50,8 @@ Environment (processes):
   MQGATE_PKCS11_PIN          that token's user PIN (with MQGATE_PKCS11_MODULE; never logged)
   MQGATE_API_PORT            temps API, HTTPS (default 8443); MQGATE_API_HOST to bind
   MQGATE_PROTECTED_HOSTS     hosts whose requests need a client certificate (default *: all)
-  MQGATE_TEMPS_URL           where the bridge POSTs readings (default mqgate's own temps API)
+  MQGATE_TEMPS_URL           an external temps API the bridge POSTs readings to (unset: none are
+                             POSTed: mqgate's own temps API serves the store the bridge writes)
   MQGATE_TEMPS_SERVERNAME    SNI for it ({org} filled in); MQGATE_TEMPS_CA_FILE, MQGATE_TEMPS_TIMEOUT_MS
   MQGATE_BRIDGE_CERT_FILE    the bridge's client certificate (with MQGATE_BRIDGE_KEY_FILE)
   MQGATE_BRIDGE_NAME         the bridge's consumer name (default: the host name)
@@ -91,7 +92,7 @@ function program (): Command {
     .description('run the MQTT broker and the admin API (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
     .action(async () => { await serve(await runBroker(process.env, secrets)) })
   root.command('bridge')
-    .description('run the bridge: readings from the Redis log into the store and the temps API (needs REDIS_URL)')
+    .description('run the bridge: readings from the Redis log into the store, and to an external temps API if MQGATE_TEMPS_URL is set (needs REDIS_URL)')
     .action(async () => { await serve(await runBridge(process.env)) })
   root.command('api')
     .description('run the temps API over the Redis reading store, and the CRLs and OCSP over HTTP (needs REDIS_URL)')

@@ -12,7 +12,7 @@ export function registerReadingVerbs (program: Command, ctx: CliContext): void {
       await runApi(ctx, options, async c => await c.request('GET', `/readings/dead-letters${query.size > 0 ? '?' + query.toString() : ''}`),
         r => table(r.dead_letters.map((l: any) => ({ ...l, device: `${l.orgId}/${l.typeId}/${l.deviceId}` })), ['at', 'code', 'device', 'reason']))
     })
-  apiCommand(readings, 'counters', 'readings stored, forwarded, retried, dead-lettered and rejected by reason')
+  apiCommand(readings, 'counters', 'readings stored, forwarded, not POSTed to the own temps API (own_api), retried, dead-lettered and rejected by reason')
     .action(async (options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('GET', '/readings/counters'),
         r => table(Object.entries(r.counters).map(([name, value]) => ({ name, value })), ['name', 'value']))

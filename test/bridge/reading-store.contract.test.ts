@@ -169,6 +169,18 @@ for (const factory of [memoryStores(), redisStores()]) {
       assert.deepEqual((await store.latest(other, 10))?.map(r => r.temperature), [9])
     })
 
+    it('stores one batch over several devices each reading once, repeats from within it and from before included, and caps each device', async () => {
+      const store = open(2)
+      const other: DeviceKey = { ...acme, deviceId: 'd2' }
+      const earlier = reading(other, 7, '2020-09-28T07:00:00Z')
+      await store.add([earlier])
+      const batch = [1, 2, 3].map(h => reading(acme, h, `2020-09-28T0${h}:00:00Z`))
+      // The same reading twice in the batch (its instant written two ways), and one stored by an earlier batch.
+      await store.add([...batch, reading(acme, 3, '2020-09-28T03:00:00.000Z'), reading(other, 7, '2020-09-28T07:00:00Z'), reading(other, 9, '2020-09-28T09:00:00Z'), reading(other, 8, '2020-09-28T08:00:00Z')])
+      assert.deepEqual((await store.latest(acme, 10))?.map(r => r.temperature), [3, 2])
+      assert.deepEqual((await store.latest(other, 10))?.map(r => r.temperature), [9, 8])
+    })
+
     it('does not count a reading delivered twice against the cap', async () => {
       const store = open(2)
       const old = reading(acme, 1, '2020-09-28T01:00:00Z')
