@@ -137,10 +137,15 @@ function brokerPart (queueReadings: boolean): Part {
  * arrive as a registry change, like an upload.
  */
 function startCrlFetcher ({ cfg, log, registry, metrics, onClose }: PartContext): void {
-  const limits = { ...DEFAULT_CRL_FETCH_LIMITS, ...(cfg.crlFetchAllow === undefined ? {} : { allow: new FetchAllowList(cfg.crlFetchAllow) }) }
+  const limits = { ...DEFAULT_CRL_FETCH_LIMITS, allow: fetchAllowOf(cfg) }
   const fetcher = new CrlFetcher(registry, { log, limits, onOutcome: (orgId, caId, outcome) => metrics.crlFetched(orgId, caId, outcome) })
   fetcher.start()
   onClose(async () => fetcher.close())
+}
+
+/** MQGATE_CRL_FETCH_ALLOW: where the CRL fetcher and the OCSP check may connect (both follow URLs written into certificates). */
+function fetchAllowOf (cfg: Readonly<GatewayConfig>): FetchAllowList | undefined {
+  return cfg.crlFetchAllow === undefined ? undefined : new FetchAllowList(cfg.crlFetchAllow)
 }
 
 function adminPart (options: ProcessOptions): Part {
@@ -263,7 +268,7 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
       if (made === undefined) {
         // Stapling follows the responder being published: a client told of it (AIA) may as well get its answer in the handshake.
         const stapling = cfg.ocspUrlTemplate === undefined ? {} : { stapler: async (der: Buffer) => await ocsp().staple(der) }
-        const checking = { log: log.child({ component: 'ocsp' }), onCheck: (event: OcspCheckEvent) => metrics.ocspChecked(event) }
+        const checking = { log: log.child({ component: 'ocsp' }), onCheck: (event: OcspCheckEvent) => metrics.ocspChecked(event), bounds: { allow: fetchAllowOf(cfg) } }
         const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth }, ocsp: checking }, stapling)
         stops.push(async () => created.close())
         made = created

@@ -41,9 +41,10 @@ export interface GatewayConfig {
   readonly crlUrlTemplate: string
   /**
    * MQGATE_CRL_FETCH_ALLOW: the hosts (`crl.example.com`, `*.example.com`),
-   * addresses and CIDR blocks the CRL fetcher (`ca crl-source`) may reach,
-   * comma separated; unset: anywhere. A distribution point URL is written by
-   * whoever made the certificate.
+   * addresses and CIDR blocks the CRL fetcher (`ca crl-source`) and the OCSP
+   * check (`ca ocsp on`) may reach, comma separated; unset: anywhere. A
+   * distribution point or responder URL is written by whoever made the
+   * certificate.
    */
   readonly crlFetchAllow?: readonly string[]
   /**

@@ -146,6 +146,23 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
     assert.ok((sample(text, 'mqgate_ocsp_check_total', { org: 'demo', ca: caId, outcome: 'good', source: 'responder' }) ?? 0) >= 1, text)
   })
 
+  it('asks no responder outside MQGATE_CRL_FETCH_ALLOW (the AIA URL is the certificate maker\'s): no answer, and the CA policy decides', async () => {
+    const fenced = await startTestStack({ MQGATE_CRL_FETCH_ALLOW: '192.0.2.0/24' })
+    try {
+      const id = (await addCa(fenced.running.registry, 'demo', ca.certPem, 'operator CA with a responder', 'test')).id
+      await setOcspCheck(fenced.running.registry, 'demo', id, true, 'test')
+      await setCrlPolicy(fenced.running.registry, 'demo', id, 'closed', 'test')
+      // The responder runs and knows the device as good: only the allow-list keeps it from being asked.
+      const result = await tryConnect({ port: fenced.mqttPort, servername: 'demo.messaging.localhost', caPem: managedCaOf(fenced.running.registry.require('demo')).certPem, cert: cert(leaves.good), clientId: 'd:demo:sensor:good' })
+      assert.deepEqual(result, { outcome: 'connack', returnCode: 5 })
+      const refusal = fenced.logs.lines.find(l => l.event === 'connect.refused')
+      assert.equal(refusal?.code, 'BROKER_ERR_OCSP_UNAVAILABLE')
+      assert.match(String(refusal?.msg), /outside MQGATE_CRL_FETCH_ALLOW/)
+    } finally {
+      await fenced.close()
+    }
+  })
+
   it('with the responder stopped: the CA\'s closed policy refuses with BROKER_ERR_OCSP_UNAVAILABLE, open admits', async () => {
     await responder?.stop()
     responder = undefined

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { OcspChecker, type OcspCheckerOptions, type OcspCheckEvent } from '../../access/index.js'
-import type { CaRecord } from '../../certs/index.js'
+import { FetchAllowList, type CaRecord } from '../../certs/index.js'
 import { aiaOcsp, forwardTo, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
 import { chainLeaf, chainOcspSigner, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { craftedResponder, type Tweaks } from '../support/crafted-ocsp.js'
@@ -136,6 +136,22 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       assert.equal(silent.requests(), 1)
     } finally {
       await silent.close()
+    }
+  })
+
+  it('asks no responder outside MQGATE_CRL_FETCH_ALLOW (an AIA URL is whatever the certificate\'s maker wrote), and one inside it', async () => {
+    const proxy = await startHttpResponder(forwardTo(ports.openssl))
+    try {
+      const leaf = withUrl('allow-listed', proxy.port)
+      const within = (entries: string[]): OcspCheckerOptions => ({ bounds: { timeoutMs: 3000, maxBytes: 64 * 1024, allow: new FetchAllowList(entries) } })
+      assert.equal(await check(new OcspChecker(within(['192.0.2.0/24', 'ocsp.example.com'])), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
+      assert.match(await failureReason(within(['192.0.2.0/24']), leaf), /outside MQGATE_CRL_FETCH_ALLOW/)
+      assert.equal(proxy.requests(), 0)
+      // The control: the same responder, listed, is asked (and does not know the certificate).
+      assert.equal(await check(new OcspChecker(within(['127.0.0.1/32'])), leaf, 'closed'), 'BROKER_ERR_OCSP_UNKNOWN')
+      assert.equal(proxy.requests(), 1)
+    } finally {
+      await proxy.close()
     }
   })
 
