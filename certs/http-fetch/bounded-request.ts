@@ -49,7 +49,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
  * with GET, RFC 9110 15.4.4; the others repeat the request). The host name is
  * resolved here, checked against the allow-list, and the connection made to
  * that very address (a second resolution by the HTTP client could answer
- * otherwise: DNS rebinding).
+ * otherwise: DNS rebinding). Credentials in the URL are sent as Basic auth.
  */
 export async function boundedRequest (url: string, request: FetchRequest, limits: FetchLimits, cancel?: AbortSignal): Promise<Buffer> {
   const abort = new AbortController()
@@ -99,6 +99,7 @@ async function exchangeOnce (url: URL, request: FetchRequest, limits: FetchLimit
       path: url.pathname + url.search,
       method: request.method,
       headers: request.body === undefined ? request.headers : { ...request.headers, 'content-length': String(request.body.length) },
+      ...(url.username === '' ? {} : { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` }),
       // One connection per exchange: no pooled socket to a certificate-named host outlives it.
       agent: false,
       signal,
