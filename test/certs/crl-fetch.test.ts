@@ -104,6 +104,12 @@ describe('CRLs fetched from a distribution point', function () {
     assert.equal(fromDevice.status, 0, showResult(fromDevice))
     assert.equal(JSON.parse(fromDevice.stdout).crl_source.url, server.url('/devices.crl'))
     assert.equal(JSON.parse(fromDevice.stdout).crl_source.every_seconds, 3600, 'every hour by default')
+    // A source behind Basic auth: the password in the URL is sent to it, never shown back (as in the log lines).
+    const secret = await cli('ca', 'crl-source', 'demo', cdpId, '--url', server.url('/cdp.crl').replace('//', '//crl:s3cret@'), '--json')
+    assert.equal(secret.status, 0, showResult(secret))
+    assert.equal(JSON.parse(secret.stdout).crl_source.url, server.url('/cdp.crl'))
+    assert.doesNotMatch((await cli('ca', 'list', 'demo', '--json')).stdout, /s3cret/)
+    assert.doesNotMatch((await cli('ca', 'list', 'demo')).stdout, /s3cret/)
     // A certificate the CA did not sign says nothing about where its CRL is.
     assertRefused(await cli('ca', 'crl-source', 'demo', cdpId, '--from-certificate', listed.certFile), 'CERTS_ERR_CRL_SOURCE_INVALID')
     const off = await cli('ca', 'crl-source', 'demo', cdpId, '--off', '--json')
