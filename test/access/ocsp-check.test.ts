@@ -9,13 +9,7 @@ import { chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf }
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
-
-/** The value of a sample in Prometheus text, or undefined. */
-function sample (text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find(l => l.startsWith(name + '{') && wanted.every(w => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').pop())
-}
+import { sample } from '../support/prometheus.js'
 
 /**
  * Issue 16 part 3: `mqgate ca ocsp <org> <caId> on` checks each device of an

@@ -11,6 +11,7 @@ import { openssl } from '../support/openssl.js'
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, within, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { sample } from '../support/prometheus.js'
 
 /**
  * `ca crl-source`: the gateway fetches an uploaded CA's CRL from a URL (or
@@ -20,12 +21,6 @@ import { makeTempDir } from '../support/temp-dir.js'
  * while no list can be had (never fetched, or expired), the CA's CRL policy
  * decides: `closed` refuses its devices, `open` admits them.
  */
-
-function sample (text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find(l => l.startsWith(name + '{') && wanted.every(w => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').pop())
-}
 
 describe('CRLs fetched from a distribution point', function () {
   this.timeout(90_000)
