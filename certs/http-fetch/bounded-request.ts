@@ -158,6 +158,10 @@ async function readBounded (response: IncomingMessage, maxBytes: number): Promis
   return Buffer.concat(chunks)
 }
 
+/** Rejects once the exchange is aborted, at once if it already is (the deadline may pass between two hops). */
 async function aborted (signal: AbortSignal): Promise<never> {
-  return await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }))
+  return await new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(new Error('aborted'))
+    else signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
+  })
 }
