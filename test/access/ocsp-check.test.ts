@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { addCa, managedCaOf, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
+import { addCa, loadCrl, managedCaOf, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
 import { mqgateCli, showResult, type CliResult } from '../support/mqgate-cli.js'
 import { tryConnect } from '../support/mqtt-client.js'
-import { aiaOcsp, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
-import { chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
+import { aiaOcsp, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
+import { chainCrl, chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -122,6 +122,30 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
   it('refuses a device its responder does not know (status unknown) with BROKER_ERR_OCSP_UNKNOWN', async () => {
     assert.equal(await mqtt('unknown'), 'BROKER_ERR_OCSP_UNKNOWN')
     assert.equal(await https('unknown'), 'BROKER_ERR_OCSP_UNKNOWN')
+  })
+
+  it('asks no responder for a certificate the trust check refuses first (listed in the CA\'s CRL, or not signed by the CA though naming it as issuer)', async () => {
+    const listener = await startHttpResponder((_request, response) => { response.writeHead(500).end() })
+    try {
+      const aia = aiaOcsp(`http://127.0.0.1:${listener.port}`)
+      // Chains to the CA (the TLS front admits it), but the CA's CRL lists it: the identity path refuses it before any OCSP question.
+      leaves.listed = chainLeaf(ca, temp.dir, 'listed', 'd:sensor:listed', aia)
+      await loadCrl(stack.running.registry, 'demo', caId, readFileSync(chainCrl(ca, [leaves.listed.serial]), 'utf8'), 'test')
+      assert.equal(await mqtt('listed'), 'BROKER_ERR_CERT_REVOKED')
+      assert.equal(await https('listed'), 'BROKER_ERR_CERT_REVOKED')
+      // The uploaded CA's subject with another key: the leaf names that CA as issuer, but the CA never signed it.
+      const impostor = chainRoot(path.join(temp.dir, 'impostor'), 'ocsp-operator-ca')
+      leaves.forged = chainLeaf(impostor, temp.dir, 'forged', 'd:sensor:forged', aia)
+      const from = stack.logs.lines.length
+      const result = await tryConnect({ port: stack.mqttPort, servername: 'demo.messaging.localhost', caPem: serverCa(), cert: cert(leaves.forged), clientId: 'd:demo:sensor:forged' })
+      assert.notEqual(result.outcome, 'connected')
+      assert.equal(stack.logs.lines.slice(from).find(l => l.event === 'tls.refused')?.code, 'BROKER_ERR_CERT_UNTRUSTED')
+      assert.equal(await https('forged'), 'BROKER_ERR_CERT_UNTRUSTED')
+      // The AIA URL is whoever made the certificate's: it is followed only for one that chains to the CA.
+      assert.equal(listener.requests(), 0)
+    } finally {
+      await listener.close()
+    }
   })
 
   it('checks a device under an intermediate it presents against that intermediate\'s responder (the CertID names the direct issuer)', async () => {
