@@ -187,6 +187,10 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       await crafted('crafted-good', {}, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
     })
 
+    it('accepts a fresh answer without nextUpdate or nonce (a responder that signs each answer)', async () => {
+      await crafted('crafted-fresh-no-next', { replayed: true }, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
+    })
+
     it('takes an answer naming the CA as its signer but signed with another key as no answer', async () => {
       await crafted('crafted-wrong-key', {}, async leaf => {
         assert.equal(await check(new OcspChecker(), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
@@ -198,7 +202,9 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       ['an answer past its nextUpdate', () => ({ thisUpdate: new Date(Date.now() - 10 * MINUTE), nextUpdate: new Date(Date.now() - MINUTE) }), /nextUpdate has passed/],
       ['an answer whose thisUpdate is an hour ahead', () => ({ thisUpdate: new Date(Date.now() + 60 * MINUTE), nextUpdate: new Date(Date.now() + 120 * MINUTE) }), /thisUpdate is in the future/],
       ['an answer echoing another nonce', () => ({ nonce: Buffer.alloc(16, 7) }), /another request's nonce/],
-      ['an answer about another serial', () => ({ serial: 4242 }), /no answer for the certificate asked about/]
+      ['an answer about another serial', () => ({ serial: 4242 }), /no answer for the certificate asked about/],
+      // Without nextUpdate and without our nonce, an old answer (from before a revocation) would otherwise pass for the responder's word now.
+      ['an answer without nextUpdate or nonce made two days ago (a replay)', () => ({ replayed: true, thisUpdate: new Date(Date.now() - 48 * 60 * MINUTE) }), /no nextUpdate and a thisUpdate more than/]
     ]
     for (const [label, tweaks, reason] of cases) {
       it(`takes ${label} as no answer`, async () => {
