@@ -14,7 +14,8 @@ import type { CaKeyType } from './signer.js'
  *   the CRL); the registry holds no key material for it, only the URI;
  * - the old CA stays a trust anchor (kind `uploaded`, trust only) so that the
  *   devices it signed keep connecting, and its key is deleted from the
- *   registry: after the move no CA key of the organisation is stored at all;
+ *   registry (with its delegated OCSP signer's): after the move no CA key of
+ *   the organisation is stored at all;
  *   its certificates stay on the record and revocable (mqgate's revocations
  *   are by fingerprint, whatever CA signed);
  * - the active server certificate is kept (devices in the field trust the
@@ -29,7 +30,8 @@ export async function moveCaKeyToToken (registry: OrgRegistry, orgId: string, ur
   // The new CA first: a failure after it leaves the old CA managed and unchanged.
   await registry.store.put(orgId, 'cas', created)
   await registry.store.updateOrg({ ...before.org, managedCaId: created.id })
-  const { keyPem: _key, keyUri: _uri, ...trustOnly } = retired
+  // Its delegated OCSP signer goes with its key: the responder answers for the managed CA only, and a stored signer key could still sign "good" for the old CA's certificates.
+  const { keyPem: _key, keyUri: _uri, ocspSignerKeyPem: _signerKey, ocspSignerCertPem: _signerCert, ...trustOnly } = retired
   const kept: CaRecord = { ...trustOnly, kind: 'uploaded', description: `retired managed CA (moved to ${uri} on ${created.addedAt}); key deleted` }
   await registry.store.put(orgId, 'cas', kept)
   registry.audit(actor, 'org.ca-key-move', orgId, { caId: created.id, caFingerprint: created.fingerprint, caKeyUri: uri, retiredCaId: retired.id, retiredCaFingerprint: retired.fingerprint })

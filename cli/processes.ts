@@ -1,17 +1,17 @@
 import cluster from 'node:cluster'
-import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
-import http from 'node:http'
-import { serverNameOf, TlsFront, type OcspCheckEvent } from '../access/index.js'
-import { listenSharedPort, startBroker, type TransportDeps } from '../broker/index.js'
-import {
-  createReadingsBackend, createTempsApp, readingAdminRoutes, readingSinkFor, startBridge, startPkiHttp, startTempsApi, type ReadingsBackend, type TempsApiServerConfig
-} from '../bridge/index.js'
-import { crlDeadlinesOf, CrlFetcher, DEFAULT_CRL_FETCH_LIMITS, ensureAdminCredentials, FetchAllowList, ensureDemoBootstrap, expiriesOf, openRegistry, startAdminApi, DEMO_ORG, OcspResponder, type OrgRegistry } from '../certs/index.js'
-import { GatewayMetrics, observabilityRoutes, PROBE_PATHS } from '../metrics/index.js'
+import { serverNameOf, type TlsFront } from '../access/index.js'
+import { createReadingsBackend, type ReadingsBackend } from '../bridge/index.js'
+import { ensureDemoBootstrap, openRegistry, DEMO_ORG, OcspResponder, type OrgRegistry } from '../certs/index.js'
+import { GatewayMetrics } from '../metrics/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
-import { resolveKeys, type ResolvedKeys } from '../config/kek-config.js'
+import { resolveKeys } from '../config/kek-config.js'
 import { createRootLogger } from './logger.js'
+import { adminPart } from './parts/admin-part.js'
+import { bridgePart } from './parts/bridge-part.js'
+import { brokerPart } from './parts/broker-part.js'
+import { createFront, type Part, type PartContext, type ProcessOptions } from './parts/context.js'
+import { pkiHttpPart, sharedPortPart, tempsApiPart } from './parts/http-parts.js'
 import { welcomeText } from './welcome.js'
 
 /** A running mqgate process: what `close` stops, in reverse order of starting. */
@@ -24,33 +24,7 @@ export interface RunningProcess {
   close (): Promise<void>
 }
 
-/** What the entry hands over besides the environment: the admin token (a secret, kept out of the configuration) and, in tests, a logger instead of stdout. */
-export interface ProcessOptions {
-  readonly adminToken?: string
-  readonly logger?: Logger
-}
-
-type Part = (ctx: PartContext) => Promise<void>
-
-interface PartContext {
-  readonly cfg: Readonly<GatewayConfig>
-  readonly log: Logger
-  readonly registry: OrgRegistry
-  readonly backend: ReadingsBackend
-  /** The key-encryption keys the registry was opened with, and the file generated for them on a first start. */
-  readonly keys: ResolvedKeys
-  readonly metrics: GatewayMetrics
-  /** The one TLS front of the process's device-facing listeners (MQTT, WebSocket, temps API, the shared port), made by the first part that has one. */
-  readonly front: () => TlsFront
-  /** The managed CAs' OCSP responder: the PKI HTTP port's, and the TLS front's stapler when a responder URL is configured. */
-  readonly ocsp: () => OcspResponder
-  /** How the broker takes MQTT connections, once it has started: for the shared port. */
-  mqtt?: TransportDeps
-  readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number, pki?: number }
-  /** Set once every part has started: listeners bound. */
-  readonly started: { value: boolean }
-  onClose (stop: () => Promise<void>): void
-}
+export type { ProcessOptions } from './parts/context.js'
 
 /**
  * `mqgate start`: every part in one process on embedded defaults (state under
@@ -117,128 +91,6 @@ function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<Gat
   return cfg
 }
 
-function brokerPart (queueReadings: boolean): Part {
-  return async (ctx) => {
-    const { cfg, log, registry, backend, metrics, front, ports, onClose } = ctx
-    const readings = queueReadings ? readingSinkFor(backend.log, cfg.bridge) : undefined
-    const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics, front: front() })
-    metrics.addSources({ connectionsByOrg: () => broker.connectionsByOrg() })
-    ctx.mqtt = broker.transport
-    ports.mqtt = broker.port
-    ports.ws = broker.wsPort
-    onClose(async () => await broker.close())
-    startCrlFetcher(ctx)
-  }
-}
-
-/**
- * Every broker process runs a fetcher for the CRL sources (`ca crl-source`);
- * the one holding the store's lease fetches, the others see its result
- * arrive as a registry change, like an upload.
- */
-function startCrlFetcher ({ cfg, log, registry, metrics, onClose }: PartContext): void {
-  const limits = { ...DEFAULT_CRL_FETCH_LIMITS, ...(cfg.crlFetchAllow === undefined ? {} : { allow: new FetchAllowList(cfg.crlFetchAllow) }) }
-  const fetcher = new CrlFetcher(registry, { log, limits, onOutcome: (orgId, caId, outcome) => metrics.crlFetched(orgId, caId, outcome) })
-  fetcher.start()
-  onClose(async () => fetcher.close())
-}
-
-function adminPart (options: ProcessOptions): Part {
-  return async ({ cfg, log, registry, backend, keys, metrics, ports, started, onClose }) => {
-    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log, keys.keys)
-    metrics.addSources({
-      readingCounters: async () => await backend.deadLetters.counters(),
-      readingLag: async () => await backend.log.stats(),
-      redisRoundTrip: async () => await backend.ping(),
-      expiries: async () => await expiriesOf(registry),
-      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date()),
-      registryIntact: () => registry.storeIntact
-    })
-    const counted = (): void => metrics.registryStoreEmptied()
-    registry.on('store-emptied', counted)
-    onClose(async () => { registry.off('store-emptied', counted) })
-    const readiness = {
-      check: async () => ({
-        listening: started.value,
-        // Not ready while serving a registry the store has lost: a probe sees it before any device is refused.
-        // Bounded like the PING: a Redis that does not answer must not hold the probe.
-        registry: await Promise.race([
-          registry.checkStore().catch(() => false),
-          new Promise<boolean>(resolve => setTimeout(() => resolve(false), 1000).unref())
-        ]),
-        ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
-      })
-    }
-    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, {
-      registry,
-      log,
-      extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)],
-      publicPaths: PROBE_PATHS
-    })
-    ports.admin = admin.port
-    onClose(async () => await admin.close())
-  }
-}
-
-async function tempsApiPart ({ cfg, log, registry, backend, front, ports, onClose }: PartContext): Promise<void> {
-  const api = await startTempsApi(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front: front() })
-  ports.api = api.port
-  onClose(async () => await api.close())
-}
-
-/**
- * MQGATE_PKI_HTTP_PORT: CRLs and OCSP over plain HTTP, beside the temps API
- * (the processes that serve HTTP to relying parties; `mqgate broker` does not).
- */
-async function pkiHttpPart ({ cfg, log, registry, ocsp, ports, onClose }: PartContext): Promise<void> {
-  if (cfg.pkiHttp.port === 0) return
-  const pki = await startPkiHttp(cfg.pkiHttp, { registry, responder: ocsp(), log })
-  ports.pki = pki.port
-  onClose(async () => await pki.close())
-}
-
-function tempsApiConfigOf (cfg: Readonly<GatewayConfig>): TempsApiServerConfig {
-  return { ...cfg.api, domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minTlsVersion: cfg.broker.minTlsVersion, maxChainDepth: cfg.broker.maxChainDepth }
-}
-
-/**
- * MQGATE_TLS_PORT: the broker and the temps API on one more port, told apart
- * by ALPN (broker/transports/shared-port.ts); the temps API's routes run
- * there on a second app over the same store, fed the TLS sockets.
- */
-async function sharedPortPart ({ cfg, log, registry, backend, front, mqtt, ports, onClose }: PartContext): Promise<void> {
-  if (cfg.tlsPort === 0 || mqtt === undefined) return
-  const app = await createTempsApp(tempsApiConfigOf(cfg), { registry, store: backend.store, log, front: front() }, handler => http.createServer(handler))
-  await app.ready()
-  const shared = await listenSharedPort({ port: cfg.tlsPort, host: cfg.broker.host, handshakeTimeoutMs: cfg.broker.limits.handshakeTimeoutMs, idleTimeoutMs: cfg.broker.limits.connectTimeoutMs }, mqtt, app.server)
-  ports.tls = shared.port
-  log.info({ event: 'shared-port.listening', port: shared.port }, 'MQTT, HTTPS and MQTT over WebSocket on one TLS port (ALPN)')
-  onClose(async () => {
-    // Stop accepting only: the broker's close (a later step) lets publishes in
-    // flight finish, then ends its clients, this port's among them; waiting
-    // for them here would wait for ever.
-    shared.server.close()
-    await app.close()
-  })
-}
-
-async function bridgePart ({ cfg, log, registry, backend, ports, onClose }: PartContext): Promise<void> {
-  const bridge = startBridge(cfg.bridge, {
-    backend,
-    registry,
-    log,
-    files: {
-      ...(cfg.bridge.certFile === undefined || cfg.bridge.keyFile === undefined
-        ? {}
-        : { clientTls: { certPem: readFileSync(cfg.bridge.certFile, 'utf8'), keyPem: readFileSync(cfg.bridge.keyFile, 'utf8') } }),
-      ...(cfg.bridge.tempsCaFile === undefined ? {} : { tempsCaPem: readFileSync(cfg.bridge.tempsCaFile, 'utf8') })
-    },
-    ownTempsUrl: `https://127.0.0.1:${ports.api ?? cfg.api.port}/devices/{type}/{id}/temps`,
-    domain: cfg.broker.domain
-  })
-  onClose(async () => await bridge.close())
-}
-
 /** Starts the parts in order on one registry and one readings backend; closes what started if one fails. */
 async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, parts: readonly Part[]): Promise<RunningProcess> {
   const log = options.logger ?? createRootLogger(cfg.logLevel)
@@ -261,10 +113,7 @@ async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, 
     let made: TlsFront | undefined
     const front = (): TlsFront => {
       if (made === undefined) {
-        // Stapling follows the responder being published: a client told of it (AIA) may as well get its answer in the handshake.
-        const stapling = cfg.ocspUrlTemplate === undefined ? {} : { stapler: async (der: Buffer) => await ocsp().staple(der) }
-        const checking = { log: log.child({ component: 'ocsp' }), onCheck: (event: OcspCheckEvent) => metrics.ocspChecked(event) }
-        const created = new TlsFront(registry, { domain: cfg.broker.domain, defaultOrg: cfg.broker.defaultOrg, minVersion: cfg.broker.minTlsVersion, trust: { maxChainDepth: cfg.broker.maxChainDepth }, ocsp: checking }, stapling)
+        const created = createFront(cfg, registry, log, metrics, ocsp)
         stops.push(async () => created.close())
         made = created
       }

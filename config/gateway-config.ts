@@ -1,11 +1,11 @@
 import os from 'node:os'
 import path from 'node:path'
-import { serverNameOf } from '../access/index.js'
 import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
-import { allowEntryProblem, NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
+import { NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
 import { readKekConfig, type KekConfig } from './kek-config.js'
+import { readPkiConfig } from './pki-config.js'
 
 /** One process's configuration, read once from the environment by its entry and frozen. */
 export interface GatewayConfig {
@@ -41,9 +41,10 @@ export interface GatewayConfig {
   readonly crlUrlTemplate: string
   /**
    * MQGATE_CRL_FETCH_ALLOW: the hosts (`crl.example.com`, `*.example.com`),
-   * addresses and CIDR blocks the CRL fetcher (`ca crl-source`) may reach,
-   * comma separated; unset: anywhere. A distribution point URL is written by
-   * whoever made the certificate.
+   * addresses and CIDR blocks the CRL fetcher (`ca crl-source`) and the OCSP
+   * check (`ca ocsp on`) may reach, comma separated; unset: anywhere. A
+   * distribution point or responder URL is written by whoever made the
+   * certificate.
    */
   readonly crlFetchAllow?: readonly string[]
   /**
@@ -76,7 +77,7 @@ export interface AdminConfig {
 }
 
 export const ADMIN_DEFAULT_PORT = 9443
-export const PKI_HTTP_DEFAULT_PORT = 8080
+export { PKI_HTTP_DEFAULT_PORT } from './pki-config.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const DOMAIN_PATTERN = /^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/
@@ -104,7 +105,6 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
   const defaultOrg = read.optionalString('MQGATE_DEFAULT_ORG') ?? defaults.defaultOrg
   read.require(defaultOrg === undefined || ORG_PATTERN.test(defaultOrg), `MQGATE_DEFAULT_ORG must be an organisation id (a DNS label), got "${defaultOrg}"`)
   const apiPort = read.integer('MQGATE_API_PORT', BRIDGE_DEFAULTS.apiPort, 0, 65535)
-  const pkiPort = read.integer('MQGATE_PKI_HTTP_PORT', PKI_HTTP_DEFAULT_PORT, 0, 65535)
   const config: GatewayConfig = {
     dataDir: path.resolve(read.string('MQGATE_DATA_DIR', './data')),
     redisUrl,
@@ -131,10 +131,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
       protectedHosts: readProtectedHosts(read.string('MQGATE_PROTECTED_HOSTS', '*'))
     }),
     tlsPort: read.integer('MQGATE_TLS_PORT', 0, 0, 65535),
-    pkiHttp: Object.freeze({ port: pkiPort, host: read.optionalString('MQGATE_PKI_HTTP_HOST') }),
-    crlUrlTemplate: crlUrlTemplateOf(read, domain, apiPort, pkiPort),
-    ...ocspUrlTemplateOf(read, domain, pkiPort),
-    ...readCrlFetchAllow(read),
+    ...readPkiConfig(read, domain, apiPort),
     kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
     ...readPkcs11(read)
   }
@@ -147,36 +144,6 @@ function readPkcs11 (read: EnvReader): { pkcs11?: Pkcs11Config } {
   const pin = read.optionalString('MQGATE_PKCS11_PIN')
   read.require((modulePath === undefined) === (pin === undefined), 'MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN go together')
   return modulePath === undefined || pin === undefined ? {} : { pkcs11: Object.freeze({ modulePath: path.resolve(modulePath), pin }) }
-}
-
-function readCrlFetchAllow (read: EnvReader): { crlFetchAllow?: readonly string[] } {
-  const value = read.optionalString('MQGATE_CRL_FETCH_ALLOW')
-  if (value === undefined) return {}
-  const entries = value.split(',').map(e => e.trim()).filter(e => e !== '')
-  for (const entry of entries) {
-    const problem = allowEntryProblem(entry)
-    read.require(problem === undefined, `MQGATE_CRL_FETCH_ALLOW: ${problem ?? ''}`)
-  }
-  read.require(entries.length > 0, 'MQGATE_CRL_FETCH_ALLOW names no host or address (unset it to allow any)')
-  return { crlFetchAllow: Object.freeze(entries) }
-}
-
-/** RFC 5280 4.2.1.13 expects a CRL over HTTP: the PKI port's when it is on, the temps API's HTTPS route otherwise. */
-function crlUrlTemplateOf (read: EnvReader, domain: string, apiPort: number, pkiPort: number): string {
-  const fallback = pkiPort === 0
-    ? `https://${serverNameOf('{org}', domain)}:${apiPort === 0 ? BRIDGE_DEFAULTS.apiPort : apiPort}/crl/{org}.crl`
-    : `http://${serverNameOf('{org}', domain)}:${pkiPort}/crl/{org}.crl`
-  const template = read.string('MQGATE_CRL_URL', fallback)
-  read.require(/^https?:\/\/\S+$/.test(template), 'MQGATE_CRL_URL must be an http(s) URL')
-  return template
-}
-
-/** MQGATE_OCSP_URL=none names no responder (and staples nothing) even with the PKI port on. */
-function ocspUrlTemplateOf (read: EnvReader, domain: string, pkiPort: number): { ocspUrlTemplate?: string } {
-  const fallback = pkiPort === 0 ? 'none' : `http://${serverNameOf('{org}', domain)}:${pkiPort}/ocsp/{org}`
-  const template = read.string('MQGATE_OCSP_URL', fallback)
-  read.require(template === 'none' || /^https?:\/\/\S+$/.test(template), 'MQGATE_OCSP_URL must be an http(s) URL, or none')
-  return template === 'none' ? {} : { ocspUrlTemplate: template }
 }
 
 function readLimits (read: EnvReader): BrokerLimits {

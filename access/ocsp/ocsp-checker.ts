@@ -19,7 +19,8 @@ export interface OcspCheckEvent {
 }
 
 export interface OcspCheckerOptions {
-  readonly bounds?: OcspFetchBounds
+  /** Each field defaults to DEFAULT_FETCH_BOUNDS' (3 s, 64 KiB, anywhere). */
+  readonly bounds?: Partial<OcspFetchBounds>
   /** How long an answer without nextUpdate is kept (5 min by default). */
   readonly defaultTtlMs?: number
   /** How long a failure is kept, so a dead responder is not asked at every CONNECT (5 s by default). */
@@ -50,7 +51,7 @@ export class OcspChecker {
   private readonly failureTtlMs: number
 
   constructor (private readonly options: OcspCheckerOptions = {}) {
-    this.bounds = options.bounds ?? DEFAULT_FETCH_BOUNDS
+    this.bounds = { ...DEFAULT_FETCH_BOUNDS, ...options.bounds }
     this.defaultTtlMs = options.defaultTtlMs ?? 5 * 60_000
     this.failureTtlMs = options.failureTtlMs ?? 5_000
   }

@@ -18,6 +18,13 @@ export class OcspResponseError extends Error {
 
 /** How far a responder's clock may run ahead of ours before its thisUpdate is refused. */
 const CLOCK_SKEW_MS = 5 * 60_000
+/**
+ * An answer without nextUpdate says newer information is always available
+ * (RFC 6960 4.2.2.1), so it speaks for the moment it was made: one older than
+ * this (a replay of a pre-signed answer that echoes no nonce, from before a
+ * revocation) is not the responder's word now.
+ */
+const MAX_AGE_WITHOUT_NEXT_UPDATE_MS = 24 * 60 * 60_000
 const CERT_STATUS = ['good', 'revoked', 'unknown'] as const
 
 /**
@@ -25,8 +32,8 @@ const CERT_STATUS = ['good', 'revoked', 'unknown'] as const
  * request: a successful basic response (4.2.1), signed by the certificate's
  * issuer or by a responder that issuer delegated with id-kp-OCSPSigning
  * (4.2.2.2), holding a SingleResponse for this CertID, current
- * (thisUpdate not ahead, nextUpdate not past: 4.2.2.1), and echoing our nonce
- * if it echoes one.
+ * (thisUpdate not ahead, nextUpdate not past: 4.2.2.1; without nextUpdate,
+ * thisUpdate within a day), and echoing our nonce if it echoes one.
  */
 export async function readOcspResponse (der: Buffer, request: BuiltRequest, issuer: pkijs.Certificate, now: Date): Promise<OcspAnswer> {
   const basic = basicResponseOf(der)
@@ -36,6 +43,9 @@ export async function readOcspResponse (der: Buffer, request: BuiltRequest, issu
   checkNonce(basic, request.nonce)
   if (single.thisUpdate.getTime() > now.getTime() + CLOCK_SKEW_MS) throw new OcspResponseError('the response\'s thisUpdate is in the future')
   if (single.nextUpdate !== undefined && single.nextUpdate.getTime() < now.getTime()) throw new OcspResponseError('the response\'s nextUpdate has passed')
+  if (single.nextUpdate === undefined && single.thisUpdate.getTime() < now.getTime() - MAX_AGE_WITHOUT_NEXT_UPDATE_MS) {
+    throw new OcspResponseError('the response has no nextUpdate and a thisUpdate more than a day old')
+  }
   return answerOf(single)
 }
 

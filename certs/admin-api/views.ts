@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto'
 import { kindOf, managedCaOf, type CaRecord, type GatewayScopeRecord, type IssuedCertRecord, type OrgState, type ServerCertRecord } from '../records.js'
 import { orgLimitsOf, type OrgLimits } from '../org-limits.js'
 import { caKeyTypeOf } from '../signer.js'
+import { redactedUrl } from '../crl-fetch/crl-source.js'
 
 /**
  * What the admin API returns for each record: snake_case JSON, never a
@@ -51,7 +52,8 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     crl_policy: ca.crlPolicy ?? 'open',
     crl_source: ca.crlSource === undefined
       ? null
-      : { url: ca.crlSource.url, from_certificate: ca.crlSource.fromCertificate, every_seconds: ca.crlSource.everySeconds, set_at: ca.crlSource.setAt },
+      // A password in the URL (Basic auth for the source) is the operator's secret: shown as in the log lines, without it.
+      : { url: redactedUrl(ca.crlSource.url), from_certificate: ca.crlSource.fromCertificate, every_seconds: ca.crlSource.everySeconds, set_at: ca.crlSource.setAt },
     ocsp_check: ca.ocspCheck === true,
     crl: ca.crl === undefined
       ? null

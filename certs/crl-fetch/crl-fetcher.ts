@@ -95,8 +95,9 @@ export class CrlFetcher {
    */
   private async lead (): Promise<boolean> {
     const leaseMs = this.options.leaseMs ?? 15_000
-    if (this.leading && Date.now() - this.renewedAt < leaseMs / 3) return true
-    const asked = Date.now()
+    // The process's monotonic clock: a wall clock set back must not hold off the renewals while the lease lapses in the store.
+    if (this.leading && performance.now() - this.renewedAt < leaseMs / 3) return true
+    const asked = performance.now()
     const leading = await this.registry.store.lease(LEASE, this.holder, leaseMs).catch(err => {
       this.options.log.debug({ err }, 'the CRL fetch lease could not be taken')
       return false

@@ -21,7 +21,9 @@ import type { ResponderKey } from './ocsp-response.js'
  * a signer whose key is thought lost is replaced by the next response, its
  * certificate having no revocation check of its own, RFC 6960 4.2.2.2.1). Two processes that renew at once each issue one: both
  * are valid certificates of the CA, the record keeps the last written, and a
- * response signed by the other still verifies.
+ * response signed by the other still verifies. A failed issue is not tried
+ * again for 30 s: the responses meanwhile are signed by the current signer if
+ * it is still valid, and are internalError otherwise.
  */
 
 export interface ResponderSigner extends ResponderKey {
@@ -33,10 +35,17 @@ export interface ResponderSigner extends ResponderKey {
 }
 
 const ACTOR = 'system:ocsp'
+/**
+ * After a failed issue, none is tried for this long: the PKI port is public,
+ * and a CA that cannot sign (its token away) would otherwise be asked, with
+ * a new key pair and an error line, at every request.
+ */
+const RETRY_AFTER_FAILURE_MS = 30_000
 
 export class OcspSigners {
   private readonly made = new WeakMap<CaRecord, ResponderSigner>()
   private readonly renewing = new Map<string, Promise<ResponderSigner>>()
+  private readonly failed = new Map<string, { readonly at: number, readonly err: unknown }>()
 
   constructor (private readonly registry: OrgRegistry, private readonly log: Logger) {}
 
@@ -46,21 +55,32 @@ export class OcspSigners {
     const kept = this.stored(managedCaOf(state))
     const stored = kept !== undefined && state.revocations.some(r => r.fingerprint === kept.fingerprint) ? undefined : kept
     if (stored !== undefined && !isDue(stored, now)) return stored
-    let renewal = this.renewing.get(orgId)
-    if (renewal === undefined) {
-      renewal = this.renew(orgId).finally(() => this.renewing.delete(orgId))
-      this.renewing.set(orgId, renewal)
-    }
     try {
-      return await renewal
+      return await this.renewal(orgId, now)
     } catch (err) {
       // A signer that is due but still valid keeps answering while the CA cannot sign (a token away).
-      if (stored !== undefined && stored.notAfter.getTime() > now.getTime()) {
-        this.log.error({ event: 'ocsp.signer-renewal-failed', orgId, err }, 'the OCSP signer could not be renewed; the current one signs until it expires')
-        return stored
-      }
+      if (stored !== undefined && stored.notAfter.getTime() > now.getTime()) return stored
       throw new CertsError('CERTS_ERR_OCSP_NO_SIGNER', `organisation ${orgId} has no usable OCSP signer`, { cause: err })
     }
+  }
+
+  /** The issue under way, or a new one; within RETRY_AFTER_FAILURE_MS of a failed one, that failure again. */
+  private async renewal (orgId: string, now: Date): Promise<ResponderSigner> {
+    const failure = this.failed.get(orgId)
+    if (failure !== undefined && now.getTime() - failure.at < RETRY_AFTER_FAILURE_MS) throw failure.err
+    let renewal = this.renewing.get(orgId)
+    if (renewal === undefined) {
+      renewal = this.renew(orgId).then(signer => {
+        this.failed.delete(orgId)
+        return signer
+      }, err => {
+        this.failed.set(orgId, { at: now.getTime(), err })
+        this.log.error({ event: 'ocsp.signer-renewal-failed', orgId, err }, `the OCSP signer could not be issued; tried again in ${RETRY_AFTER_FAILURE_MS / 1000} s (a current one, if any, signs until it expires)`)
+        throw err
+      }).finally(() => this.renewing.delete(orgId))
+      this.renewing.set(orgId, renewal)
+    }
+    return await renewal
   }
 
   /** The signer on the CA's record, if it is one of this CA's and still usable. */

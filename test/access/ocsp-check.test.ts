@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { addCa, managedCaOf, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
+import { addCa, loadCrl, managedCaOf, setCrlPolicy, setOcspCheck } from '../../certs/index.js'
 import { mqgateCli, showResult, type CliResult } from '../support/mqgate-cli.js'
 import { tryConnect } from '../support/mqtt-client.js'
-import { aiaOcsp, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
-import { chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
+import { aiaOcsp, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
+import { chainCrl, chainIntermediate, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
-
-/** The value of a sample in Prometheus text, or undefined. */
-function sample (text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find(l => l.startsWith(name + '{') && wanted.every(w => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').pop())
-}
+import { sample } from '../support/prometheus.js'
 
 /**
  * Issue 16 part 3: `mqgate ca ocsp <org> <caId> on` checks each device of an
@@ -130,6 +124,30 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
     assert.equal(await https('unknown'), 'BROKER_ERR_OCSP_UNKNOWN')
   })
 
+  it('asks no responder for a certificate the trust check refuses first (listed in the CA\'s CRL, or not signed by the CA though naming it as issuer)', async () => {
+    const listener = await startHttpResponder((_request, response) => { response.writeHead(500).end() })
+    try {
+      const aia = aiaOcsp(`http://127.0.0.1:${listener.port}`)
+      // Chains to the CA (the TLS front admits it), but the CA's CRL lists it: the identity path refuses it before any OCSP question.
+      leaves.listed = chainLeaf(ca, temp.dir, 'listed', 'd:sensor:listed', aia)
+      await loadCrl(stack.running.registry, 'demo', caId, readFileSync(chainCrl(ca, [leaves.listed.serial]), 'utf8'), 'test')
+      assert.equal(await mqtt('listed'), 'BROKER_ERR_CERT_REVOKED')
+      assert.equal(await https('listed'), 'BROKER_ERR_CERT_REVOKED')
+      // The uploaded CA's subject with another key: the leaf names that CA as issuer, but the CA never signed it.
+      const impostor = chainRoot(path.join(temp.dir, 'impostor'), 'ocsp-operator-ca')
+      leaves.forged = chainLeaf(impostor, temp.dir, 'forged', 'd:sensor:forged', aia)
+      const from = stack.logs.lines.length
+      const result = await tryConnect({ port: stack.mqttPort, servername: 'demo.messaging.localhost', caPem: serverCa(), cert: cert(leaves.forged), clientId: 'd:demo:sensor:forged' })
+      assert.notEqual(result.outcome, 'connected')
+      assert.equal(stack.logs.lines.slice(from).find(l => l.event === 'tls.refused')?.code, 'BROKER_ERR_CERT_UNTRUSTED')
+      assert.equal(await https('forged'), 'BROKER_ERR_CERT_UNTRUSTED')
+      // The AIA URL is whoever made the certificate's: it is followed only for one that chains to the CA.
+      assert.equal(listener.requests(), 0)
+    } finally {
+      await listener.close()
+    }
+  })
+
   it('checks a device under an intermediate it presents against that intermediate\'s responder (the CertID names the direct issuer)', async () => {
     await setOcspCheck(stack.running.registry, 'demo', rootId, true, 'test')
     assert.equal(await mqtt('under-inter-good'), 'connected')
@@ -144,6 +162,23 @@ describe('access: devices of an uploaded CA checked by OCSP (ca ocsp on)', funct
     // The HTTPS request after the CONNECT found the answer cached (nextUpdate is a minute ahead).
     assert.ok((sample(text, 'mqgate_ocsp_check_total', { org: 'demo', ca: caId, outcome: 'revoked', source: 'cache' }) ?? 0) >= 1, text)
     assert.ok((sample(text, 'mqgate_ocsp_check_total', { org: 'demo', ca: caId, outcome: 'good', source: 'responder' }) ?? 0) >= 1, text)
+  })
+
+  it('asks no responder outside MQGATE_CRL_FETCH_ALLOW (the AIA URL is the certificate maker\'s): no answer, and the CA policy decides', async () => {
+    const fenced = await startTestStack({ MQGATE_CRL_FETCH_ALLOW: '192.0.2.0/24' })
+    try {
+      const id = (await addCa(fenced.running.registry, 'demo', ca.certPem, 'operator CA with a responder', 'test')).id
+      await setOcspCheck(fenced.running.registry, 'demo', id, true, 'test')
+      await setCrlPolicy(fenced.running.registry, 'demo', id, 'closed', 'test')
+      // The responder runs and knows the device as good: only the allow-list keeps it from being asked.
+      const result = await tryConnect({ port: fenced.mqttPort, servername: 'demo.messaging.localhost', caPem: managedCaOf(fenced.running.registry.require('demo')).certPem, cert: cert(leaves.good), clientId: 'd:demo:sensor:good' })
+      assert.deepEqual(result, { outcome: 'connack', returnCode: 5 })
+      const refusal = fenced.logs.lines.find(l => l.event === 'connect.refused')
+      assert.equal(refusal?.code, 'BROKER_ERR_OCSP_UNAVAILABLE')
+      assert.match(String(refusal?.msg), /outside MQGATE_CRL_FETCH_ALLOW/)
+    } finally {
+      await fenced.close()
+    }
   })
 
   it('with the responder stopped: the CA\'s closed policy refuses with BROKER_ERR_OCSP_UNAVAILABLE, open admits', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { OcspChecker, type OcspCheckerOptions, type OcspCheckEvent } from '../../access/index.js'
-import type { CaRecord } from '../../certs/index.js'
+import { FetchAllowList, type CaRecord } from '../../certs/index.js'
 import { aiaOcsp, forwardTo, startHttpResponder, startOpensslResponder, writeOcspIndex, type RunningResponder } from '../support/ocsp-responder.js'
 import { chainLeaf, chainOcspSigner, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { craftedResponder, type Tweaks } from '../support/crafted-ocsp.js'
@@ -139,6 +139,22 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
     }
   })
 
+  it('asks no responder outside MQGATE_CRL_FETCH_ALLOW (an AIA URL is whatever the certificate\'s maker wrote), and one inside it', async () => {
+    const proxy = await startHttpResponder(forwardTo(ports.openssl))
+    try {
+      const leaf = withUrl('allow-listed', proxy.port)
+      const within = (entries: string[]): OcspCheckerOptions => ({ bounds: { timeoutMs: 3000, maxBytes: 64 * 1024, allow: new FetchAllowList(entries) } })
+      assert.equal(await check(new OcspChecker(within(['192.0.2.0/24', 'ocsp.example.com'])), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
+      assert.match(await failureReason(within(['192.0.2.0/24']), leaf), /outside MQGATE_CRL_FETCH_ALLOW/)
+      assert.equal(proxy.requests(), 0)
+      // The control: the same responder, listed, is asked (and does not know the certificate).
+      assert.equal(await check(new OcspChecker(within(['127.0.0.1/32'])), leaf, 'closed'), 'BROKER_ERR_OCSP_UNKNOWN')
+      assert.equal(proxy.requests(), 1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('refuses an oversized answer (declared or streamed) as no answer', async () => {
     const big = Buffer.alloc(100 * 1024, 0x30)
     const declared = await startHttpResponder((_request, response) => { response.writeHead(200, { 'content-length': big.length }); response.end(big) })
@@ -171,6 +187,10 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       await crafted('crafted-good', {}, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
     })
 
+    it('accepts a fresh answer without nextUpdate or nonce (a responder that signs each answer)', async () => {
+      await crafted('crafted-fresh-no-next', { replayed: true }, async leaf => assert.equal(await check(new OcspChecker(), leaf), 'good'))
+    })
+
     it('takes an answer naming the CA as its signer but signed with another key as no answer', async () => {
       await crafted('crafted-wrong-key', {}, async leaf => {
         assert.equal(await check(new OcspChecker(), leaf, 'closed'), 'BROKER_ERR_OCSP_UNAVAILABLE')
@@ -182,7 +202,9 @@ describe('access: the OCSP client of `ca ocsp on`', function () {
       ['an answer past its nextUpdate', () => ({ thisUpdate: new Date(Date.now() - 10 * MINUTE), nextUpdate: new Date(Date.now() - MINUTE) }), /nextUpdate has passed/],
       ['an answer whose thisUpdate is an hour ahead', () => ({ thisUpdate: new Date(Date.now() + 60 * MINUTE), nextUpdate: new Date(Date.now() + 120 * MINUTE) }), /thisUpdate is in the future/],
       ['an answer echoing another nonce', () => ({ nonce: Buffer.alloc(16, 7) }), /another request's nonce/],
-      ['an answer about another serial', () => ({ serial: 4242 }), /no answer for the certificate asked about/]
+      ['an answer about another serial', () => ({ serial: 4242 }), /no answer for the certificate asked about/],
+      // Without nextUpdate and without our nonce, an old answer (from before a revocation) would otherwise pass for the responder's word now.
+      ['an answer without nextUpdate or nonce made two days ago (a replay)', () => ({ replayed: true, thisUpdate: new Date(Date.now() - 48 * 60 * MINUTE) }), /no nextUpdate and a thisUpdate more than/]
     ]
     for (const [label, tweaks, reason] of cases) {
       it(`takes ${label} as no answer`, async () => {

@@ -34,6 +34,7 @@ describe('CRL fetch limits', function () {
         case '/hop2': response.writeHead(302, { location: '/ok' }).end(); break
         case '/elsewhere': response.writeHead(302, { location: `http://127.0.0.2:${(server.address() as AddressInfo).port}/ok` }).end(); break
         case '/error': response.writeHead(500).end(); break
+        case '/private': response.writeHead(request.headers.authorization === `Basic ${Buffer.from('crl:p@ss').toString('base64')}` ? 200 : 401).end(body); break
         default: response.writeHead(404).end()
       }
     })
@@ -85,6 +86,11 @@ describe('CRL fetch limits', function () {
   it('reports a status other than 200, and a server that cannot be reached, with their codes', async () => {
     assert.equal(await refusal(`${base}/error`, limits()), 'CERTS_ERR_CRL_FETCH_STATUS')
     assert.equal(await refusal(`http://127.0.0.1:${await freePort()}/x.crl`, limits()), 'CERTS_ERR_CRL_FETCH_FAILED')
+  })
+
+  it('sends the credentials a source URL carries (user:password@) as Basic auth', async () => {
+    assert.equal(await refusal(`${base}/private`, limits()), 'CERTS_ERR_CRL_FETCH_STATUS')
+    assert.deepEqual(await fetchCrlBytes(`${base.replace('//', '//crl:p%40ss@')}/private`, limits()), body)
   })
 
   it('with an allow-list, reaches only the addresses and names listed, redirects included (CERTS_ERR_CRL_FETCH_NOT_ALLOWED)', async () => {

@@ -11,6 +11,7 @@ import { openssl } from '../support/openssl.js'
 import { freePort } from '../support/redis-server.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, within, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { sample } from '../support/prometheus.js'
 
 /**
  * `ca crl-source`: the gateway fetches an uploaded CA's CRL from a URL (or
@@ -20,12 +21,6 @@ import { makeTempDir } from '../support/temp-dir.js'
  * while no list can be had (never fetched, or expired), the CA's CRL policy
  * decides: `closed` refuses its devices, `open` admits them.
  */
-
-function sample (text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find(l => l.startsWith(name + '{') && wanted.every(w => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').pop())
-}
 
 describe('CRLs fetched from a distribution point', function () {
   this.timeout(90_000)
@@ -104,6 +99,12 @@ describe('CRLs fetched from a distribution point', function () {
     assert.equal(fromDevice.status, 0, showResult(fromDevice))
     assert.equal(JSON.parse(fromDevice.stdout).crl_source.url, server.url('/devices.crl'))
     assert.equal(JSON.parse(fromDevice.stdout).crl_source.every_seconds, 3600, 'every hour by default')
+    // A source behind Basic auth: the password in the URL is sent to it, never shown back (as in the log lines).
+    const secret = await cli('ca', 'crl-source', 'demo', cdpId, '--url', server.url('/cdp.crl').replace('//', '//crl:s3cret@'), '--json')
+    assert.equal(secret.status, 0, showResult(secret))
+    assert.equal(JSON.parse(secret.stdout).crl_source.url, server.url('/cdp.crl'))
+    assert.doesNotMatch((await cli('ca', 'list', 'demo', '--json')).stdout, /s3cret/)
+    assert.doesNotMatch((await cli('ca', 'list', 'demo')).stdout, /s3cret/)
     // A certificate the CA did not sign says nothing about where its CRL is.
     assertRefused(await cli('ca', 'crl-source', 'demo', cdpId, '--from-certificate', listed.certFile), 'CERTS_ERR_CRL_SOURCE_INVALID')
     const off = await cli('ca', 'crl-source', 'demo', cdpId, '--off', '--json')

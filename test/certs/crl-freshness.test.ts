@@ -8,6 +8,7 @@ import { closed, endAll, tryConnect } from '../support/mqtt-client.js'
 import { chainCrl, chainLeaf, chainRoot, type ChainCa, type ChainLeaf } from '../support/openssl-chain.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { sample } from '../support/prometheus.js'
 
 /**
  * CRLs age: each names the time by which its CA will have issued the next
@@ -16,13 +17,6 @@ import { makeTempDir } from '../support/temp-dir.js'
  * treated as the CA's CRL policy says (`ca crl-policy`): `open` keeps the last
  * list, `closed` refuses the CA's devices until a fresh CRL arrives.
  */
-
-/** The value of a sample in Prometheus text, or undefined. */
-function sample (text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find(l => l.startsWith(name + '{') && wanted.every(w => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').pop())
-}
 
 const MINUTE = 60_000
 

@@ -137,6 +137,12 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     const old = await json(['cert', 'issue', orgId, '--cn', 'd:sensor:old', '--out', oldDir])
     const oldCaFile = path.join(gateway.dataDir, 'orgs', orgId, 'cas', `${before.managed_ca_id as string}.json`)
     assert.match(JSON.parse(readFileSync(oldCaFile, 'utf8')).keyPem, /^mqgate-kek:v1:/, 'the control: before the move the CA key is in the registry')
+    // An OCSP answer before the move: the old CA's delegated signer, its key sealed on the CA's record.
+    const oldCertFile = path.join(oldDir, 'd_sensor_old.crt')
+    writeFileSync(path.join(oldDir, 'old-ca.pem'), old.ca_certificate)
+    const askedBefore = spawnSync('openssl', ['ocsp', '-issuer', path.join(oldDir, 'old-ca.pem'), '-cert', oldCertFile, '-url', `http://127.0.0.1:${pkiPort}/ocsp/${orgId}`, '-CAfile', path.join(oldDir, 'old-ca.pem')], { encoding: 'utf8' })
+    assert.match(askedBefore.stdout, /d_sensor_old\.crt: good/, askedBefore.stdout + askedBefore.stderr)
+    assert.match(JSON.parse(readFileSync(oldCaFile, 'utf8')).ocspSignerKeyPem, /^mqgate-kek:v1:/, 'the control: the old CA\'s OCSP signer key is on its record')
 
     const uri = 'pkcs11:token=t;object=hsm-move-ca'
     const moved = await json(['org', 'ca-key', orgId, 'move-to', uri, '--ca-key-type', 'p256'])
@@ -148,6 +154,8 @@ describe('a managed CA whose key is in a PKCS#11 token (SoftHSM2)', function () 
     assert.equal(newCa.keyPem, undefined)
     const retired = JSON.parse(readFileSync(oldCaFile, 'utf8'))
     assert.equal(retired.keyPem, undefined, 'the old CA\'s key is deleted from the registry')
+    assert.equal(retired.ocspSignerKeyPem, undefined, 'so is the key of the OCSP signer it certified: nothing answers for the old CA any more')
+    assert.equal(retired.ocspSignerCertPem, undefined)
     assert.equal(retired.kind, 'uploaded')
     assert.doesNotMatch(readFileSync(oldCaFile, 'utf8'), /mqgate-kek:v1:/)
 

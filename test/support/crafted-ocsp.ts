@@ -14,6 +14,8 @@ export interface Tweaks {
   readonly nonce?: Buffer
   /** Answer for this serial instead of the one asked about. */
   readonly serial?: number
+  /** No nextUpdate (RFC 6960 4.2.2.1: newer information is always available), and no nonce echoed, as a pre-signed answer replayed. */
+  readonly replayed?: boolean
 }
 
 const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'] })
@@ -44,14 +46,14 @@ async function answer (ca: { certPem: string, keyPem: string }, body: Buffer, tw
       ? certId
       : new pkijs.CertID({ hashAlgorithm: certId.hashAlgorithm, issuerNameHash: certId.issuerNameHash, issuerKeyHash: certId.issuerKeyHash, serialNumber: new asn1js.Integer({ value: tweaks.serial }) }),
     thisUpdate: tweaks.thisUpdate ?? new Date(Date.now() - 60_000),
-    nextUpdate: tweaks.nextUpdate ?? new Date(Date.now() + 60_000)
+    ...(tweaks.replayed === true ? {} : { nextUpdate: tweaks.nextUpdate ?? new Date(Date.now() + 60_000) })
   })
   // CertStatus good: [0] IMPLICIT NULL (RFC 6960 4.2.1).
   single.certStatus = new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 } })
   basic.tbsResponseData.responses.push(single)
   const sent = asked.tbsRequest.requestExtensions?.find(e => e.extnID === NONCE)
   const nonce = tweaks.nonce === undefined ? (sent === undefined ? undefined : Uint8Array.from(sent.extnValue.valueBlock.valueHexView).buffer) : new asn1js.OctetString({ valueHex: tweaks.nonce }).toBER()
-  if (nonce !== undefined) basic.tbsResponseData.responseExtensions = [new pkijs.Extension({ extnID: NONCE, extnValue: nonce })]
+  if (nonce !== undefined && tweaks.replayed !== true) basic.tbsResponseData.responseExtensions = [new pkijs.Extension({ extnID: NONCE, extnValue: nonce })]
   const pkcs8 = createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'der' })
   const key = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
   await basic.sign(key as unknown as Parameters<pkijs.BasicOCSPResponse['sign']>[0], 'SHA-256', engine)

@@ -1,10 +1,11 @@
 import { BlockList, isIP } from 'node:net'
 
 /**
- * MQGATE_CRL_FETCH_ALLOW: where the CRL fetcher may connect. A distribution
- * point URL comes from a certificate, i.e. from whoever made it, so without
- * a list the gateway could be sent to its own admin port or a cloud metadata
- * address. Entries, comma separated:
+ * MQGATE_CRL_FETCH_ALLOW: where the CRL fetcher and the OCSP check of `ca
+ * ocsp on` may connect. A distribution point or AIA responder URL comes from
+ * a certificate, i.e. from whoever made it, so without a list the gateway
+ * could be sent to its own admin port or a cloud metadata address. Entries,
+ * comma separated:
  * - an IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`): the
  *   address the host name resolves to must fall inside one;
  * - a host name (`crl.example.com`) or a domain wildcard (`*.example.com`):

@@ -1,0 +1,42 @@
+import { crlDeadlinesOf, ensureAdminCredentials, expiriesOf, startAdminApi } from '../../certs/index.js'
+import { readingAdminRoutes } from '../../bridge/index.js'
+import { observabilityRoutes, PROBE_PATHS } from '../../metrics/index.js'
+import type { Part, ProcessOptions } from './context.js'
+
+/** The admin API, with the readings' admin routes, the metrics and the probes. */
+export function adminPart (options: ProcessOptions): Part {
+  return async ({ cfg, log, registry, backend, keys, metrics, ports, started, onClose }) => {
+    const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log, keys.keys)
+    metrics.addSources({
+      readingCounters: async () => await backend.deadLetters.counters(),
+      readingLag: async () => await backend.log.stats(),
+      redisRoundTrip: async () => await backend.ping(),
+      expiries: async () => await expiriesOf(registry),
+      crlDeadlines: () => crlDeadlinesOf(registry.list(), new Date()),
+      registryIntact: () => registry.storeIntact
+    })
+    const counted = (): void => metrics.registryStoreEmptied()
+    registry.on('store-emptied', counted)
+    onClose(async () => { registry.off('store-emptied', counted) })
+    const readiness = {
+      check: async () => ({
+        listening: started.value,
+        // Not ready while serving a registry the store has lost: a probe sees it before any device is refused.
+        // Bounded like the PING: a Redis that does not answer must not hold the probe.
+        registry: await Promise.race([
+          registry.checkStore().catch(() => false),
+          new Promise<boolean>(resolve => setTimeout(() => resolve(false), 1000).unref())
+        ]),
+        ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
+      })
+    }
+    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, {
+      registry,
+      log,
+      extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)],
+      publicPaths: PROBE_PATHS
+    })
+    ports.admin = admin.port
+    onClose(async () => await admin.close())
+  }
+}
