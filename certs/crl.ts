@@ -45,6 +45,11 @@ export function readCrl (input: string | Buffer, ca: X509Certificate, now = new 
   }
 }
 
+/** The SHA-256 of a CRL's DER (PEM or DER given): its fingerprint as readCrl records it, without parsing it. */
+export function crlFingerprint (input: string | Buffer): string {
+  return createHash('sha256').update(crlBytes(input)).digest('hex')
+}
+
 function crlBytes (input: string | Buffer): Buffer {
   const text = typeof input === 'string' ? input : input.toString('latin1')
   const pem = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text)

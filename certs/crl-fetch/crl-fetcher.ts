@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { loadCrl } from '../ca-admin.js'
 import { readSingleCertificate } from '../certificate-input.js'
-import { readCrl } from '../crl.js'
+import { crlFingerprint, readCrl } from '../crl.js'
 import { isCertsError } from '../errors.js'
 import type { OrgRegistry } from '../org-registry.js'
 import type { CaRecord, CrlSourceRecord } from '../records.js'
@@ -153,8 +153,11 @@ export class CrlFetcher {
   private async fetchAndApply (orgId: string, ca: CaRecord, source: CrlSourceRecord): Promise<CrlFetchOutcome> {
     const bytes = await fetchCrlBytes(source.url, this.options.limits ?? DEFAULT_CRL_FETCH_LIMITS, this.cancel.signal)
     // Checked here before anything is written: the same list is not written again (every write is a registry change on every process).
-    const crl = readCrl(bytes, readSingleCertificate(ca.certPem).x509)
     const loaded = this.registry.get(orgId)?.cas.find(c => c.id === ca.id)?.crl
+    // The list loaded already, still fresh, is not parsed again: a CRL of millions of serials takes the event loop for a second.
+    const fresh = loaded !== undefined && (loaded.nextUpdate === undefined || Date.parse(loaded.nextUpdate) > Date.now())
+    if (fresh && crlFingerprint(bytes) === loaded.fingerprint) return 'unchanged'
+    const crl = readCrl(bytes, readSingleCertificate(ca.certPem).x509)
     if (loaded?.fingerprint === crl.fingerprint) return 'unchanged'
     // A replayed older list would drop the revocations made since.
     if (loaded !== undefined && Date.parse(crl.thisUpdate) < Date.parse(loaded.thisUpdate)) return 'older'

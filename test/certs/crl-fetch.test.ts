@@ -137,6 +137,13 @@ describe('CRLs fetched from a distribution point', function () {
     const text = await metrics()
     assert.ok((sample(text, 'mqgate_crl_fetch_total', { org: 'demo', ca: ids.fetched, outcome: 'updated' }) ?? 0) >= 2, text)
     assert.ok((sample(text, 'mqgate_crl_next_update_seconds', { org: 'demo', ca: ids.fetched }) ?? 0) > 0)
+
+    // The same list again: counted as unchanged, nothing written (each write is a registry change on every process).
+    const applied = (): number => stack.logs.lines.filter(l => l.event === 'audit' && l.action === 'ca.crl' && l.caId === ids.fetched).length
+    const appliedBefore = applied()
+    const unchangedBefore = sample(await metrics(), 'mqgate_crl_fetch_total', { org: 'demo', ca: ids.fetched, outcome: 'unchanged' }) ?? 0
+    await within(10_000, async () => ((sample(await metrics(), 'mqgate_crl_fetch_total', { org: 'demo', ca: ids.fetched, outcome: 'unchanged' }) ?? 0) >= unchangedBefore + 2) || undefined)
+    assert.equal(applied(), appliedBefore, 'an unchanged list is not applied again')
   })
 
   it('refuses a CRL signed by another key (or naming another issuer, or older than the one loaded), counts and logs it, and keeps the list it had', async () => {
