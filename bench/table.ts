@@ -68,6 +68,7 @@ function explaining (f: Figures, pick: (scenario: string, field: string) => Figu
   return [
     { scenario: 'connect, client CPU', unit: 'CPU µs', ...pick('connect', 'clientCpuMicrosPerConnect') },
     { scenario: 'resumed share', unit: 'of handshakes', ...pick('resumed', 'resumedShare') },
+    { scenario: 'idle connection, from 1/5 to all', unit: 'RSS bytes', ...pick('idle', 'marginalRssBytesPerConnection') },
     { scenario: 'QoS 0, 20 → 1', unit: 'msg/s', ...pick('qos0', 'deliveredPerSecond') },
     { scenario: 'QoS 1, 20 → 1', unit: 'msg/s', ...pick('qos1', 'deliveredPerSecond') },
     { scenario: 'QoS 1 100/s, 100 devices', unit: 'CPU µs/msg', ...pick('rated100', 'cpuMicrosPerMessage') },
