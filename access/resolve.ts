@@ -57,6 +57,8 @@ export class IdentityResolver {
       return refusal({ code: codeForVerifyError(socket.authorizationError), reason: 'client certificate refused' }, 'tls', { orgId: org.value, fingerprint: certificate.fingerprint, verifyError })
     }
     state.admitted = { orgId: org.value, servername, remoteAddress: socket.remoteAddress, certificate, presentedChain: chain }
+    // What admission read of the certificates is in `admitted`: the decoded peer (a copy of OpenSSL's, in native memory) would live as long as the connection.
+    state.peer = undefined
     return { ok: true, value: state.admitted }
   }
 

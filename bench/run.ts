@@ -6,9 +6,11 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Redis } from 'ioredis'
 import pMap from 'p-map'
 import { startTestRedis } from '../test/support/redis-server.js'
-import { printTable, writeResults, type Row } from './report.js'
+import { printTable, writeResults } from './report.js'
+import { tableRows, type Figures } from './table.js'
 import { measureBridgeStore } from './scenarios/bridge-store.js'
 import { measureConnects } from './scenarios/connect.js'
 import { measureFlood, measureIdleConnections } from './scenarios/memory.js'
@@ -48,9 +50,6 @@ interface Certs {
   readonly slow: Cert
   readonly mobile: Cert
 }
-
-/** Per scenario, per target name: the figures. */
-type Figures = Record<string, Record<string, Record<string, unknown>>>
 
 async function main (): Promise<void> {
   pinToCore(process.pid, 1)
@@ -112,15 +111,18 @@ async function redisScenarios (record: (s: string, t: string, v: object) => void
   // AOF with fsync every second, as docker-compose.yml runs it.
   const redis = await startTestRedis({ appendfsync: 'everysec' })
   try {
+    const redisPid = await serverPid(redis.connect())
     log('mqgate on Redis, two workers (both on core 0)')
     const onRedis = await startMqgate({ ...BENCH_MQGATE, redisUrl: redis.url, workers: 2 })
     const certs = await issueCerts(onRedis.identities)
+    // A reading's cost is that of every process it goes through, Redis' too.
+    const withRedis = { ...onRedis, pids: () => [...onRedis.pids(), redisPid] }
     try {
       await mqttScenarios(onRedis, certs, 'mqgateRedis', record, false)
-      record('latency', 'mqgateRedis', await measureReadingLatency(onRedis, redis.url, certs.temps, certs.mobile, 2000, SIZE.latency))
+      record('latency', 'mqgateRedis', await measureReadingLatency(withRedis, redis.url, certs.temps, certs.mobile, 2000, SIZE.latency))
       // The same path with the core not saturated: what a reading costs in time rather than in queueing.
-      record('latency500', 'mqgateRedis', await measureReadingLatency(onRedis, redis.url, certs.temps, certs.mobile, 500, SIZE.latency))
-      record('readings', 'mqgateRedis', await measureRated(onRedis, certs.temps, 2000, SIZE.rated, { prefix: 't', event: 'temp' }))
+      record('latency500', 'mqgateRedis', await measureReadingLatency(withRedis, redis.url, certs.temps, certs.mobile, 500, SIZE.latency))
+      record('readings', 'mqgateRedis', await measureRated(withRedis, certs.temps, 2000, SIZE.rated, { prefix: 't', event: 'temp' }))
     } finally {
       await onRedis.stop()
     }
@@ -140,6 +142,14 @@ async function redisScenarios (record: (s: string, t: string, v: object) => void
   }
 }
 
+async function serverPid (client: Redis): Promise<number> {
+  try {
+    return Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1])
+  } finally {
+    client.disconnect()
+  }
+}
+
 async function issueCerts (identities: Identities): Promise<Certs> {
   const issue = async (commonNames: string[]): Promise<Cert[]> =>
     await pMap(commonNames, async cn => ({ certPem: await identities.cert(cn), keyPem: identities.keyPem }), { concurrency: 4 })
@@ -156,69 +166,6 @@ async function issueCerts (identities: Identities): Promise<Certs> {
     slow,
     mobile
   }
-}
-
-function tableRows (f: Figures): Row[] {
-  const pick = (scenario: string, field: string): Pick<Row, 'mqgate' | 'mqgateRedis' | 'mosquitto'> => ({
-    mqgate: f[scenario]?.mqgate?.[field] as number | undefined,
-    mqgateRedis: f[scenario]?.mqgateRedis?.[field] as number | undefined,
-    mosquitto: f[scenario]?.mosquitto?.[field] as number | undefined
-  })
-  const capacity = (workers: number): number | undefined => f[`capacity${workers}`]?.mqgateRedis?.connectsPerSecond as number | undefined
-  const [one, two] = [capacity(1), capacity(2)]
-  return [
-    { scenario: 'full mTLS connect', unit: 'CPU µs', lowerIsBetter: true, ...pick('connect', 'cpuMicrosPerConnect'), target: '≤ mosquitto' },
-    { scenario: 'resumed connect', unit: 'CPU µs', lowerIsBetter: true, ...pick('resumed', 'cpuMicrosPerConnect') },
-    { scenario: 'resumed share', unit: 'of handshakes', lowerIsBetter: false, ...pick('resumed', 'resumedShare') },
-    { scenario: 'QoS 0, 20 → 1', unit: 'msg/s', lowerIsBetter: false, ...pick('qos0', 'deliveredPerSecond') },
-    { scenario: 'QoS 0, 20 → 1', unit: 'CPU µs/msg', lowerIsBetter: true, ...pick('qos0', 'cpuMicrosPerMessage') },
-    { scenario: 'QoS 1, 20 → 1', unit: 'msg/s', lowerIsBetter: false, ...pick('qos1', 'deliveredPerSecond') },
-    { scenario: 'QoS 1, 20 → 1', unit: 'CPU µs/msg', lowerIsBetter: true, ...pick('qos1', 'cpuMicrosPerMessage') },
-    { scenario: 'QoS 1 2,000/s, 100 devices', unit: 'CPU µs/msg', lowerIsBetter: true, ...pick('rated', 'cpuMicrosPerMessage'), target: '≤ 52' },
-    { scenario: 'QoS 1 100/s, 100 devices', unit: 'CPU µs/msg', lowerIsBetter: true, ...pick('rated100', 'cpuMicrosPerMessage') },
-    { scenario: 'readings 2,000/s + bridge', unit: 'CPU µs/msg', lowerIsBetter: true, ...pick('readings', 'cpuMicrosPerMessage') },
-    { scenario: 'idle mTLS connection', unit: 'RSS bytes', lowerIsBetter: true, ...pick('idle', 'rssBytesPerConnection'), target: '≤ 25,000' },
-    { scenario: 'QoS 0 flood, slow sub', unit: 'peak RSS MiB', lowerIsBetter: true, ...mib(pick('flood', 'peakRssGrowthBytes')), target: 'bounded', note: floodNote(f) },
-    { scenario: 'publish → store p50', unit: 'ms', lowerIsBetter: true, ...pick('latency', 'storeP50') },
-    { scenario: 'publish → store p99', unit: 'ms', lowerIsBetter: true, ...pick('latency', 'storeP99'), target: '≤ 5' },
-    { scenario: 'publish → query p50', unit: 'ms', lowerIsBetter: true, ...pick('latency', 'queryP50') },
-    { scenario: 'publish → query p99', unit: 'ms', lowerIsBetter: true, ...pick('latency', 'queryP99') },
-    { scenario: 'at 500/s: CPU per reading', unit: 'CPU µs', lowerIsBetter: true, ...pick('latency500', 'cpuMicrosPerReading') },
-    { scenario: 'at 500/s: → store p50', unit: 'ms', lowerIsBetter: true, ...pick('latency500', 'storeP50') },
-    { scenario: 'at 500/s: → store p99', unit: 'ms', lowerIsBetter: true, ...pick('latency500', 'storeP99') },
-    { scenario: 'at 500/s: → query p99', unit: 'ms', lowerIsBetter: true, ...pick('latency500', 'queryP99') },
-    { scenario: 'one bridge → store', unit: 'readings/s', lowerIsBetter: false, ...pick('store', 'storedPerSecond'), target: '≥ 30,000' },
-    { scenario: 'connects, 1 worker', unit: 'connects/s', lowerIsBetter: false, mqgateRedis: one },
-    { scenario: 'connects, 2 workers', unit: 'connects/s', lowerIsBetter: false, mqgateRedis: two },
-    { scenario: '2 workers ÷ 1', unit: 'ratio', lowerIsBetter: false, mqgateRedis: one !== undefined && two !== undefined ? two / one : undefined, target: '≥ 1.8', note: capacityNote(f) }
-  ]
-}
-
-function mib (values: Pick<Row, 'mqgate' | 'mqgateRedis' | 'mosquitto'>): Pick<Row, 'mqgate' | 'mqgateRedis' | 'mosquitto'> {
-  const convert = (v: number | undefined): number | undefined => v === undefined ? undefined : v / 2 ** 20
-  return { mqgate: convert(values.mqgate), mqgateRedis: convert(values.mqgateRedis), mosquitto: convert(values.mosquitto) }
-}
-
-/** The bench's clients share the two cores with the workers: the ceiling that leaves. */
-function capacityNote (f: Figures): string | undefined {
-  const run = (workers: number): { cpuMicrosPerConnect: number, clientCpuMicrosPerConnect: number } | undefined =>
-    f[`capacity${workers}`]?.mqgateRedis as { cpuMicrosPerConnect: number, clientCpuMicrosPerConnect: number } | undefined
-  const [one, two] = [run(1), run(2)]
-  if (one === undefined || two === undefined) return undefined
-  const ceiling = (2e6 / (two.cpuMicrosPerConnect + two.clientCpuMicrosPerConnect)) / (1e6 / one.cpuMicrosPerConnect)
-  const us = (v: number): string => Math.round(v).toLocaleString('en-US')
-  return `per connect the workers spent ${us(one.cpuMicrosPerConnect)} µs (1 worker) and ${us(two.cpuMicrosPerConnect)} µs (2), the bench's clients ${us(two.clientCpuMicrosPerConnect)} µs on the same 2 cores: the machine caps the ratio at ${ceiling.toFixed(2)}`
-}
-
-function floodNote (f: Figures): string | undefined {
-  const describe = (name: string): string | undefined => {
-    const run = f.flood?.[name] as { published: number, seconds: number, alive: boolean, slowSubscriberDropped: boolean } | undefined
-    if (run === undefined) return undefined
-    const dropped = run.slowSubscriberDropped ? 'slow subscriber disconnected' : 'slow subscriber kept'
-    return `${name} ${run.alive ? 'alive' : 'DEAD'}, ${Math.round(run.published / run.seconds).toLocaleString('en-US')} msg/s published, ${dropped}`
-  }
-  const parts = ['mqgate', 'mosquitto'].map(describe).filter(Boolean)
-  return parts.length > 0 ? parts.join('; ') : undefined
 }
 
 main().catch(err => {

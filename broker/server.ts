@@ -167,7 +167,8 @@ function dropSysAnnouncements (aedes: AedesBroker, shared: boolean): void {
   const publish = aedes.publish.bind(aedes) as (packet: { topic: string }, ...rest: unknown[]) => void
   // publish(packet, [client,] done): aedes passes the publishing client too.
   aedes.publish = ((packet: { topic: string }, ...rest: unknown[]) => {
-    if (!unread.test(packet.topic)) return publish(packet, ...rest)
+    // Every client's topic starts with `$org/`: the prefix test spares them the expression.
+    if (!packet.topic.startsWith('$SYS/') || !unread.test(packet.topic)) return publish(packet, ...rest)
     const done = rest.find(arg => typeof arg === 'function') as (() => void) | undefined
     done?.()
   }) as unknown as typeof aedes.publish

@@ -7,20 +7,32 @@ import { openWire, subscribe, type Cert, type Wire } from '../wire.js'
 
 export interface IdleFigures {
   readonly connections: number
+  /** RSS growth from before the first connection to after the last, per connection. */
   readonly rssBytesPerConnection: number
+  /**
+   * RSS growth from a fifth of the connections to all of them, per connection
+   * added: less moved by what the heap had free before (garbage of earlier
+   * scenarios reused) and by its one-off resizing.
+   */
+  readonly marginalRssBytesPerConnection: number
 }
 
 /** RSS growth of the broker with `count` idle mTLS connections (one application, many instances). */
 export async function measureIdleConnections (target: Target, app: Cert, count: number): Promise<IdleFigures> {
   await sleep(2000)
   const before = rssBytes(target.pids())
-  const wires = await pMap(Array.from({ length: count }, (_, i) => i), async i =>
+  const open = async (from: number, to: number): Promise<Wire[]> => await pMap(Array.from({ length: to - from }, (_, i) => from + i), async i =>
     await openWire({ port: target.mqttPort, caPem: target.caPem, cert: app, clientId: target.clientId('a', '', `bench-idle:${i}`), keepalive: 600 }), { concurrency: 16 })
+  const first = Math.floor(count / 5)
+  const wires = await open(0, first)
+  await sleep(3000)
+  const atFirst = rssBytes(target.pids())
+  wires.push(...await open(first, count))
   await sleep(3000)
   const after = rssBytes(target.pids())
   for (const wire of wires) wire.socket.destroy()
   await sleep(1000)
-  return { connections: wires.length, rssBytesPerConnection: (after - before) / wires.length }
+  return { connections: wires.length, rssBytesPerConnection: (after - before) / wires.length, marginalRssBytesPerConnection: (after - atFirst) / (wires.length - first) }
 }
 
 export interface FloodFigures {

@@ -21,7 +21,7 @@ export const MQTT_ALPN: readonly string[] = Object.freeze(['mqtt', 'x-amzn-mqtt-
  * connection limits, one identity path for all three.
  */
 export async function listenSharedPort (cfg: TlsListenerConfig & { readonly idleTimeoutMs: number }, deps: TransportDeps, http: Server): Promise<{ server: tls.Server, port: number }> {
-  const server = tls.createServer({ ...deps.front.serverOptions(), handshakeTimeout: cfg.handshakeTimeoutMs, ALPNProtocols: [...MQTT_ALPN, 'http/1.1'] })
+  const server = tls.createServer({ ...deps.front.serverOptions(), handshakeTimeout: cfg.handshakeTimeoutMs, ALPNProtocols: [...MQTT_ALPN, 'http/1.1'], noDelay: true })
   guardListener(server, deps)
   serveMqttOverWebSocket(http, deps)
   // `http` never listens, so Node never starts its headers/request timers for it

@@ -11,7 +11,7 @@ import { MQTT_WS_PATH, serveMqttOverWebSocket } from './websocket.js'
  * JSON 426 naming the one thing served here.
  */
 export async function listenMqttOverWss (cfg: TlsListenerConfig, deps: TransportDeps): Promise<{ server: https.Server, port: number }> {
-  const server = https.createServer({ ...deps.front.serverOptions(), handshakeTimeout: cfg.handshakeTimeoutMs }, (_request, response) => {
+  const server = https.createServer({ ...deps.front.serverOptions(), handshakeTimeout: cfg.handshakeTimeoutMs, noDelay: true }, (_request, response) => {
     response.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'close' })
     response.end(JSON.stringify({ error: { code: 'BROKER_ERR_PROTOCOL', message: `MQTT over WebSocket only: upgrade to ${MQTT_WS_PATH} with subprotocol mqtt` } }))
   })
