@@ -6,7 +6,9 @@ import tls from 'node:tls'
 import { connect, endAll, tryConnect } from '../support/mqtt-client.js'
 import { assertExitedZero as assertDone, cliJson } from '../support/mqgate-cli.js'
 import { startMqgateProcess, type MqgateProcess } from '../support/mqgate-process.js'
+import { mintCa } from '../support/pki.js'
 import { within } from '../support/stack.js'
+import { startTempsRecorder, type TempsRecorder } from '../support/temps-recorder.js'
 
 /**
  * Every certificate a managed CA signs is on the record (design.md, issue 10
@@ -19,9 +21,19 @@ import { within } from '../support/stack.js'
 describe('one issuance path: what mqgate signs itself is listed and revocable', function () {
   this.timeout(90_000)
   let gateway: MqgateProcess
+  let recorder: TempsRecorder
 
-  before(async () => { gateway = await startMqgateProcess() })
-  after(async () => await gateway?.stop())
+  before(async () => {
+    // The bridge signs in with a:mqgate-bridge to an external temps API (to mqgate's own it POSTs
+    // nothing): one that trusts the demo CA, known once the first start has made it.
+    recorder = await startTempsRecorder(mintCa('placeholder').certPem)
+    gateway = await startMqgateProcess({ MQGATE_TEMPS_URL: recorder.url, MQGATE_TEMPS_CA_FILE: recorder.caFile })
+    await recorder.trust(gateway.caPem)
+  })
+  after(async () => {
+    await gateway?.stop()
+    await recorder?.close()
+  })
 
   const json = async (args: readonly string[]): Promise<any> => await cliJson(gateway.cli, args)
   const demoDevice = (): Parameters<typeof tryConnect>[0] =>
