@@ -57,20 +57,7 @@ async function prepareOnce (cfg: Readonly<GatewayConfig>, adminToken: string | u
   }
 }
 
-/**
- * The workers accept connections themselves from the listening socket they
- * share (the kernel wakes one of them per connection) rather than the primary
- * accepting each one and passing it over IPC (round-robin, Node's default off
- * Windows): the primary's accept, the descriptor's passing and the worker's
- * adoption cost CPU on every connect (issue 15). The kernel's spread is less
- * even than round-robin under light load; under load the busiest worker
- * accepts less often.
- */
-export const SCHEDULING_POLICY = cluster.SCHED_NONE
-
 function superviseWorkers (count: number, log: Logger, onFirstListening: (ports: RunningProcess['ports']) => void): RunningProcess {
-  // Read at the first fork: set before it.
-  cluster.schedulingPolicy = SCHEDULING_POLICY
   let stopping = false
   let welcomed = false
   let ports: RunningProcess['ports'] = {}
