@@ -81,6 +81,8 @@ describe('hardening: an authenticated flood towards a slow subscriber', function
   let peakRss = 0
   let startRss = 0
   let sampler: NodeJS.Timeout | undefined
+  /** The slow application's reading timer and socket: ended after each test however it went (a flood that ends early never reaches its midway). */
+  let slow: { app: RawConnection, stop: () => void } | undefined
 
   beforeEach(async () => {
     gw = await startMqgateProcess({ MQGATE_LOG_LEVEL: 'warn' })
@@ -95,6 +97,9 @@ describe('hardening: an authenticated flood towards a slow subscriber', function
 
   afterEach(async () => {
     clearInterval(sampler)
+    slow?.stop()
+    slow?.app.end()
+    slow = undefined
     for (const device of devices) device.end(true)
     await gw.stop()
   })
@@ -108,7 +113,8 @@ describe('hardening: an authenticated flood towards a slow subscriber', function
   }
 
   it('survives 20 devices flooding QoS 0 for 15 s while the application falls behind, stops reading and is dropped', async () => {
-    const { app, stop } = await slowApplication(gw, 0)
+    slow = await slowApplication(gw, 0)
+    const { app, stop } = slow
     // Half-way it stops reading altogether: the broker drops it after its drain timeout (5 s), mid-flood.
     const sent = await flood(gw, devices, 0, FLOOD_MS, stop)
     assert.ok(sent > 100_000, `the flood was a flood (${sent} publishes)`)
@@ -118,7 +124,8 @@ describe('hardening: an authenticated flood towards a slow subscriber', function
   })
 
   it('survives the same flood at QoS 1 while the application disconnects with a long queue', async () => {
-    const { app, stop } = await slowApplication(gw, 1)
+    slow = await slowApplication(gw, 1)
+    const { app, stop } = slow
     const sent = await flood(gw, devices, 1, FLOOD_MS, () => { stop(); app.end() })
     assert.ok(sent > 50_000, `the flood was a flood (${sent} publishes)`)
     await assertSurvived('after-qos1')
