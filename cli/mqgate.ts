@@ -45,7 +45,8 @@ Environment (processes):
                              OCSP check (ca ocsp on) may reach, comma separated (default: anywhere)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
-  MQGATE_ADMIN_TOKEN         admin bearer token (default: generated into <data dir>/admin-token)
+  MQGATE_ADMIN_TOKEN         the bootstrap admin's bearer token (default: generated into <data dir>/admin-token);
+                             other operators get theirs from mqgate operator create
   MQGATE_PKCS11_MODULE       PKCS#11 library of the token holding CA keys (org create --ca-key pkcs11:...)
   MQGATE_PKCS11_PIN          that token's user PIN (with MQGATE_PKCS11_MODULE; never logged)
   MQGATE_API_PORT            temps API, HTTPS (default 8443); MQGATE_API_HOST to bind
@@ -70,7 +71,7 @@ Environment (mqgate registry rotate-kek, run directly on the store, not through 
 
 Environment (operator verbs):
   MQGATE_ADMIN_URL           admin API URL (default https://127.0.0.1:$MQGATE_ADMIN_PORT)
-  MQGATE_ADMIN_TOKEN         bearer token (default: <data dir>/admin-token)
+  MQGATE_ADMIN_TOKEN         bearer token: the bootstrap admin's, or an operator's (default: <data dir>/admin-token)
   MQGATE_ADMIN_CA            CA of the admin API (default: <data dir>/admin/ca.pem)
   REDIS_URL                  registry backup|restore open the store itself (Redis, else
                              MQGATE_DATA_DIR), not the admin API`

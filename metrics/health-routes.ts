@@ -9,22 +9,20 @@ export interface Readiness {
 
 /**
  * On the admin port: `/metrics` (Prometheus text, behind the admin token like
- * every admin route), `/healthz` (the process answers) and `/readyz` (ready to
+ * every admin route, admins only), `/healthz` (the process answers) and `/readyz` (ready to
  * serve), both open to probes without the token.
  */
 export function observabilityRoutes (metrics: GatewayMetrics, readiness: Readiness): RoutePlugin {
   return async (app: FastifyInstance) => {
-    app.get('/metrics', async (_request, reply) => {
+    // Admins only: the metrics are labelled with every organisation.
+    app.get('/metrics', { config: { access: 'admin' } }, async (_request, reply) => {
       return await reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics())
     })
-    app.get('/healthz', async () => ({ status: 'ok' }))
-    app.get('/readyz', async (_request, reply) => {
+    app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }))
+    app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
       const checks = await readiness.check()
       const ready = Object.values(checks).every(Boolean)
       return await reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
     })
   }
 }
-
-/** Routes the admin API answers without a token. */
-export const PROBE_PATHS: readonly string[] = ['/healthz', '/readyz']

@@ -1,3 +1,3 @@
 /** Observability: Prometheus metrics and health probes. */
 export { GatewayMetrics, type MetricSources } from './gateway-metrics.js'
-export { observabilityRoutes, PROBE_PATHS, type Readiness } from './health-routes.js'
+export { observabilityRoutes, type Readiness } from './health-routes.js'

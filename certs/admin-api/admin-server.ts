@@ -4,7 +4,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
 import { TLS_HARDENING } from '../tls-hardening.js'
-import { adminFailure } from './errors.js'
+import { isRouteAccess, refusalOf, type RouteAccess } from './access.js'
+import { AdminError, adminFailure } from './errors.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
@@ -12,7 +13,11 @@ import { clientCertificateRoutes } from './routes/client-certificates.js'
 import { failed } from './cloudflare-views.js'
 import { gatewayRoutes } from './routes/gateways.js'
 import { orgLimitRoutes } from './routes/org-limits.js'
+import { operatorRoutes } from './routes/operators.js'
 import { orgRoutes } from './routes/orgs.js'
+import type { Principal } from './operators/operator.js'
+import { OperatorAdmin } from './operators/operator-admin.js'
+import type { OperatorStore } from './operators/operator-store.js'
 import { serverCertRoutes } from './routes/server-certs.js'
 
 export interface AdminApiConfig {
@@ -25,14 +30,19 @@ export interface AdminApiConfig {
 export interface AdminApiDeps {
   readonly registry: OrgRegistry
   readonly log: Logger
-  /** Routes other parts add behind the same token (the bridge's dead letters, metrics). */
+  /** The operators and their roles (operators/); the bootstrap token is an admin besides them. */
+  readonly operators: OperatorStore
+  /**
+   * Routes other parts add (the bridge's dead letters, metrics, probes). Like
+   * every route, each declares its access (`config: { access }`, access.ts).
+   */
   readonly extraRoutes?: readonly RoutePlugin[]
-  /** Paths answered without the token (health probes). */
-  readonly publicPaths?: readonly string[]
 }
 
 export interface RunningAdminApi {
   readonly port: number
+  /** Every route answered, with its declared access ('GET /orgs/:org': 'org'). */
+  readonly routes: ReadonlyArray<{ readonly method: string, readonly url: string, readonly access: RouteAccess }>
   close (): Promise<void>
 }
 
@@ -55,50 +65,98 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
     void reply.status(refusal.status).send(errorBody(refusal.code, refusal.message))
   })
-  const publicPaths = new Set(deps.publicPaths ?? [])
+  const principals = new WeakMap<FastifyRequest, Principal>()
+  const operators = new OperatorAdmin(deps.operators, deps.registry, log)
+  const routes = declaredRoutes(app)
   app.addHook('onRequest', async (request, reply) => {
-    if (publicPaths.has(request.url.split('?')[0])) return
-    if (!bearerMatches(request.headers.authorization, cfg.token)) {
+    const access = (request.routeOptions.config as { access?: RouteAccess }).access
+    if (access === 'public' && !request.is404) return
+    const who = await authenticate(request.headers.authorization, cfg.token, operators)
+    if (who === undefined) {
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
       log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
       // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
       const body = request.url.startsWith('/client/v4/') ? failed(refusal) : errorBody(refusal.code, refusal.message)
       return await reply.status(refusal.status).header('www-authenticate', 'Bearer').send(body)
     }
+    principals.set(request, who)
+    // Here, before the body is read or validated: a refused caller learns nothing of the route's schema.
+    if (!request.is404) authorize(request, who, access as RouteAccess, log)
   })
-  const context = { registry: deps.registry, actorOf }
+  const principalOf = (request: FastifyRequest): Principal => principals.get(request) as Principal
+  const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf }
   await app.register(orgRoutes(context))
   await app.register(orgLimitRoutes(context))
   await app.register(caRoutes(context))
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))
   await app.register(gatewayRoutes(context))
+  await app.register(operatorRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
-  for (const routes of deps.extraRoutes ?? []) await app.register(routes)
+  for (const extra of deps.extraRoutes ?? []) await app.register(extra)
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port
-  log.info({ event: 'admin.listening', port }, 'admin API listening')
-  return { port, close: async () => await app.close() }
+  log.info({ event: 'admin.listening', port, routes: routes.map(r => `${r.method} ${r.url} ${r.access}`) }, 'admin API listening')
+  return { port, routes, close: async () => await app.close() }
 }
 
 export interface RouteContext {
   readonly registry: OrgRegistry
   readonly actorOf: (request: FastifyRequest) => string
+  /** Who is asking (authenticated before any handler runs). */
+  readonly principalOf: (request: FastifyRequest) => Principal
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
 
-/** The audit "who": the operator name the CLI sends (informational), at the caller's address. */
-function actorOf (request: FastifyRequest): string {
+/**
+ * Deny by default: a route that does not declare its access (access.ts) stops
+ * the start. Collects what is registered, for the listening line and tests.
+ */
+function declaredRoutes (app: FastifyInstance): Array<{ method: string, url: string, access: RouteAccess }> {
+  const routes: Array<{ method: string, url: string, access: RouteAccess }> = []
+  app.addHook('onRoute', route => {
+    const access = (route.config as { access?: unknown } | undefined)?.access
+    for (const method of [route.method].flat()) {
+      if (!isRouteAccess(access)) throw new Error(`admin API route ${method} ${route.url} declares no access (config.access: org, org-list, admin or public)`)
+      routes.push({ method, url: route.url, access })
+    }
+  })
+  return routes
+}
+
+/** The bootstrap token is an admin; any other must be an active operator's, read from the store now. */
+async function authenticate (header: string | undefined, bootstrapToken: string, operators: OperatorAdmin): Promise<Principal | undefined> {
+  const presented = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? ''
+  if (presented === '') return undefined
+  if (bearerMatches(presented, bootstrapToken)) return { name: 'admin', role: 'admin', orgs: [], bootstrap: true }
+  return await operators.authenticate(presented)
+}
+
+/** The one authorization decision of every route (refusalOf), logged and thrown as a 403 when refused. */
+function authorize (request: FastifyRequest, who: Principal, access: RouteAccess, log: Logger): void {
+  const orgId = (request.params as { org?: unknown } | undefined)?.org
+  const code = refusalOf(who, { access, method: request.method, orgId: typeof orgId === 'string' ? orgId : undefined })
+  if (code === undefined) return
+  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: request.url, remoteAddress: request.ip }, 'operator not allowed')
+  throw new AdminError(code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`)
+}
+
+/**
+ * The audit "who": an operator by its name (`operator:<name>`); the bootstrap
+ * token by the operator name the CLI sends (informational), as before; both
+ * at the caller's address.
+ */
+function actorOf (request: FastifyRequest, who: Principal | undefined): string {
+  if (who !== undefined && !who.bootstrap) return `operator:${who.name}@${request.ip}`
   const raw = request.headers[OPERATOR_HEADER]
   const name = typeof raw === 'string' && /^[A-Za-z0-9._@-]{1,64}$/.test(raw) ? raw : 'admin'
   return `${name}@${request.ip}`
 }
 
-function bearerMatches (header: string | undefined, token: string): boolean {
-  const presented = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? ''
+function bearerMatches (presented: string, token: string): boolean {
   // Compare digests: equal length, constant time, whatever was presented.
-  return timingSafeEqual(digest(presented), digest(token)) && presented !== ''
+  return timingSafeEqual(digest(presented), digest(token))
 }
 
 function digest (value: string): Buffer {

@@ -7,7 +7,12 @@ import type { Failure } from '../../http/error-handler.js'
  * at the edge.
  *
  * Answered by the API
- * ADMIN_ERR_UNAUTHORIZED    no bearer token, or the wrong one (401)
+ * ADMIN_ERR_UNAUTHORIZED    no bearer token, or the wrong one, or a revoked or rotated operator's (401)
+ * ADMIN_ERR_FORBIDDEN_ORG   the operator's organisations do not include the route's (403)
+ * ADMIN_ERR_FORBIDDEN_ROLE  the operator's role may not do that: a viewer's change, an org-admin's global route (403)
+ * ADMIN_ERR_OPERATOR_EXISTS an operator of that name is active already (409)
+ * ADMIN_ERR_OPERATOR_NOT_FOUND no active operator of that name (404)
+ * ADMIN_ERR_OPERATOR_INVALID a name, role or organisation list an operator cannot have (400)
  * ADMIN_ERR_NOT_FOUND       no such route (404)
  * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
  * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit (413)
@@ -16,6 +21,11 @@ import type { Failure } from '../../http/error-handler.js'
  */
 export type AdminErrorCode =
   | 'ADMIN_ERR_UNAUTHORIZED'
+  | 'ADMIN_ERR_FORBIDDEN_ORG'
+  | 'ADMIN_ERR_FORBIDDEN_ROLE'
+  | 'ADMIN_ERR_OPERATOR_EXISTS'
+  | 'ADMIN_ERR_OPERATOR_NOT_FOUND'
+  | 'ADMIN_ERR_OPERATOR_INVALID'
   | 'ADMIN_ERR_NOT_FOUND'
   | 'ADMIN_ERR_BAD_REQUEST'
   | 'ADMIN_ERR_TOO_LARGE'
@@ -25,6 +35,11 @@ export type AdminErrorCode =
 /** A full record, not a partial one: a new code does not compile until it has its status. */
 export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.freeze({
   ADMIN_ERR_UNAUTHORIZED: 401,
+  ADMIN_ERR_FORBIDDEN_ORG: 403,
+  ADMIN_ERR_FORBIDDEN_ROLE: 403,
+  ADMIN_ERR_OPERATOR_EXISTS: 409,
+  ADMIN_ERR_OPERATOR_NOT_FOUND: 404,
+  ADMIN_ERR_OPERATOR_INVALID: 400,
   ADMIN_ERR_NOT_FOUND: 404,
   ADMIN_ERR_BAD_REQUEST: 400,
   ADMIN_ERR_TOO_LARGE: 413,
@@ -44,6 +59,14 @@ export type AdminClientErrorCode =
   | 'ADMIN_ERR_CA_UNREADABLE'
   | 'ADMIN_ERR_UNREACHABLE'
   | 'ADMIN_ERR_HTTP'
+
+/** A refusal of the admin API's own, thrown by its hooks and routes; the error handler attaches ADMIN_STATUS. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError'
+  constructor (readonly code: AdminErrorCode, message: string) {
+    super(message)
+  }
+}
 
 /** One of the API's own refusals with its status, for the answers sent outside the error handler (401, 404). */
 export function adminFailure (code: AdminErrorCode, message: string): Failure {

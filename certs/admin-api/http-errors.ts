@@ -2,12 +2,13 @@ import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
-import type { AdminErrorCode } from './errors.js'
+import { ADMIN_STATUS, AdminError, type AdminErrorCode } from './errors.js'
 
 export { errorBody, type ErrorBody, type Failure } from '../../http/error-handler.js'
 
 /** The HTTP status of each refusal, attached here at the edge (the PKI itself knows nothing of HTTP). */
-const STATUS: Partial<Record<CertsErrorCode, number>> = {
+const STATUS: Partial<Record<CertsErrorCode | AdminErrorCode, number>> = {
+  ...ADMIN_STATUS,
   CERTS_ERR_ORG_NOT_FOUND: 404,
   CERTS_ERR_CA_NOT_FOUND: 404,
   CERTS_ERR_SERVER_CERT_NOT_FOUND: 404,
@@ -28,9 +29,9 @@ const STATUS: Partial<Record<CertsErrorCode, number>> = {
   CERTS_ERR_HSM_FAILED: 503
 }
 
-/** PKI refusals keep their own code; fastify's (bad JSON, schema, size, content type) become ADMIN_ERR_*. */
-const ADMIN_MAPPING: ErrorMapping<CertsErrorCode, AdminErrorCode> = {
-  isOwn: (err): err is CertsError => err instanceof CertsError,
+/** PKI refusals and the API's own (AdminError: 403s, operators) keep their code; fastify's (bad JSON, schema, size, content type) become ADMIN_ERR_*. */
+const ADMIN_MAPPING: ErrorMapping<CertsErrorCode | AdminErrorCode, AdminErrorCode> = {
+  isOwn: (err): err is CertsError | AdminError => err instanceof CertsError || err instanceof AdminError,
   status: STATUS,
   fastifyCodes: { badRequest: 'ADMIN_ERR_BAD_REQUEST', tooLarge: 'ADMIN_ERR_TOO_LARGE', mediaType: 'ADMIN_ERR_MEDIA_TYPE', internal: 'ADMIN_ERR_INTERNAL' },
   events: { refused: 'admin.refused', failed: 'admin.error' },

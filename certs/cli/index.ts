@@ -3,6 +3,7 @@ import { registerCaVerbs } from './ca-verbs.js'
 import { registerCertVerbs } from './cert-verbs.js'
 import type { CliContext } from './cli-context.js'
 import { registerGatewayVerbs } from './gateway-verbs.js'
+import { registerOperatorVerbs } from './operator-verbs.js'
 import { registerOrgVerbs } from './org-verbs.js'
 import { registerPinVerb } from './pin-verb.js'
 import { registerServerCertVerbs } from './server-cert-verbs.js'
@@ -19,4 +20,5 @@ export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerCertVerbs(program, ctx)
   registerGatewayVerbs(program, ctx)
   registerPinVerb(program, ctx)
+  registerOperatorVerbs(program, ctx)
 }

@@ -1,6 +1,6 @@
-import { crlDeadlinesOf, ensureAdminCredentials, expiriesOf, startAdminApi } from '../../certs/index.js'
+import { crlDeadlinesOf, ensureAdminCredentials, expiriesOf, openOperatorStore, startAdminApi } from '../../certs/index.js'
 import { readingAdminRoutes } from '../../bridge/index.js'
-import { observabilityRoutes, PROBE_PATHS } from '../../metrics/index.js'
+import { observabilityRoutes } from '../../metrics/index.js'
 import type { Part, ProcessOptions } from './context.js'
 
 /** The admin API, with the readings' admin routes, the metrics and the probes. */
@@ -30,11 +30,14 @@ export function adminPart (options: ProcessOptions): Part {
         ...(cfg.redisUrl === undefined ? {} : { redis: await backend.ping().then(() => true, () => false) })
       })
     }
+    // On the registry's backend: operators revoked through one process are refused by all at once.
+    const operators = openOperatorStore({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl })
+    onClose(async () => await operators.close())
     const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, {
       registry,
       log,
-      extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)],
-      publicPaths: PROBE_PATHS
+      operators,
+      extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)]
     })
     ports.admin = admin.port
     onClose(async () => await admin.close())

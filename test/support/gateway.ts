@@ -1,6 +1,6 @@
 import { startBroker, type BrokerObserver, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
-import { ensureAdminCredentials, managedCaOf, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
+import { ensureAdminCredentials, managedCaOf, openOperatorStore, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
 import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
@@ -62,7 +62,8 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     redisUrl: options.redisUrl,
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger, observer: options.observer })
-  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger })
+  const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl })
+  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators })
   return {
     port: broker.port,
     wsPort: broker.wsPort,
@@ -78,6 +79,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     serverName: orgId => registry.serverNameFor(orgId),
     async close (closeOptions = {}) {
       await admin.close()
+      await operators.close()
       await broker.close()
       await registry.close()
       if (closeOptions.keepData !== true) await temp?.remove()

@@ -3,6 +3,7 @@ import { deviceTrustPemOf } from '../../ca-key-move.js'
 import { resolveIssueRequest } from '../../issue-request.js'
 import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, revokeCert } from '../../issuer.js'
 import { managedCaOf, type OrgState } from '../../records.js'
+import { ORG_ROUTE } from '../access.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { caView, issuedView, serverCertView } from '../views.js'
 
@@ -13,6 +14,7 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
 
   return async (app: FastifyInstance) => {
     app.post<{ Params: { org: string }, Body: { cn?: string, csr?: string, days?: number, validity_days?: number } }>('/orgs/:org/certs', {
+      ...ORG_ROUTE,
       schema: {
         body: {
           type: 'object',
@@ -37,7 +39,7 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       return await reply.status(201).send(issued.keyPem === undefined ? body : { ...body, private_key: issued.keyPem })
     })
 
-    app.get<{ Params: { org: string }, Querystring: { expiring?: string, all?: string } }>('/orgs/:org/certs', async request => {
+    app.get<{ Params: { org: string }, Querystring: { expiring?: string, all?: string } }>('/orgs/:org/certs', ORG_ROUTE, async request => {
       const state = registry.require(request.params.org)
       const window = request.query.expiring === undefined ? undefined : parseWindow(request.query.expiring)
       const now = Date.now()
@@ -53,18 +55,18 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       }
     })
 
-    app.get<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref', async request => {
+    app.get<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref', ORG_ROUTE, async request => {
       const rec = await findIssued(registry, request.params.org, request.params.ref)
       const state = registry.require(request.params.org)
       return issuedView(rec, issuedStateOf(rec, state), caName(state))
     })
 
-    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/revoke', async request => {
+    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/revoke', ORG_ROUTE, async request => {
       const rec = await revokeCert(registry, request.params.org, request.params.ref, actorOf(request))
       return issuedView(rec, 'revoked', caName(registry.require(request.params.org)))
     })
 
-    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/restore', async request => {
+    app.post<{ Params: { org: string, ref: string } }>('/orgs/:org/certs/:ref/restore', ORG_ROUTE, async request => {
       const rec = await restoreCert(registry, request.params.org, request.params.ref, actorOf(request))
       const state = registry.require(request.params.org)
       return issuedView(rec, issuedStateOf(rec, state), caName(state))

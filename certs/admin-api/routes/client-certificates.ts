@@ -4,6 +4,7 @@ import { CertsError } from '../../errors.js'
 import { resolveIssueRequest } from '../../issue-request.js'
 import { findIssued, issueClientCert, issuedStateOf, listIssued, restoreCert, revokeCert, type IssuedState } from '../../issuer.js'
 import { managedCaOf, type IssuedCertRecord } from '../../records.js'
+import { ORG_ROUTE } from '../access.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { clientCertificateView, failed, succeeded } from '../cloudflare-views.js'
 import { adminFailure } from '../errors.js'
@@ -55,6 +56,7 @@ export function clientCertificateRoutes ({ registry, actorOf }: RouteContext, lo
     })
 
     app.post<{ Params: Params, Body: { csr: string, validity_days: number } }>('/zones/:org/client_certificates', {
+      ...ORG_ROUTE,
       schema: {
         body: {
           type: 'object',
@@ -71,7 +73,7 @@ export function clientCertificateRoutes ({ registry, actorOf }: RouteContext, lo
       return succeeded(view(issued.record, org, 'active'))
     })
 
-    app.get<{ Params: Params, Querystring: { status?: string, page?: string, per_page?: string } }>('/zones/:org/client_certificates', async request => {
+    app.get<{ Params: Params, Querystring: { status?: string, page?: string, per_page?: string } }>('/zones/:org/client_certificates', ORG_ROUTE, async request => {
       const { org } = request.params
       const status = request.query.status ?? 'all'
       if (!STATUS_FILTERS.includes(status)) throw badRequest(`status must be one of ${STATUS_FILTERS.join(', ')}`)
@@ -86,17 +88,17 @@ export function clientCertificateRoutes ({ registry, actorOf }: RouteContext, lo
         { page, per_page: perPage, count: slice.length, total_count: all.length, total_pages: Math.ceil(all.length / perPage) })
     })
 
-    app.get<{ Params: IdParams }>('/zones/:org/client_certificates/:id', async request =>
+    app.get<{ Params: IdParams }>('/zones/:org/client_certificates/:id', ORG_ROUTE, async request =>
       succeeded(view(await byId(request.params.org, request.params.id), request.params.org)))
 
-    app.delete<{ Params: IdParams }>('/zones/:org/client_certificates/:id', async request => {
+    app.delete<{ Params: IdParams }>('/zones/:org/client_certificates/:id', ORG_ROUTE, async request => {
       const { org, id } = request.params
       await byId(org, id)
       // Immediate, on every broker: the certificate is revoked, not pending_revocation.
       return succeeded(view(await revokeCert(registry, org, id, actorOf(request)), org, 'revoked'))
     })
 
-    app.patch<{ Params: IdParams }>('/zones/:org/client_certificates/:id', async request => {
+    app.patch<{ Params: IdParams }>('/zones/:org/client_certificates/:id', ORG_ROUTE, async request => {
       const { org, id } = request.params
       await byId(org, id)
       return succeeded(view(await restoreCert(registry, org, id, actorOf(request)), org))

@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import { activateServerCert, createServerCsr, issueServerCert, uploadServerCert } from '../../server-cert-admin.js'
+import { ORG_ROUTE } from '../access.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
 import { serverCertView } from '../views.js'
 
 export function serverCertRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
   return async (app: FastifyInstance) => {
-    app.get<{ Params: { org: string } }>('/orgs/:org/server-certs', async request => {
+    app.get<{ Params: { org: string } }>('/orgs/:org/server-certs', ORG_ROUTE, async request => {
       const state = registry.require(request.params.org)
       return { server_certificates: state.serverCerts.map(sc => serverCertView(sc, state.org.activeServerCertId)) }
     })
 
     app.post<{ Params: { org: string }, Body: { cn?: string, sans?: string[], reuse_key?: boolean } }>('/orgs/:org/server-certs/csr', {
+      ...ORG_ROUTE,
       schema: {
         body: {
           type: 'object',
@@ -25,6 +27,7 @@ export function serverCertRoutes ({ registry, actorOf }: RouteContext): RoutePlu
     })
 
     app.post<{ Params: { org: string }, Body: { sans?: string[], days?: number } }>('/orgs/:org/server-certs/issue', {
+      ...ORG_ROUTE,
       schema: {
         body: {
           type: 'object',
@@ -39,6 +42,7 @@ export function serverCertRoutes ({ registry, actorOf }: RouteContext): RoutePlu
     })
 
     app.post<{ Params: { org: string }, Body: { certificate: string, key?: string, passphrase?: string } }>('/orgs/:org/server-certs', {
+      ...ORG_ROUTE,
       schema: {
         body: {
           type: 'object',
@@ -53,7 +57,7 @@ export function serverCertRoutes ({ registry, actorOf }: RouteContext): RoutePlu
       return await reply.status(201).send(serverCertView(record, registry.require(request.params.org).org.activeServerCertId))
     })
 
-    app.post<{ Params: { org: string, id: string } }>('/orgs/:org/server-certs/:id/activate', async request => {
+    app.post<{ Params: { org: string, id: string } }>('/orgs/:org/server-certs/:id/activate', ORG_ROUTE, async request => {
       const record = await activateServerCert(registry, request.params.org, request.params.id, actorOf(request))
       return serverCertView(record, record.id)
     })

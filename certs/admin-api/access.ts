@@ -1,0 +1,54 @@
+import type { AdminErrorCode } from './errors.js'
+import type { Principal } from './operators/operator.js'
+
+/**
+ * What a route of the admin API needs, declared on the route itself
+ * (`config: { access }`); a route without a declaration does not start
+ * (admin-server.ts checks each at registration: deny by default).
+ *
+ * org      scoped by the route's `:org` (Cloudflare's routes: the zone): an
+ *          admin, or an org-admin or viewer of that organisation; a viewer
+ *          only reads (GET, HEAD)
+ * org-list any operator; the handler shows only the operator's organisations
+ * admin    an admin only: organisations, operators, and what spans every
+ *          organisation (metrics, the readings' dead letters)
+ * public   no token at all (health probes)
+ */
+export const ROUTE_ACCESS = ['org', 'org-list', 'admin', 'public'] as const
+export type RouteAccess = typeof ROUTE_ACCESS[number]
+
+/** Route options that declare the access, for `app.get(url, ORG_ROUTE, handler)`. */
+export const ORG_ROUTE = Object.freeze({ config: Object.freeze({ access: 'org' as RouteAccess }) })
+export const ADMIN_ROUTE = Object.freeze({ config: Object.freeze({ access: 'admin' as RouteAccess }) })
+export const PUBLIC_ROUTE = Object.freeze({ config: Object.freeze({ access: 'public' as RouteAccess }) })
+
+export function isRouteAccess (value: unknown): value is RouteAccess {
+  return (ROUTE_ACCESS as readonly unknown[]).includes(value)
+}
+
+export interface AccessRequest {
+  readonly access: RouteAccess
+  readonly method: string
+  /** The route's organisation (`:org` or `:zone`), when it has one. */
+  readonly orgId?: string
+}
+
+/** undefined when allowed, else the refusal's code. Pure: the admin API's one decision, table-tested. */
+export function refusalOf (who: Principal, request: AccessRequest): AdminErrorCode | undefined {
+  if (request.access === 'public' || who.role === 'admin') return undefined
+  if (request.access === 'org-list') return undefined
+  if (request.access === 'admin') return 'ADMIN_ERR_FORBIDDEN_ROLE'
+  // 'org': a route declared org-scoped without an organisation in its path is refused, not guessed.
+  if (request.orgId === undefined || !who.orgs.includes(request.orgId)) return 'ADMIN_ERR_FORBIDDEN_ORG'
+  if (who.role === 'viewer' && !isRead(request.method)) return 'ADMIN_ERR_FORBIDDEN_ROLE'
+  return undefined
+}
+
+/** Whether the operator sees organisation `orgId` in lists. */
+export function seesOrg (who: Principal, orgId: string): boolean {
+  return who.role === 'admin' || who.orgs.includes(orgId)
+}
+
+function isRead (method: string): boolean {
+  return method === 'GET' || method === 'HEAD'
+}

@@ -1,0 +1,102 @@
+import type { Logger } from 'pino'
+import type { OrgRegistry } from '../../org-registry.js'
+import { AdminError } from '../errors.js'
+import { isOperatorName, mintToken, principalOf, ROLES, tokenId, tokenMatches, type OperatorRecord, type Principal, type Role } from './operator.js'
+import type { OperatorStore } from './operator-store.js'
+
+/** What create and rotate answer, the one time the token is shown. */
+export interface OperatorCredential {
+  readonly name: string
+  readonly role: Role
+  readonly orgs: readonly string[]
+  readonly token: string
+}
+
+/**
+ * The operator verbs. Changes are audited (event `audit`, the acting
+ * operator as `actor`); no token or hash ever reaches a log line. Creates are
+ * serialised in this process so two of the same name cannot both pass the
+ * name check (processes sharing a store could still race: admins are few).
+ */
+export class OperatorAdmin {
+  private turn: Promise<unknown> = Promise.resolve()
+
+  constructor (private readonly store: OperatorStore, private readonly registry: OrgRegistry, private readonly log: Logger) {}
+
+  async create (name: string, role: string, orgs: readonly string[], actor: string): Promise<OperatorCredential> {
+    return await this.inTurn(async () => {
+      const checked = this.validate(name, role, orgs)
+      if (await this.active(name) !== undefined) throw new AdminError('ADMIN_ERR_OPERATOR_EXISTS', `operator ${name} exists; revoke it first or rotate its token`)
+      const { id, token, tokenHash } = mintToken()
+      const record: OperatorRecord = { id, name, role: checked.role, orgs: checked.orgs, tokenHash, createdAt: new Date().toISOString() }
+      await this.store.put(record)
+      this.audit(actor, 'operator.create', record)
+      return { name, role: record.role, orgs: record.orgs, token }
+    })
+  }
+
+  async list (): Promise<OperatorRecord[]> {
+    return (await this.store.list()).sort((a, b) => a.name.localeCompare(b.name) || a.createdAt.localeCompare(b.createdAt))
+  }
+
+  async revoke (name: string, actor: string): Promise<OperatorRecord> {
+    return await this.inTurn(async () => {
+      const record = { ...await this.require(name), revokedAt: new Date().toISOString() }
+      await this.store.put(record)
+      this.audit(actor, 'operator.revoke', record)
+      return record
+    })
+  }
+
+  /** A new secret under the same id: the old token stops working with this write. */
+  async rotate (name: string, actor: string): Promise<OperatorCredential> {
+    return await this.inTurn(async () => {
+      const current = await this.require(name)
+      const { token, tokenHash } = mintToken(current.id)
+      const record = { ...current, tokenHash, rotatedAt: new Date().toISOString() }
+      await this.store.put(record)
+      this.audit(actor, 'operator.rotate', record)
+      return { name, role: record.role, orgs: record.orgs, token }
+    })
+  }
+
+  /** The operator a presented bearer token belongs to, read from the store now; undefined when none (or revoked). */
+  async authenticate (presented: string): Promise<Principal | undefined> {
+    const id = tokenId(presented)
+    if (id === undefined) return undefined
+    const record = await this.store.get(id)
+    if (record === undefined || record.revokedAt !== undefined || !tokenMatches(record, presented)) return undefined
+    return principalOf(record)
+  }
+
+  private validate (name: string, role: string, orgs: readonly string[]): { role: Role, orgs: string[] } {
+    if (!isOperatorName(name)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', 'an operator name is 1-64 letters, digits, . _ @ -, starting with a letter or digit')
+    if (!(ROLES as readonly string[]).includes(role)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', `role must be one of ${ROLES.join(', ')}`)
+    const unique = [...new Set(orgs)].sort()
+    if (role === 'admin' && unique.length > 0) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', 'an admin has every organisation: give no --org')
+    if (role !== 'admin' && unique.length === 0) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', `a ${role} needs at least one organisation (--org)`)
+    // An operator of an organisation that does not exist would silently gain it when someone creates it.
+    for (const orgId of unique) this.registry.require(orgId)
+    return { role: role as Role, orgs: unique }
+  }
+
+  private async active (name: string): Promise<OperatorRecord | undefined> {
+    return (await this.store.list()).find(r => r.name === name && r.revokedAt === undefined)
+  }
+
+  private async require (name: string): Promise<OperatorRecord> {
+    const record = await this.active(name)
+    if (record === undefined) throw new AdminError('ADMIN_ERR_OPERATOR_NOT_FOUND', `no active operator ${name.slice(0, 64)}`)
+    return record
+  }
+
+  private audit (actor: string, action: string, record: OperatorRecord): void {
+    this.log.info({ event: 'audit', actor, action, orgId: null, operator: record.name, role: record.role, orgs: record.orgs }, action)
+  }
+
+  private async inTurn<T> (step: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(step)
+    this.turn = result.catch(() => {})
+    return await result
+  }
+}

@@ -1,0 +1,30 @@
+import { Option, type Command } from 'commander'
+import { ROLES } from '../admin-api/operators/operator.js'
+import { apiCommand, collect, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
+
+/** The token is printed once, here: the gateway keeps only its hash. */
+const credentialText = (verb: string) => (r: any): string =>
+  `${verb} operator ${String(r.name)} (${String(r.role)}${r.orgs.length > 0 ? ' of ' + String(r.orgs.join(', ')) : ''}); its token, shown this once:\n${String(r.token)}`
+
+export function registerOperatorVerbs (program: Command, ctx: CliContext): void {
+  const operator = program.command('operator').description('operators of the admin API and their roles (admin, org-admin, viewer); admins only')
+  apiCommand(operator, 'create <name>', 'create an operator and print its API token once (--json: {name, role, orgs, token}); the gateway stores only its hash')
+    .addOption(new Option('--role <role>', 'admin: everything; org-admin: everything within its organisations, not organisations or operators; viewer: reads its organisations only').choices(ROLES).makeOptionMandatory())
+    .option('--org <org>', 'an organisation the org-admin or viewer is limited to (repeat for several; an admin takes none)', collect, [])
+    .action(async (name: string, options: ClientOptions & { role: string, org: string[] }) => {
+      await runApi(ctx, options, async c => await c.request('POST', '/operators', { name, role: options.role, orgs: options.org }), credentialText('created'))
+    })
+  apiCommand(operator, 'list', 'list operators (never their tokens), revoked ones included')
+    .action(async (options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('GET', '/operators'),
+        r => table(r.operators, ['name', 'role', 'orgs', 'created_at', 'rotated_at', 'revoked_at']))
+    })
+  apiCommand(operator, 'revoke <name>', 'revoke an operator: its token is refused at once, by every gateway process sharing the store')
+    .action(async (name: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('DELETE', `/operators/${encodeURIComponent(name)}`), r => `revoked operator ${String(r.name)}`)
+    })
+  apiCommand(operator, 'rotate <name>', 'give an operator a new token, printed once; the old one is refused from now on')
+    .action(async (name: string, options: ClientOptions) => {
+      await runApi(ctx, options, async c => await c.request('POST', `/operators/${encodeURIComponent(name)}/rotate`), credentialText('rotated'))
+    })
+}

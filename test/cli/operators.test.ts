@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { adminCaFile } from '../../certs/index.js'
+import { assertExitedZero, mqgateCli } from '../support/mqgate-cli.js'
+import { ADMIN_TOKEN, startTestStack, type TestStack } from '../support/stack.js'
+
+describe('mqgate operator', function () {
+  this.timeout(120_000)
+  let stack: TestStack
+  let admin: { url: string, caFile: string, token: string }
+
+  before(async () => {
+    stack = await startTestStack()
+    admin = { url: `https://127.0.0.1:${stack.adminPort}`, caFile: adminCaFile(stack.dataDir), token: ADMIN_TOKEN }
+  })
+  after(async () => await stack?.close())
+
+  it('creates an operator and prints its token once, as {name, role, orgs, token} with --json', async () => {
+    const created = await mqgateCli(['operator', 'create', 'alice', '--role', 'viewer', '--org', 'demo', '--json'], admin)
+    assertExitedZero(created)
+    const credential = JSON.parse(created.stdout)
+    assert.deepEqual(Object.keys(credential).sort(), ['name', 'orgs', 'role', 'token'])
+    assert.deepEqual({ ...credential, token: undefined }, { name: 'alice', role: 'viewer', orgs: ['demo'], token: undefined })
+    assert.match(credential.token, /^mqg_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/)
+
+    // The token works for what a viewer may do, and not for more.
+    const asAlice = { ...admin, token: credential.token }
+    assertExitedZero(await mqgateCli(['org', 'list'], asAlice))
+    const refused = await mqgateCli(['operator', 'list'], asAlice)
+    assert.notEqual(refused.status, 0)
+    assert.match(refused.stderr, /ADMIN_ERR_FORBIDDEN_ROLE/)
+
+    const listed = await mqgateCli(['operator', 'list'], admin)
+    assertExitedZero(listed)
+    assert.match(listed.stdout, /alice\s+viewer\s+demo/)
+    assert.ok(!listed.stdout.includes(credential.token))
+  })
+
+  it('rotates and revokes by name', async () => {
+    assertExitedZero(await mqgateCli(['operator', 'create', 'bob', '--role', 'org-admin', '--org', 'demo'], admin))
+    const rotated = await mqgateCli(['operator', 'rotate', 'bob'], admin)
+    assertExitedZero(rotated)
+    assert.match(rotated.stdout, /rotated operator bob .*\nmqg_[0-9a-f]{16}_/)
+    assertExitedZero(await mqgateCli(['operator', 'revoke', 'bob'], admin))
+    const again = await mqgateCli(['operator', 'revoke', 'bob'], admin)
+    assert.match(again.stderr, /ADMIN_ERR_OPERATOR_NOT_FOUND/)
+  })
+
+  it('explains the verbs in --help', async () => {
+    const help = await mqgateCli(['operator', 'create', '--help'], admin)
+    assertExitedZero(help)
+    assert.match(help.stdout, /--role <role>/)
+    assert.match(help.stdout, /org-admin/)
+  })
+})
