@@ -157,8 +157,8 @@ export class CrlFetcher {
     // The list loaded already, still fresh, is not parsed again: a CRL of millions of serials takes the event loop for a second.
     const fresh = loaded !== undefined && (loaded.nextUpdate === undefined || Date.parse(loaded.nextUpdate) > Date.now())
     if (fresh && crlFingerprint(bytes) === loaded.fingerprint) return 'unchanged'
+    // The same list past its nextUpdate is not unchanged: readCrl refuses it (CERTS_ERR_CRL_EXPIRED).
     const crl = readCrl(bytes, readSingleCertificate(ca.certPem).x509)
-    if (loaded?.fingerprint === crl.fingerprint) return 'unchanged'
     // A replayed older list would drop the revocations made since.
     if (loaded !== undefined && Date.parse(crl.thisUpdate) < Date.parse(loaded.thisUpdate)) return 'older'
     const updated = await loadCrl(this.registry, orgId, ca.id, bytes, 'crl-fetch')
