@@ -4,7 +4,7 @@ import { orgLimitsOf, type OrgLimits, type OrgRegistry, type OrgState } from '..
 import { allowed, refused, type Checked } from './errors.js'
 import type { BrokerObserver } from './observer.js'
 import type { SharedRate } from './publish-rate.js'
-import { TokenBucket } from './token-bucket.js'
+import { FairShare } from './fair-share.js'
 
 /** The fields of a session this needs. */
 type SessionKey = Pick<Session, 'orgId' | 'clientId'>
@@ -25,7 +25,7 @@ interface Closable { once (event: 'close', listener: () => void): unknown, reado
 export class OrgLimiter {
   /** Open connections of each organisation's authenticated clientIds (a clientId taking over its own session holds one slot). */
   private readonly held = new Map<string, Map<string, number>>()
-  private readonly buckets = new Map<string, { readonly rate: number, readonly bucket: TokenBucket }>()
+  private readonly shares = new Map<string, FairShare>()
   private readonly limitsByRecord = new WeakMap<OrgState['org'], OrgLimits>()
 
   constructor (private readonly registry: OrgRegistry, private readonly observer: BrokerObserver) {}
@@ -56,16 +56,18 @@ export class OrgLimiter {
   }
 
   /**
-   * The organisation's publish rate as a bucket its clients share, consulted
-   * by each client's publish-rate gate (publish-rate.ts) beside the client's
-   * own: over it, the org's clients are read no faster than the rate allows,
-   * together. `orgOf` names the client's organisation once it is known.
+   * The organisation's publish rate, shared by its clients in turns
+   * (fair-share.ts) and consulted by each client's publish-rate gate
+   * (publish-rate.ts) after the client's own: over it, the org's clients are
+   * read no faster than the rate allows, together, each getting its turn.
+   * `orgOf` names the client's organisation once it is known.
    */
   publishGate (orgOf: () => string | undefined): SharedRate & { rate: () => number | undefined } {
     return {
-      waitMs: () => this.bucketOf(orgOf())?.waitMs() ?? 0,
-      take: () => this.bucketOf(orgOf())?.take(1),
-      rate: () => { const orgId = orgOf(); return orgId === undefined ? undefined : this.limitsOf(orgId).publishRate }
+      tryTake: waiter => this.shareOf(orgOf())?.tryTake(waiter) ?? true,
+      wait: waiter => { const share = this.shareOf(orgOf()); if (share === undefined) setImmediate(waiter); else share.wait(waiter) },
+      leave: waiter => this.shareOf(orgOf())?.leave(waiter),
+      rate: () => this.shareOf(orgOf())?.rate()
     }
   }
 
@@ -77,20 +79,15 @@ export class OrgLimiter {
     if (clientIds?.size === 0) this.held.delete(orgId)
   }
 
-  /** A new bucket when the rate changes (it starts full: one second's worth). */
-  private bucketOf (orgId: string | undefined): TokenBucket | undefined {
+  /** One per organisation seen; it reads the organisation's rate at each decision. */
+  private shareOf (orgId: string | undefined): FairShare | undefined {
     if (orgId === undefined) return undefined
-    const rate = this.limitsOf(orgId).publishRate
-    if (rate === undefined) {
-      this.buckets.delete(orgId)
-      return undefined
+    let share = this.shares.get(orgId)
+    if (share === undefined) {
+      share = new FairShare(() => this.limitsOf(orgId).publishRate)
+      this.shares.set(orgId, share)
     }
-    let entry = this.buckets.get(orgId)
-    if (entry?.rate !== rate) {
-      entry = { rate, bucket: new TokenBucket(rate) }
-      this.buckets.set(orgId, entry)
-    }
-    return entry.bucket
+    return share
   }
 
   /** Checked once per record the registry holds: this runs for every PUBLISH. */

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import type { Client } from 'aedes'
+import type { Waiter } from './fair-share.js'
 import { TokenBucket } from './token-bucket.js'
 
 export interface PublishRateLimits {
@@ -12,11 +13,13 @@ export interface PublishRateLimits {
 
 interface Packet { readonly cmd: string, readonly length?: number }
 
-/** A rate the client shares with others (its organisation's, org-limits.ts), consulted beside its own. */
+/** A rate the client shares with others (its organisation's, org-limits.ts and fair-share.ts), consulted after its own. */
 export interface SharedRate {
-  /** Milliseconds until the shared rate lets the next PUBLISH through; 0 now. */
-  waitMs (): number
-  take (): void
+  /** True, and the PUBLISH counted, when this client may pass one now. */
+  tryTake (waiter: Waiter): boolean
+  /** Calls `waiter` when this client's turn comes. */
+  wait (waiter: Waiter): void
+  leave (waiter: Waiter): void
 }
 
 /**
@@ -44,27 +47,44 @@ export function limitPublishRate (socket: Duplex, client: Client, limits: Publis
   const bytes = new TokenBucket(limits.bytesPerSecond)
   const held: Packet[] = []
   let timer: NodeJS.Timeout | undefined
+  /** Waiting for its turn at the shared rate. */
+  let queued = false
   let starved = false
   const emit = parser.emit.bind(parser)
 
   const ownWaitMs = (): number => Math.max(messages.waitMs(), bytes.waitMs())
-  const waitMs = (): number => Math.max(ownWaitMs(), shared?.waitMs() ?? 0)
   const pass = (packet: Packet): void => {
     if (packet.cmd === 'publish') {
       messages.take(1)
       // Remaining Length plus the fixed header (at least two bytes).
       bytes.take((packet.length ?? 0) + 2)
-      shared?.take()
     }
     emit('packet', packet)
   }
-  const release = (): void => {
+  /** Whether `packet` may pass now: its own rate first, then (taking a turn) the shared one. */
+  const mayPass = (packet: Packet): 'now' | 'client' | 'shared' => {
+    if (packet.cmd !== 'publish') return 'now'
+    if (ownWaitMs() > 0) return 'client'
+    return shared === undefined || shared.tryTake(release) ? 'now' : 'shared'
+  }
+  const waitFor = (by: 'client' | 'shared'): void => {
+    if (by === 'client') {
+      timer = setTimeout(release, ownWaitMs())
+    } else {
+      queued = true
+      shared?.wait(release)
+    }
+  }
+  function release (): void {
     timer = undefined
+    queued = false
     if (socket.destroyed) return
-    while (held.length > 0 && waitMs() === 0) pass(held.shift() as Packet)
-    if (held.length > 0) {
-      timer = setTimeout(release, waitMs())
-    } else if (starved) {
+    while (held.length > 0) {
+      const verdict = mayPass(held[0])
+      if (verdict !== 'now') return waitFor(verdict)
+      pass(held.shift() as Packet)
+    }
+    if (starved) {
       starved = false
       socket.emit('readable')
     }
@@ -74,16 +94,18 @@ export function limitPublishRate (socket: Duplex, client: Client, limits: Publis
     if (event !== 'packet') return emit(event, ...args)
     const packet = args[0] as Packet
     // Held packets keep their order: whatever follows one waits behind it.
-    if (held.length === 0 && (packet.cmd !== 'publish' || waitMs() === 0)) {
+    if (held.length > 0) {
+      held.push(packet)
+      return true
+    }
+    const verdict = mayPass(packet)
+    if (verdict === 'now') {
       pass(packet)
       return true
     }
-    if (held.length === 0) {
-      if (ownWaitMs() > 0) onThrottled('client')
-      if ((shared?.waitMs() ?? 0) > 0) onThrottled('shared')
-    }
+    onThrottled(verdict)
     held.push(packet)
-    timer ??= setTimeout(release, waitMs())
+    if (timer === undefined && !queued) waitFor(verdict)
     return true
   }
 
@@ -96,6 +118,7 @@ export function limitPublishRate (socket: Duplex, client: Client, limits: Publis
   } as typeof socket.read
   socket.once('close', () => {
     clearTimeout(timer)
+    shared?.leave(release)
     held.length = 0
   })
   return true

@@ -92,9 +92,10 @@ describe('hardening: per-organisation limits (mqgate org limits)', function () {
     const atTwoSeconds = seen.messages.length
     assertAboutRate(atTwoSeconds, started, 50, total, ' for the organisation')
     const byFlooder = [0, 1].map(f => seen.messages.filter(m => JSON.parse(m.payload).f === f).length)
-    // Which held socket is read first as the organisation's budget refills is the event loop's
-    // order: both must progress (a per-client limit would let each through at 50/s), not equally.
-    assert.ok(byFlooder.every(count => count >= atTwoSeconds * 0.05), `both acme devices got a share of the rate: ${byFlooder.join(' and ')}`)
+    // The organisation's first second's worth (50) may go to whichever socket is read first;
+    // after it, its clients take turns (fair-share.ts): about 100 and 50 here. Without turns,
+    // one client's timer could take every refill (a CI run saw 147 and 4).
+    assert.ok(byFlooder.every(count => count >= atTwoSeconds * 0.2), `both acme devices got their turns in the rate: ${byFlooder.join(' and ')}`)
 
     await within(3000, async () => globexLatency.length >= 40 ? true : undefined)
     assert.ok(Math.max(...globexLatency) < 500, `globex's device kept its pace (worst latency ${Math.max(...globexLatency)} ms)`)
