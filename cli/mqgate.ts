@@ -2,7 +2,7 @@
 import os from 'node:os'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { isCertsError } from '../certs/index.js'
-import { AdminApiError, registerPkiVerbs } from '../certs/cli/index.js'
+import { AdminApiError, EstClientError, registerEnrollVerbs, registerPkiVerbs } from '../certs/cli/index.js'
 import { ConfigError } from '../config/gateway-config.js'
 import { registerReadingVerbs } from '../bridge/cli/readings-verbs.js'
 import { KekRequiredError } from '../config/kek-config.js'
@@ -69,6 +69,9 @@ Environment (mqgate registry rotate-kek, run directly on the store, not through 
   REDIS_URL or MQGATE_DATA_DIR, MQGATE_KEK / MQGATE_KEK_FILE (the current key) as the processes;
   --new-kek-file F names the new one
 
+Environment (device verbs: enroll, renew):
+  MQGATE_ENROLL_TOKEN        the one-time enrollment token for mqgate enroll (or --token-file)
+
 Environment (operator verbs):
   MQGATE_ADMIN_URL           admin API URL (default https://127.0.0.1:$MQGATE_ADMIN_PORT)
   MQGATE_ADMIN_TOKEN         bearer token: the bootstrap admin's, or an operator's (default: <data dir>/admin-token)
@@ -100,6 +103,7 @@ function program (): Command {
     .action(async () => { await serve(await runApi(process.env)) })
   const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
   registerPkiVerbs(root, cli)
+  registerEnrollVerbs(root, cli)
   registerReadingVerbs(root, cli)
   registerRegistryVerbs(root, cli)
   return root
@@ -166,7 +170,7 @@ async function main (): Promise<void> {
 
 function describe (err: unknown): string {
   if (err instanceof ConfigError) return err.message
-  if (err instanceof AdminApiError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
+  if (err instanceof AdminApiError || err instanceof EstClientError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
   return `mqgate: ${(err as Error).message}`
 }
 

@@ -9,6 +9,8 @@ import { registerPinVerb } from './pin-verb.js'
 import { registerServerCertVerbs } from './server-cert-verbs.js'
 
 export { AdminApiError, type ClientEnv } from './admin-client.js'
+export { registerEnrollVerbs } from './enroll-verbs.js'
+export { EstClientError } from '../enrollment/est-client.js'
 export { registerBackupVerbs } from './registry-verbs.js'
 export type { CliContext } from './cli-context.js'
 
