@@ -42,7 +42,7 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
   // The workers write to the primary's stdout (cluster's default stdio) and
   // parse the same argv; handing them the format decided here keeps their
   // lines in it whatever they would guess themselves.
-  return await superviseWorkers(workers, log, { MQGATE_LOG_FORMAT: format }, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, undefined, ports.pki)))
+  return await superviseWorkers(workers, log, { MQGATE_LOG_FORMAT: format }, ports => print(welcomeText({ files, ports, dataDir: cfg.dataDir, adminTokenFromEnv: options.adminToken !== undefined })))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */

@@ -38,7 +38,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   const running = await runParts(cfg, options, [
     async ({ registry, log, keys }) => {
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile, ports.pki))
+      welcome = ports => print(welcomeText({ files, ports, dataDir: cfg.dataDir, adminTokenFromEnv: options.adminToken !== undefined, generatedKekFile: keys.generatedFile }))
     },
     brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart
   ])
