@@ -181,8 +181,7 @@ async function main (): Promise<void> {
 }
 
 function describe (err: unknown): string {
-  if (err instanceof ConfigError) return err.message
-  if (err instanceof AdminApiError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
+  if (err instanceof ConfigError || err instanceof AdminApiError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
   return `mqgate: ${(err as Error).message}`
 }
 
