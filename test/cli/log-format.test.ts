@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -90,27 +90,38 @@ describe('mqgate start: the log format (a real process)', function () {
     })
   })
 
-  it('refuses MQGATE_LOG_FORMAT=xml as a configuration error (CONFIG_ERR_INVALID, exit code 1)', () => {
-    const result = spawnSync(process.execPath, [MQGATE, 'start'], {
-      env: { ...process.env, MQGATE_DATA_DIR: temp.dir, REDIS_URL: '', MQGATE_LOG_FORMAT: 'xml' },
-      encoding: 'utf8',
-      timeout: 20_000
-    })
+  it('refuses MQGATE_LOG_FORMAT=xml as a configuration error (CONFIG_ERR_INVALID, exit code 1)', async () => {
+    const result = await runToExit(['start'], { MQGATE_DATA_DIR: temp.dir, MQGATE_LOG_FORMAT: 'xml' })
     assert.equal(result.status, 1, result.stdout + result.stderr)
     assert.match(result.stderr, /^mqgate: CONFIG_ERR_INVALID: /)
     assert.match(result.stderr, /MQGATE_LOG_FORMAT must be one of json, pretty, got "xml"/)
   })
 
-  it('refuses --log-format xml as a usage error (exit code 2), naming the choices', () => {
-    const result = spawnSync(process.execPath, [MQGATE, 'start', '--log-format', 'xml'], {
-      env: { ...process.env, MQGATE_DATA_DIR: temp.dir, REDIS_URL: '' },
-      encoding: 'utf8',
-      timeout: 20_000
-    })
+  it('refuses --log-format xml as a usage error (exit code 2), naming the choices', async () => {
+    const result = await runToExit(['start', '--log-format', 'xml'], { MQGATE_DATA_DIR: temp.dir })
     assert.equal(result.status, 2, result.stdout + result.stderr)
     assert.match(result.stderr, /--log-format <format>' argument 'xml' is invalid\. Allowed choices are json, pretty/)
   })
 })
+
+/**
+ * `mqgate <args>` expected to refuse at once, on ports 0 all the same: a
+ * process that starts instead is killed after 20 s and reports no status.
+ */
+async function runToExit (args: readonly string[], env: Record<string, string>): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [MQGATE, ...args], {
+    env: { ...process.env, REDIS_URL: '', MQGATE_MQTT_PORT: '0', MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: '0', MQGATE_API_PORT: '0', MQGATE_ADMIN_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => { stdout += chunk })
+  child.stderr.on('data', chunk => { stderr += chunk })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  const status = await new Promise<number | null>(resolve => child.once('close', code => resolve(code)))
+  clearTimeout(timer)
+  return { status, stdout, stderr }
+}
 
 describe('mqgate start: how the welcome text says to sign in to the admin API', function () {
   this.timeout(90_000)
