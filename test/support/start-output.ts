@@ -73,7 +73,7 @@ export async function runStartOnce (run: StartRun): Promise<StartOutput> {
       if (child.exitCode !== null) throw new Error(`mqgate start exited with ${child.exitCode}:\n${text}\n${stderr}`)
       const output = tryParse(text)
       return output !== undefined && (run.until?.(output.text) ?? true) ? true : undefined
-    })
+    }).catch((err: Error) => { throw new Error(`${err.message}: no welcome text, or not what \`until\` waits for:\n${clean(text)}`) })
     await run.whileRunning?.(parse(text))
   } finally {
     child.kill('SIGTERM')
