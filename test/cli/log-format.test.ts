@@ -25,12 +25,13 @@ describe('choosing the log format', () => {
   for (const c of cases) it(c.name, () => assert.equal(chooseLogFormat(c.choice), c.want))
 })
 
-/** Every log line is pino-pretty's, none is JSON, and the broker's start is among them with its level and message. */
+/** Every log line is pino-pretty's (or indented under one), none is JSON, and the broker's start is among them with its level and message. */
 function assertPretty (output: StartOutput): void {
   assert.ok(output.logs.length >= 3, output.text)
   for (const line of output.logs) {
     assert.ok(!isJsonObject(line), `not JSON: ${line}`)
-    assert.match(line, PRETTY_LINE)
+    // An error's fields (its stack) follow its line, indented.
+    assert.ok(PRETTY_LINE.test(line) || /^\s/.test(line), `a pretty line: ${line}`)
   }
   assert.ok(output.logs.some(line => PRETTY_LINE.exec(line)?.[1] === 'INFO' && PRETTY_LINE.exec(line)?.[3].startsWith('MQTT over TLS listening {')), output.text)
 }
