@@ -18,8 +18,11 @@ RUN npm run build && rm -rf dist/test dist/.tsbuildinfo
 
 # Runtime: production dependencies and the compiled JavaScript only.
 FROM node:20-bookworm-slim AS runtime
+# JSON logs for the log driver and whatever reads it, even when the container has a TTY
+# (docker run -t, compose tty: true), where mqgate would otherwise pick its pretty format.
 ENV NODE_ENV=production \
-    MQGATE_DATA_DIR=/data
+    MQGATE_DATA_DIR=/data \
+    MQGATE_LOG_FORMAT=json
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches

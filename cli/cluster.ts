@@ -4,8 +4,8 @@ import { serverNameOf } from '../access/index.js'
 import { ensureAdminCredentials, ensureDemoBootstrap, openRegistry, DEMO_ORG, type BootstrapFiles, type KeyRing } from '../certs/index.js'
 import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
 import { resolveKeys } from '../config/kek-config.js'
-import { createRootLogger } from './logger.js'
-import { runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
+import { createProcessLogger } from './logger.js'
+import { logFormatOf, runStart, runWorkerParts, type ProcessOptions, type RunningProcess, type WorkerReport } from './processes.js'
 import { welcomeText } from './welcome.js'
 
 /**
@@ -35,10 +35,14 @@ export async function runStartWorkers (env: NodeJS.ProcessEnv, options: ProcessO
     if (workers > 1) running.log.info({ event: 'cluster.single', requested: workers }, 'without REDIS_URL the processes would share nothing: running one')
     return running
   }
-  const log = options.logger ?? createRootLogger(cfg.logLevel)
+  const format = logFormatOf(cfg, options)
+  const log = options.logger ?? createProcessLogger(cfg.logLevel, format)
   const { keys } = await resolveKeys(cfg)
   const files = await prepareOnce(cfg, options.adminToken, log, keys)
-  return await superviseWorkers(workers, log, ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, undefined, ports.pki)))
+  // The workers write to the primary's stdout (cluster's default stdio) and
+  // parse the same argv; handing them the format decided here keeps their
+  // lines in it whatever they would guess themselves.
+  return await superviseWorkers(workers, log, { MQGATE_LOG_FORMAT: format }, ports => print(welcomeText({ files, ports, dataDir: cfg.dataDir, adminTokenFromEnv: options.adminToken !== undefined })))
 }
 
 /** What must happen once, not once per worker: the demo organisation and the admin credentials. */
@@ -57,7 +61,7 @@ async function prepareOnce (cfg: Readonly<GatewayConfig>, adminToken: string | u
   }
 }
 
-function superviseWorkers (count: number, log: Logger, onFirstListening: (ports: RunningProcess['ports']) => void): RunningProcess {
+function superviseWorkers (count: number, log: Logger, workerEnv: Readonly<Record<string, string>>, onFirstListening: (ports: RunningProcess['ports']) => void): RunningProcess {
   let stopping = false
   let welcomed = false
   let ports: RunningProcess['ports'] = {}
@@ -65,7 +69,7 @@ function superviseWorkers (count: number, log: Logger, onFirstListening: (ports:
   const timers = new Set<NodeJS.Timeout>()
   const fork = (index: number): Worker => {
     const startedAt = Date.now()
-    const worker = cluster.fork({ MQGATE_WORKER: String(index) })
+    const worker = cluster.fork({ ...workerEnv, MQGATE_WORKER: String(index) })
     worker.on('message', (message: WorkerReport) => {
       if (message?.mqgate !== 'listening') return
       ports = message.ports

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import os from 'node:os'
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { isCertsError } from '../certs/index.js'
 import { AdminApiError, EstClientError, registerEnrollVerbs, registerPkiVerbs } from '../certs/cli/index.js'
-import { ConfigError } from '../config/gateway-config.js'
+import { ConfigError, LOG_FORMATS, type LogFormat } from '../config/gateway-config.js'
 import { registerReadingVerbs } from '../bridge/cli/readings-verbs.js'
 import { KekRequiredError } from '../config/kek-config.js'
 import { runStartWorkers } from './cluster.js'
-import { runApi, runBridge, runBroker, type RunningProcess } from './processes.js'
+import { runApi, runBridge, runBroker, type ProcessOptions, type RunningProcess } from './processes.js'
 import { registerRegistryVerbs } from './registry-verbs.js'
 
 /**
@@ -59,6 +59,8 @@ Environment (processes):
   MQGATE_READING_EVENT       event carrying readings (default temp); MQGATE_READING_FORMAT (json)
   MQGATE_READINGS_PER_DEVICE readings kept per device (default 10000)
   MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  MQGATE_LOG_FORMAT          json|pretty (default: pretty when stdout is a terminal, else json;
+                             --log-format on start, broker, bridge, api beats it)
   MQGATE_KEK                 key-encryption key (base64 of 32 bytes) sealing every private key in the
                              registry; or MQGATE_KEK_FILE. Required with REDIS_URL; without Redis the
                              first start generates <data dir>/kek (0600)
@@ -86,27 +88,41 @@ function program (): Command {
     .exitOverride()
     .addHelpText('after', ENVIRONMENT_HELP)
   const secrets = { adminToken: emptyToUndefined(process.env.MQGATE_ADMIN_TOKEN) }
+  // What a process verb hands over: the secret, its --log-format, and whether a person reads stdout.
+  const processOptions = (options: LogFormatOption): ProcessOptions => ({ ...secrets, logFormat: options.logFormat, terminal: process.stdout.isTTY === true })
   root.command('start')
     .description('run the gateway on embedded defaults (broker, admin API, temps API, CRLs and OCSP over HTTP, bridge); the first start creates the demo organisation')
     .option('--workers <n>', 'processes sharing the ports (needs REDIS_URL; without it one runs)', parseWorkers, os.availableParallelism())
-    .action(async (options: { workers: number }) => {
-      await serve(await runStartWorkers(process.env, secrets, options.workers, text => process.stdout.write(text + '\n')))
+    .addOption(logFormatOption())
+    .action(async (options: { workers: number } & LogFormatOption) => {
+      await serve(await runStartWorkers(process.env, processOptions(options), options.workers, text => process.stdout.write(text + '\n')))
     })
   root.command('broker')
     .description('run the MQTT broker and the admin API (MQGATE_DEFAULT_ORG unset: clients must send SNI <org>.messaging.<domain>)')
-    .action(async () => { await serve(await runBroker(process.env, secrets)) })
+    .addOption(logFormatOption())
+    .action(async (options: LogFormatOption) => { await serve(await runBroker(process.env, processOptions(options))) })
   root.command('bridge')
     .description('run the bridge: readings from the Redis log into the store, and to an external temps API if MQGATE_TEMPS_URL is set (needs REDIS_URL)')
-    .action(async () => { await serve(await runBridge(process.env)) })
+    .addOption(logFormatOption())
+    .action(async (options: LogFormatOption) => { await serve(await runBridge(process.env, processOptions(options))) })
   root.command('api')
     .description('run the temps API over the Redis reading store, and the CRLs and OCSP over HTTP (needs REDIS_URL)')
-    .action(async () => { await serve(await runApi(process.env)) })
+    .addOption(logFormatOption())
+    .action(async (options: LogFormatOption) => { await serve(await runApi(process.env, processOptions(options))) })
   const cli = { env: process.env, out: (text: string) => process.stdout.write(text + '\n') }
   registerPkiVerbs(root, cli)
   registerEnrollVerbs(root, cli)
   registerReadingVerbs(root, cli)
   registerRegistryVerbs(root, cli)
   return root
+}
+
+interface LogFormatOption { readonly logFormat?: LogFormat }
+
+/** `--log-format json|pretty` on the process verbs; a value outside the two is a usage error (exit 2). */
+function logFormatOption (): Option {
+  return new Option('--log-format <format>', 'json (one object a line) or pretty (for people); beats MQGATE_LOG_FORMAT; default: pretty when stdout is a terminal, else json')
+    .choices(LOG_FORMATS)
 }
 
 function parseWorkers (value: string): number {
@@ -169,8 +185,7 @@ async function main (): Promise<void> {
 }
 
 function describe (err: unknown): string {
-  if (err instanceof ConfigError) return err.message
-  if (err instanceof AdminApiError || err instanceof EstClientError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
+  if (err instanceof ConfigError || err instanceof AdminApiError || err instanceof EstClientError || err instanceof KekRequiredError || isCertsError(err)) return `mqgate: ${err.code}: ${err.message}`
   return `mqgate: ${(err as Error).message}`
 }
 

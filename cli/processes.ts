@@ -4,9 +4,10 @@ import { serverNameOf, type TlsFront } from '../access/index.js'
 import { createReadingsBackend, type ReadingsBackend } from '../bridge/index.js'
 import { ensureDemoBootstrap, openRegistry, DEMO_ORG, OcspResponder, type OrgRegistry } from '../certs/index.js'
 import { GatewayMetrics } from '../metrics/index.js'
-import { loadConfig, type GatewayConfig } from '../config/gateway-config.js'
+import { loadConfig, type GatewayConfig, type LogFormat } from '../config/gateway-config.js'
 import { resolveKeys } from '../config/kek-config.js'
-import { createRootLogger } from './logger.js'
+import { chooseLogFormat } from './log-format.js'
+import { createProcessLogger } from './logger.js'
 import { adminPart } from './parts/admin-part.js'
 import { bridgePart } from './parts/bridge-part.js'
 import { brokerPart } from './parts/broker-part.js'
@@ -37,7 +38,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
   const running = await runParts(cfg, options, [
     async ({ registry, log, keys }) => {
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
-      welcome = ports => print(welcomeText(files, ports.mqtt ?? 0, ports.admin ?? 0, ports.api ?? 0, keys.generatedFile, ports.pki))
+      welcome = ports => print(welcomeText({ files, ports, dataDir: cfg.dataDir, adminTokenFromEnv: options.adminToken !== undefined, generatedKekFile: keys.generatedFile }))
     },
     brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart
   ])
@@ -91,9 +92,18 @@ function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<Gat
   return cfg
 }
 
+/** The format of a process's logs: `--log-format`, else MQGATE_LOG_FORMAT, else pretty at a terminal and JSON elsewhere. */
+export function logFormatOf (cfg: Readonly<GatewayConfig>, options: ProcessOptions): LogFormat {
+  return chooseLogFormat({ flag: options.logFormat, env: cfg.logFormat, terminal: options.terminal === true })
+}
+
+function processLogger (cfg: Readonly<GatewayConfig>, options: ProcessOptions): Logger {
+  return createProcessLogger(cfg.logLevel, logFormatOf(cfg, options))
+}
+
 /** Starts the parts in order on one registry and one readings backend; closes what started if one fails. */
 async function runParts (cfg: Readonly<GatewayConfig>, options: ProcessOptions, parts: readonly Part[]): Promise<RunningProcess> {
-  const log = options.logger ?? createRootLogger(cfg.logLevel)
+  const log = options.logger ?? processLogger(cfg, options)
   const stops: Array<() => Promise<void>> = []
   const close = async (): Promise<void> => { for (const stop of stops.splice(0).reverse()) await stop() }
   try {

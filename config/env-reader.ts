@@ -30,11 +30,16 @@ export class EnvReader {
   }
 
   oneOf<T extends string> (name: string, fallback: T, allowed: readonly T[]): T {
+    return this.optionalOneOf(name, allowed) ?? fallback
+  }
+
+  /** As `oneOf`, but unset (or empty) stays undefined, for a caller that decides the default itself. */
+  optionalOneOf<T extends string> (name: string, allowed: readonly T[]): T | undefined {
     const raw = this.env[name]
-    if (raw === undefined || raw === '') return fallback
+    if (raw === undefined || raw === '') return undefined
     if (!(allowed as readonly string[]).includes(raw)) {
       this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`)
-      return fallback
+      return undefined
     }
     return raw as T
   }

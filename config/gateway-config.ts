@@ -15,6 +15,12 @@ export interface GatewayConfig {
   readonly redisUrl?: string
   /** MQGATE_LOG_LEVEL: pino level, `info` by default. */
   readonly logLevel: string
+  /**
+   * MQGATE_LOG_FORMAT: `json` (one object a line) or `pretty` (pino-pretty,
+   * for people); unset, the entry decides (`--log-format`, else pretty when
+   * stdout is a terminal).
+   */
+  readonly logFormat?: LogFormat
   readonly broker: BrokerConfig
   readonly admin: AdminConfig
   readonly bridge: BridgeConfig
@@ -80,6 +86,8 @@ export const ADMIN_DEFAULT_PORT = 9443
 export { PKI_HTTP_DEFAULT_PORT } from './pki-config.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const LOG_FORMATS = ['json', 'pretty'] as const
+export type LogFormat = typeof LOG_FORMATS[number]
 const DOMAIN_PATTERN = /^(?=.{1,200}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/
 
 export class ConfigError extends Error {
@@ -109,6 +117,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     dataDir: path.resolve(read.string('MQGATE_DATA_DIR', './data')),
     redisUrl,
     logLevel: read.oneOf('MQGATE_LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: read.optionalOneOf('MQGATE_LOG_FORMAT', LOG_FORMATS),
     broker: Object.freeze({
       host: read.optionalString('MQGATE_MQTT_HOST'),
       port: read.integer('MQGATE_MQTT_PORT', BROKER_DEFAULTS.port, 0, 65535),

@@ -3,7 +3,7 @@ import { TlsFront, type OcspCheckEvent } from '../../access/index.js'
 import type { TransportDeps } from '../../broker/index.js'
 import type { ReadingsBackend } from '../../bridge/index.js'
 import { FetchAllowList, type OcspResponder, type OrgRegistry } from '../../certs/index.js'
-import type { GatewayConfig } from '../../config/gateway-config.js'
+import type { GatewayConfig, LogFormat } from '../../config/gateway-config.js'
 import type { ResolvedKeys } from '../../config/kek-config.js'
 import type { GatewayMetrics } from '../../metrics/index.js'
 
@@ -17,6 +17,10 @@ import type { GatewayMetrics } from '../../metrics/index.js'
 export interface ProcessOptions {
   readonly adminToken?: string
   readonly logger?: Logger
+  /** `--log-format`: beats MQGATE_LOG_FORMAT (cli/log-format.ts). */
+  readonly logFormat?: LogFormat
+  /** Whether stdout is a terminal: without a flag or MQGATE_LOG_FORMAT, logs are pretty there. */
+  readonly terminal?: boolean
 }
 
 export type Part = (ctx: PartContext) => Promise<void>

@@ -362,6 +362,17 @@ describe('deploying with docker-compose', () => {
     assert.deepEqual(new Set(exposed), new Set([MQTT_PORT, WS_PORT, API_PORT, ADMIN_PORT, PKI_PORT]))
   })
 
+  it('keeps the containers\' logs JSON, even on a TTY (docker run -t), where mqgate would pick pretty lines', () => {
+    const runtime = dockerfileStages().at(-1)
+    assert.ok(runtime !== undefined)
+    assert.match(runtime.instructions.filter(i => i.keyword === 'ENV').map(i => i.args).join(' '), /\bMQGATE_LOG_FORMAT=json\b/, 'the image sets MQGATE_LOG_FORMAT=json')
+    for (const [name, service] of mqgateServices(compose())) {
+      const format = environmentOf(service).get('MQGATE_LOG_FORMAT')
+      assert.ok(format === undefined || format === 'json', `service ${name} keeps MQGATE_LOG_FORMAT json, got ${format}`)
+      assert.ok(!words(service.command).includes('--log-format'), `service ${name} leaves --log-format alone`)
+    }
+  })
+
   it('keeps dist/test out of the runtime stage', () => {
     const stages = dockerfileStages()
     const runtime = stages.at(-1)

@@ -74,3 +74,20 @@ describe('configuration: MQGATE_PKI_HTTP_PORT, and the CRL and OCSP URLs that fo
     assert.throws(() => loadConfig({ MQGATE_PKI_HTTP_PORT: '70000' }), { code: 'CONFIG_ERR_INVALID' })
   })
 })
+
+describe('configuration: MQGATE_LOG_FORMAT', () => {
+  it('leaves the format to the entry when unset or empty (the terminal decides there)', () => {
+    assert.equal(loadConfig({}).logFormat, undefined)
+    assert.equal(loadConfig({ MQGATE_LOG_FORMAT: '' }).logFormat, undefined)
+  })
+
+  it('takes json and pretty', () => {
+    assert.equal(loadConfig({ MQGATE_LOG_FORMAT: 'json' }).logFormat, 'json')
+    assert.equal(loadConfig({ MQGATE_LOG_FORMAT: 'pretty' }).logFormat, 'pretty')
+  })
+
+  it('refuses anything else with CONFIG_ERR_INVALID, among the other problems', () => {
+    assert.throws(() => loadConfig({ MQGATE_LOG_FORMAT: 'xml', MQGATE_MQTT_PORT: 'http' }), (err: any) =>
+      err.code === 'CONFIG_ERR_INVALID' && err.problems.length === 2 && err.problems.some((p: string) => p.startsWith('MQGATE_LOG_FORMAT must be one of json, pretty')))
+  })
+})
