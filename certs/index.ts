@@ -1,6 +1,6 @@
 /** The PKI's public surface: other parts import from here only. */
 export { CertsError, isCertsError, type CertsErrorCode } from './errors.js'
-export { NAME_PATTERN, ORG_PATTERN, isValidName, isValidOrgId, fileNameForCommonName, parseIdentityName, type IdentityName } from './names.js'
+export { NAME_PATTERN, ORG_PATTERN, isValidName, isValidOrgId, fileNameForCommonName, parseIdentityName, parseClaimName, claimCommonName, type IdentityName } from './names.js'
 export {
   inspectCertificate, splitPemCertificates, isWithinValidity, allowsClientAuth, keyMatchesCertificate,
   OID_CLIENT_AUTH, OID_SERVER_AUTH, type CertificateFacts
