@@ -135,11 +135,22 @@ describe('EST enrollment with claim certificates and one-time tokens (curl, open
   })
 
   it('refuses a second enrollment of an enrolled id, and a device type the claim does not list, each with its code', async () => {
+    // An identity with an operator-issued certificate: enrolled, though never through EST.
+    assertExitedZero(await cli(['cert', 'issue', 'demo', '--cn', 'd:sensor:op-1']))
+    assertRefused(await enrollOver('d:sensor:op-1', claimAuth('factory-1')), 409, 'CERTS_ERR_ALREADY_ENROLLED')
     assertRefused(await enrollOver('d:sensor:s-0001', claimAuth('factory-1')), 409, 'CERTS_ERR_ALREADY_ENROLLED')
     assertRefused(await enrollOver('d:camera:c-1', claimAuth('factory-1')), 403, 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED')
     assertRefused(await enrollOver('a:dashboard', claimAuth('factory-1')), 403, 'CERTS_ERR_ENROLL_NOT_DEVICE')
     const uses = (await cliJson(cli, ['claim', 'list', 'demo'])).claims.find((c: any) => c.name === 'factory-1').uses
     assert.equal(uses, 2, 'a refused request takes no use')
+  })
+
+  it('enrolls an identity again once its certificate is revoked', async () => {
+    assertExitedZero(await cli(['cert', 'issue', 'demo', '--cn', 'd:sensor:op-2']))
+    assertRefused(await enrollOver('d:sensor:op-2', claimAuth('factory-1')), 409, 'CERTS_ERR_ALREADY_ENROLLED')
+    const issued = (await cliJson(cli, ['cert', 'list', 'demo'])).certificates.find((c: any) => c.common_name === 'd:sensor:op-2')
+    assertExitedZero(await cli(['cert', 'revoke', 'demo', issued.id]))
+    assert.equal((await enrollOver('d:sensor:op-2', claimAuth('factory-1'))).status, 200)
   })
 
   it('refuses an exhausted claim with CERTS_ERR_CLAIM_EXHAUSTED', async () => {
