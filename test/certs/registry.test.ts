@@ -143,6 +143,22 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
       }
     })
 
+    it('lets one of many concurrent compare-and-sets on a record win, from two stores on the same data', async () => {
+      const other = factory.open()
+      try {
+        const record = { id: 'probe', commonName: 'd:sensor:probe', expiresAt: new Date(Date.now() + 60_000).toISOString(), createdAt: new Date().toISOString(), createdBy: 'test' }
+        await registry.store.put('acme', 'enroll-tokens', record, { quiet: true })
+        const expected = await other.get('acme', 'enroll-tokens', 'probe')
+        const stores = [registry.store, other]
+        const wins = await Promise.all(Array.from({ length: 10 }, async (_, i) => await stores[i % 2].swap('acme', 'enroll-tokens', expected!, { ...expected!, usedAt: `winner ${i}` })))
+        assert.equal(wins.filter(Boolean).length, 1)
+        assert.equal((await registry.store.get('acme', 'enroll-tokens', 'probe'))?.usedAt, `winner ${wins.indexOf(true)}`)
+        assert.equal(await other.swap('acme', 'enroll-tokens', expected!, { ...expected!, usedAt: 'late' }), false, 'the record changed since it was read')
+      } finally {
+        await other.close()
+      }
+    })
+
     it('lists issued certificates in the order they were issued, several in one second included', async () => {
       const ids: string[] = []
       for (let i = 0; i < 6; i++) ids.push((await issueClientCert(registry, 'acme', { commonName: `d:sensor:order-${i}` }, 'test')).record.id)
