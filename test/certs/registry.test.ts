@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import {
   addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, activeServerCertOf, inspectCertificate, managedCaOf,
-  trustedCasOf, type RegistryStore
+  trustedCasOf, backupRegistry, parseBackup, restoreRegistry, createClaim, createEnrollToken, type RegistryStore
 } from '../../certs/index.js'
 import { createLogSink } from '../support/log-sink.js'
 import { mintCa, mintClient } from '../support/pki.js'
@@ -199,6 +199,22 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
         assert.equal(reopened.require('acme').revocations.length, 1, 'a revocation survives a restart')
       } finally {
         await reopened.close()
+      }
+    })
+
+    it('carries claims and enrollment token hashes through a backup and a restore', async () => {
+      await createClaim(registry, 'acme', { name: 'backed-up', types: ['sensor'], maxUses: 5 }, 'test')
+      const { token } = await createEnrollToken(registry, 'acme', { commonName: 'd:sensor:backed-up' }, 'test')
+      const backup = parseBackup(JSON.stringify(await backupRegistry(registry.store)))
+      const temp = await makeTempDir('registry-restore')
+      const target = new FileRegistryStore(temp.dir, 50)
+      try {
+        await restoreRegistry(target, backup)
+        assert.deepEqual(await target.list('acme', 'claims'), await registry.store.list('acme', 'claims'))
+        assert.deepEqual(await target.list('acme', 'enroll-tokens'), await registry.store.list('acme', 'enroll-tokens'))
+        assert.ok(!JSON.stringify(backup).includes(token), 'a token is in the backup')
+      } finally {
+        await temp.remove()
       }
     })
 
