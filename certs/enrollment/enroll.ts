@@ -5,7 +5,7 @@ import { issue, orgAuthority } from '../issuance.js'
 import { issuedStateOf } from '../issuer.js'
 import { parseIdentityName } from '../names.js'
 import type { Actor, OrgRegistry } from '../org-registry.js'
-import { managedCaOf, type ClaimRecord, type IssuedCertRecord, type OrgState } from '../records.js'
+import { managedCaOf, type ClaimRecord, type EnrollTokenRecord, type IssuedCertRecord, type OrgState } from '../records.js'
 import { claimStateOf } from './claims.js'
 import { tokenIdOf, tokenRefusal } from './enroll-tokens.js'
 import { changeRecord } from './record-change.js'
@@ -75,7 +75,7 @@ function claimRefusalOf (claim: ClaimRecord | undefined, authorisation: { readon
   return claim
 }
 
-async function storedToken (registry: OrgRegistry, orgId: string, token: string): Promise<Awaited<ReturnType<typeof registry.store.get<'enroll-tokens'>>>> {
+async function storedToken (registry: OrgRegistry, orgId: string, token: string): Promise<EnrollTokenRecord | undefined> {
   const id = tokenIdOf(token)
   return id === undefined ? undefined : await registry.store.get(orgId, 'enroll-tokens', id)
 }
@@ -113,7 +113,7 @@ async function consume (registry: OrgRegistry, orgId: string, authorisation: Enr
   const id = tokenIdOf(authorisation.token) as string
   const token = await changeRecord(registry.store, orgId, 'enroll-tokens', id, current => {
     throwIf(tokenRefusal(current, commonName, now))
-    return { ...current as NonNullable<typeof current>, usedAt: now.toISOString() }
+    return { ...current as EnrollTokenRecord, usedAt: now.toISOString() }
   })
   return { tokenHash: token.id.slice(0, 16) }
 }
