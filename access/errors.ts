@@ -35,6 +35,8 @@
  * BROKER_ERR_CN_REPEATED           several CNs (or several SAN emails and no CN)
  * BROKER_ERR_CN_MULTI_VALUED_RDN   a subject RDN holding several attributes
  * BROKER_ERR_CN_MALFORMED          the CN is not d:<type>:<id>, g:<type>:<id> or a:<app> with names of [A-Za-z0-9._-]{1,64}
+ * BROKER_ERR_CLAIM_ONLY_ENROLLS    a claim certificate (c:<name>) used for anything but enrollment (CONNACK 5, HTTP 403)
+ * BROKER_ERR_NOT_A_CLAIM           enrollment with a client certificate that is not a claim certificate (HTTP 403)
  * BROKER_ERR_NO_IDENTITY           the connection did not come through the TLS front (never expected)
  * BROKER_ERR_CLIENTID_MISMATCH     the MQTT clientId is not the one the certificate's identity owns (CONNACK 2)
  *
@@ -66,6 +68,8 @@ export type AccessErrorCode =
   | 'BROKER_ERR_CN_REPEATED'
   | 'BROKER_ERR_CN_MULTI_VALUED_RDN'
   | 'BROKER_ERR_CN_MALFORMED'
+  | 'BROKER_ERR_CLAIM_ONLY_ENROLLS'
+  | 'BROKER_ERR_NOT_A_CLAIM'
   | 'BROKER_ERR_NO_IDENTITY'
   | 'BROKER_ERR_CLIENTID_MISMATCH'
   | 'BROKER_ERR_LIMIT_CONNECTIONS_PER_IP'

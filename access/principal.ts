@@ -29,6 +29,17 @@ export interface Principal {
   readonly presentedChain: () => readonly X509Certificate[]
 }
 
+/**
+ * A claim certificate's holder (`c:<name>`), trusted in its organisation:
+ * not a Principal, so nothing that acts for an identity can take it; only
+ * enrollment does (IdentityResolver.claimant).
+ */
+export interface Claimant {
+  readonly orgId: string
+  readonly claimName: string
+  readonly fingerprint: string
+}
+
 /** An authenticated MQTT session: a principal under its clientId. */
 export interface Session extends Principal {
   readonly clientId: string

@@ -4,12 +4,12 @@ import { LRUCache } from 'lru-cache'
 import { inspectCertificate, ocspCheckOf, type CaRecord, type CertificateFacts, type OrgRegistry } from '../certs/index.js'
 import { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
 import { stateOf } from './connection-state.js'
-import { identityFromCertificate } from './identity.js'
+import { claimNameFromCertificate, identityFromCertificate } from './identity.js'
 import { clientIdBelongsTo, orgOfClientId } from './names.js'
 import type { OcspChecker } from './ocsp/ocsp-checker.js'
 import type { OrgContexts } from './org-contexts.js'
 import { peerCertificatesOf } from './peer-chain.js'
-import type { Admitted, Principal, Refusal, Resolved, Stage } from './principal.js'
+import type { Admitted, Claimant, Principal, Refusal, Resolved, Stage } from './principal.js'
 
 /**
  * What names the organisation when the TLS layer kept none (a TLS 1.2
@@ -109,6 +109,25 @@ export class IdentityResolver {
   async resolveChecked (socket: tls.TLSSocket, hint: OrgHint, stage: Stage = 'request', now = new Date()): Promise<Resolved<Principal>> {
     const admitted = this.admit(socket)
     return admitted.ok ? await this.principalChecked(admitted.value, hint, stage, now) : admitted
+  }
+
+  /**
+   * The claim certificate on a connection, trusted in its organisation now
+   * (the same trust check as any certificate's: chain, validity, revocation,
+   * CRLs): what enrollment accepts, and it accepts nothing else. Claim
+   * certificates come from the managed CA, which has no OCSP check to ask.
+   */
+  claimant (socket: tls.TLSSocket, hint: OrgHint, stage: Stage = 'request', now = new Date()): Resolved<Claimant> {
+    const admitted = this.admit(socket)
+    if (!admitted.ok) return admitted
+    const fingerprint = admitted.value.certificate.fingerprint
+    const org = this.orgOf(admitted.value, hint)
+    if (!org.ok) return refusal(org, stage, { fingerprint })
+    const trusted = this.trustedIn(org.value, admitted.value.certificate, admitted.value.presentedChain, now)
+    if (!trusted.ok) return refusal(trusted, stage, { orgId: org.value, fingerprint })
+    const claim = claimNameFromCertificate(admitted.value.certificate)
+    if (!claim.ok) return refusal(claim, stage, { orgId: org.value, fingerprint })
+    return { ok: true, value: { orgId: org.value, claimName: claim.value, fingerprint } }
   }
 
   /** Whether a live principal is still trusted in its organisation (after a revocation, a CRL, a disabled CA). */

@@ -23,6 +23,8 @@
  * BRIDGE_ERR_API_BAD_REQUEST       a malformed request (400)
  * BRIDGE_ERR_API_TOO_LARGE         a body over 16 KiB (413)
  * BRIDGE_ERR_API_INTERNAL          anything unexpected: the cause is logged, never returned (500)
+ * EST (est-routes.ts; refusals of who may enroll keep the PKI's CERTS_ERR_* code)
+ * BRIDGE_ERR_EST_UNAUTHORIZED      simpleenroll with neither a client certificate nor an HTTP Basic token (401)
  *
  * No code for a message on an unexpected topic: the bridge subscribes to
  * nothing, the broker appends to the reading log only what reading-sink.ts
@@ -43,6 +45,7 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_API_BAD_REQUEST'
   | 'BRIDGE_ERR_API_TOO_LARGE'
   | 'BRIDGE_ERR_API_INTERNAL'
+  | 'BRIDGE_ERR_EST_UNAUTHORIZED'
 
 export class BridgeError extends Error {
   override readonly name = 'BridgeError'

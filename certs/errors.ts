@@ -61,6 +61,21 @@
  * Gateways
  * CERTS_ERR_GATEWAY_INVALID        a gateway id outside [A-Za-z0-9._-] (optionally <type>:<id>)
  * CERTS_ERR_ALLOW_INVALID          an --allow entry that is not <type>:<id> or <type>:*
+ * Enrollment (enrollment/: EST and, later, MQTT; claims and one-time tokens)
+ * CERTS_ERR_CLAIM_INVALID          a claim's name, device types, use limit or lifetime is malformed
+ * CERTS_ERR_CLAIM_EXISTS           a claim of that name already exists in the organisation
+ * CERTS_ERR_CLAIM_NOT_FOUND        no claim of that name, or the certificate presented is not its claim certificate
+ * CERTS_ERR_CLAIM_REVOKED          the claim was revoked (`claim revoke`)
+ * CERTS_ERR_CLAIM_EXPIRED          the claim's lifetime (`--expires`) has passed
+ * CERTS_ERR_CLAIM_EXHAUSTED        the claim has enrolled as many devices as `--max-uses` allows
+ * CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED the CSR names a device type the claim does not list (`--types`)
+ * CERTS_ERR_ENROLL_NOT_DEVICE      a claim enrolls device identities (d:<type>:<id>) only
+ * CERTS_ERR_ALREADY_ENROLLED       an unrevoked, unexpired certificate of that identity exists (or is being issued right now)
+ * CERTS_ERR_TOKEN_INVALID          no enrollment token matches (never issued, malformed, or from another organisation)
+ * CERTS_ERR_TOKEN_USED             the enrollment token has already enrolled once
+ * CERTS_ERR_TOKEN_EXPIRED          the enrollment token's lifetime (`--ttl`) has passed
+ * CERTS_ERR_TOKEN_CN_MISMATCH      the CSR names another identity than the one the token is bound to
+ * CERTS_ERR_TOKEN_TTL_INVALID      a token lifetime outside 1 minute - 30 days
  * Storage
  * CERTS_ERR_STORE                  the registry store failed (I/O, Redis)
  * Encryption at rest (at-rest/)
@@ -93,6 +108,9 @@ export type CertsErrorCode =
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
   | 'CERTS_ERR_CERT_NOT_FOUND'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
+  | 'CERTS_ERR_CLAIM_INVALID' | 'CERTS_ERR_CLAIM_EXISTS' | 'CERTS_ERR_CLAIM_NOT_FOUND' | 'CERTS_ERR_CLAIM_REVOKED' | 'CERTS_ERR_CLAIM_EXPIRED'
+  | 'CERTS_ERR_CLAIM_EXHAUSTED' | 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED' | 'CERTS_ERR_ENROLL_NOT_DEVICE' | 'CERTS_ERR_ALREADY_ENROLLED'
+  | 'CERTS_ERR_TOKEN_INVALID' | 'CERTS_ERR_TOKEN_USED' | 'CERTS_ERR_TOKEN_EXPIRED' | 'CERTS_ERR_TOKEN_CN_MISMATCH' | 'CERTS_ERR_TOKEN_TTL_INVALID'
   | 'CERTS_ERR_STORE' | 'CERTS_ERR_STORE_EMPTIED' | 'CERTS_ERR_BACKUP_INVALID' | 'CERTS_ERR_RESTORE_CONFLICT'
   | 'CERTS_ERR_KEK_INVALID' | 'CERTS_ERR_KEK_MISMATCH' | 'CERTS_ERR_KEY_BLOB_INVALID'
   | 'CERTS_ERR_HSM_NOT_CONFIGURED' | 'CERTS_ERR_HSM_URI_INVALID' | 'CERTS_ERR_HSM_UNAVAILABLE' | 'CERTS_ERR_HSM_PIN' | 'CERTS_ERR_HSM_KEY_NOT_FOUND'

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { unwatchFile, watchFile } from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-file.js'
@@ -70,6 +71,17 @@ export class FileRegistryStore implements RegistryStore {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await writeJson(path.join(dir, `${recordKey(collection, record)}.json`), record)
     if (options.quiet !== true) await this.bumpGeneration()
+  }
+
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+    const key = recordKey(collection, next)
+    if (recordKey(collection, expected) !== key) throw new Error('swap: the two records have different keys')
+    const file = path.join(await this.orgDir(orgId), collection, `${key}.json`)
+    return await underLock(`${file}.lock`, async () => {
+      if (JSON.stringify(await readJson(file)) !== JSON.stringify(expected)) return false
+      await writeJson(file, next)
+      return true
+    })
   }
 
   async remove (orgId: string, collection: Collection, id: string): Promise<void> {
@@ -154,6 +166,36 @@ export class FileRegistryStore implements RegistryStore {
     await writeJson(this.generationFile, { at: new Date().toISOString(), id: randomUUID() })
   }
 }
+
+/**
+ * Runs `step` while holding `lockFile`, created exclusively (O_EXCL), so the
+ * processes of `mqgate start --workers` on one data dir take turns. A lock
+ * older than LOCK_STALE_MS is one a crashed process left: it is broken.
+ */
+async function underLock<T> (lockFile: string, step: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + LOCK_WAIT_MS
+  for (;;) {
+    try {
+      const handle = await open(lockFile, 'wx', 0o600)
+      await handle.close()
+      break
+    } catch (err: any) {
+      if (err?.code !== 'EEXIST') throw storeError(err)
+      const age = Date.now() - ((await stat(lockFile).catch(() => undefined))?.mtimeMs ?? Date.now())
+      if (age > LOCK_STALE_MS) await rm(lockFile, { force: true })
+      else if (Date.now() > giveUpAt) throw storeError(new Error(`${lockFile} stayed locked`))
+      else await sleep(5)
+    }
+  }
+  try {
+    return await step()
+  } finally {
+    await rm(lockFile, { force: true })
+  }
+}
+
+const LOCK_WAIT_MS = 5_000
+const LOCK_STALE_MS = 10_000
 
 async function writeJson (file: string, value: unknown): Promise<void> {
   try {

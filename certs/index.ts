@@ -1,6 +1,6 @@
 /** The PKI's public surface: other parts import from here only. */
 export { CertsError, isCertsError, type CertsErrorCode } from './errors.js'
-export { NAME_PATTERN, ORG_PATTERN, isValidName, isValidOrgId, fileNameForCommonName, parseIdentityName, type IdentityName } from './names.js'
+export { NAME_PATTERN, ORG_PATTERN, isValidName, isValidOrgId, fileNameForCommonName, parseIdentityName, parseClaimName, claimCommonName, type IdentityName } from './names.js'
 export {
   inspectCertificate, splitPemCertificates, isWithinValidity, allowsClientAuth, keyMatchesCertificate,
   OID_CLIENT_AUTH, OID_SERVER_AUTH, type CertificateFacts
@@ -54,3 +54,9 @@ export { TLS_HARDENING } from './tls-hardening.js'
 export { buildOrgCrl, crlToPem } from './crl-builder.js'
 export { expiriesOf, type Expiry } from './expiry-report.js'
 export { OcspResponder, type OcspResponderOptions } from './ocsp/ocsp-responder.js'
+export { enroll, type EnrollmentAuthorisation, type Enrolled } from './enrollment/enroll.js'
+export { createClaim, listClaims, findClaim, revokeClaim, claimStateOf, DEFAULT_CLAIM_LIFETIME, type ClaimRequest, type CreatedClaim, type ClaimState } from './enrollment/claims.js'
+export { createEnrollToken, DEFAULT_TOKEN_TTL, type CreatedToken } from './enrollment/enroll-tokens.js'
+export { certsOnlyBase64, csrPemFromEstBody } from './enrollment/est-wire.js'
+export { deviceTrustPemOf } from './ca-key-move.js'
+export type { ClaimRecord, EnrollTokenRecord } from './records.js'

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { inspectCertificate } from './certificate-facts.js'
 import { createCsr, readCsr } from './csr.js'
 import { CertsError } from './errors.js'
-import { isServerName, parseIdentityName } from './names.js'
+import { isServerName, parseClaimName, parseIdentityName } from './names.js'
 import type { Actor, OrgRegistry } from './org-registry.js'
 import { PROFILE_DAYS, PROFILES, type ProfileName } from './profiles.js'
 import type { IssuedCertRecord, IssuedKind } from './records.js'
@@ -97,7 +97,12 @@ export async function issue (authority: Authority, request: IssuanceRequest, act
 
 /** The validators: names the profile allows, a validity within bounds. Returns the validity in days. */
 function validateRequest (request: IssuanceRequest): number {
-  if (request.profile === 'client') {
+  if (request.kind === 'claim') {
+    // A claim certificate is a client certificate whose CN is `c:<name>`, and nothing else is.
+    if (request.profile !== 'client' || request.names.length !== 1 || parseClaimName(request.names[0]) === undefined) {
+      throw new CertsError('CERTS_ERR_CLAIM_INVALID', 'a claim certificate\'s CN is c:<name>, the name 1-64 characters of A-Z a-z 0-9 . _ -')
+    }
+  } else if (request.profile === 'client') {
     if (request.names.length !== 1 || parseIdentityName(request.names[0]) === undefined) {
       throw new CertsError('CERTS_ERR_NAME_INVALID', 'the CN must be d:<type>:<id>, g:<type>:<id> or a:<app>, each name 1-64 characters of A-Z a-z 0-9 . _ -')
     }

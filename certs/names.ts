@@ -51,3 +51,19 @@ export function parseIdentityName (commonName: string): IdentityName | undefined
   if (parts.length === 2 && parts[0] === 'a') return { kind: 'application', appId: parts[1] }
   return undefined
 }
+
+/**
+ * A claim certificate's CN, `c:<name>` (design.md, "Identity"): not an
+ * identity. parseIdentityName refuses it, so everything that acts on
+ * identities refuses a claim certificate by default; only enrollment reads
+ * this, and only from a certificate the identity path has verified.
+ */
+export function parseClaimName (commonName: string): string | undefined {
+  const parts = commonName.split(':')
+  return parts.length === 2 && parts[0] === 'c' && NAME_PATTERN.test(parts[1]) ? parts[1] : undefined
+}
+
+/** The CN of claim `name`'s certificate. */
+export function claimCommonName (name: string): string {
+  return `c:${name}`
+}

@@ -138,9 +138,10 @@ export interface GatewayScopeRecord {
  * start; `server` an organisation's TLS server certificate; `bridge` the
  * bridge's own `a:mqgate-bridge` certificate (renewed every day or two);
  * `admin-api` the admin API's own TLS certificate (recorded by its own CA);
- * `ocsp-signer` the managed CA's delegated OCSP signing certificate.
+ * `ocsp-signer` the managed CA's delegated OCSP signing certificate; `claim`
+ * a claim (bootstrap) certificate `c:<name>`, good for enrollment only.
  */
-export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api' | 'ocsp-signer'
+export type IssuedKind = 'client' | 'bootstrap' | 'server' | 'bridge' | 'admin-api' | 'ocsp-signer' | 'claim'
 /** What `cert list` shows without --all: the identities operators manage. */
 export const LISTED_KINDS: readonly IssuedKind[] = Object.freeze(['client', 'bootstrap'])
 
@@ -162,14 +163,56 @@ export interface IssuedCertRecord {
   readonly validityDays: number
 }
 
-/** The per-organisation collections of the store; `issued` is read on demand, the others are held in memory. */
+/**
+ * A claim (`mqgate claim create`): what its certificate `c:<name>` may
+ * enroll. Only `uses` and `revokedAt` change after creation, each by a
+ * compare-and-set (RegistryStore.swap), so processes sharing a Redis store
+ * cannot together enroll more than `maxUses`.
+ */
+export interface ClaimRecord {
+  /** The claim's name, also its key: one claim per name in an organisation. */
+  readonly id: string
+  /** The device types (`d:<type>:<id>`) it may enroll. */
+  readonly types: readonly string[]
+  /** Absent: no limit. */
+  readonly maxUses?: number
+  readonly uses: number
+  readonly expiresAt: string
+  /** The claim certificate's record in `issued`, and its fingerprint: only that certificate speaks for the claim. */
+  readonly certId: string
+  readonly fingerprint: string
+  readonly createdAt: string
+  readonly createdBy: string
+  readonly revokedAt?: string
+}
+
+/**
+ * A one-time enrollment token (`mqgate enroll-token create`). The token
+ * itself is never stored: `id` is the SHA-256 of it (hex), so a copy of the
+ * store cannot enroll anything. `usedAt` is set once, by a compare-and-set.
+ */
+export interface EnrollTokenRecord {
+  readonly id: string
+  /** The one identity it may enroll. */
+  readonly commonName: string
+  readonly expiresAt: string
+  readonly createdAt: string
+  readonly createdBy: string
+  readonly usedAt?: string
+}
+
+/** The per-organisation collections of the store; `issued`, `claims` and `enroll-tokens` are read on demand, the others are held in memory. */
 export interface CollectionRecords {
   cas: CaRecord
   'server-certs': ServerCertRecord
   revocations: RevocationRecord
   gateways: GatewayScopeRecord
   issued: IssuedCertRecord
+  claims: ClaimRecord
+  'enroll-tokens': EnrollTokenRecord
 }
+/** Collections no process holds in memory: read from the store when asked, kept out of `readOrg`. */
+export const ON_DEMAND_COLLECTIONS = ['issued', 'claims', 'enroll-tokens'] as const
 export type Collection = keyof CollectionRecords
 export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways'] as const
 export type SnapshotCollection = typeof SNAPSHOT_COLLECTIONS[number]

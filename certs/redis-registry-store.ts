@@ -1,18 +1,23 @@
 import type { Redis } from 'ioredis'
 import { CertsError } from './errors.js'
 import { isValidOrgId } from './names.js'
-import { SNAPSHOT_COLLECTIONS, snapshotCollectionsOf, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
+import { ON_DEMAND_COLLECTIONS, SNAPSHOT_COLLECTIONS, snapshotCollectionsOf, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from './records.js'
 import { recordKey, type RegistryStore } from './registry-store.js'
 
 const PREFIX = 'mqgate:registry:'
 const ORGS_KEY = `${PREFIX}orgs`
 const CHANGES_CHANNEL = `${PREFIX}changed`
 
-/** One hash per organisation for the records held in memory; issued certificates, which grow with the fleet, in their own hash. */
+/**
+ * One hash per organisation for the records held in memory; issued
+ * certificates, which grow with the fleet, and the enrollment records
+ * (claims, tokens), read on demand, each in a hash of their own
+ * (`issued:<org>`, `claims:<org>`, `enroll-tokens:<org>`).
+ */
 const orgKey = (orgId: string): string => `${PREFIX}org:${orgId}`
-const issuedKey = (orgId: string): string => `${PREFIX}issued:${orgId}`
-const hashOf = (orgId: string, collection: Collection): string => collection === 'issued' ? issuedKey(orgId) : orgKey(orgId)
-const fieldOf = (collection: Collection, key: string): string => collection === 'issued' ? key : `${collection}/${key}`
+const onDemand = (collection: Collection): boolean => (ON_DEMAND_COLLECTIONS as readonly string[]).includes(collection)
+const hashOf = (orgId: string, collection: Collection): string => onDemand(collection) ? `${PREFIX}${collection}:${orgId}` : orgKey(orgId)
+const fieldOf = (collection: Collection, key: string): string => onDemand(collection) ? key : `${collection}/${key}`
 
 // Creates the org hash and its set membership in one step, so no reader ever
 // sees half an organisation and two creators cannot both win.
@@ -27,6 +32,13 @@ return 1`
 const PUT_SCRIPT = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`
+
+// Compare-and-set of one field, while the organisation exists (-1 when it does not).
+const SWAP_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 return 1`
 
 const leaseKey = (name: string): string => `${PREFIX}lease:${name}`
@@ -88,6 +100,15 @@ export class RedisRegistryStore implements RegistryStore {
   async put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options: { quiet?: boolean } = {}): Promise<void> {
     await this.putField(orgId, hashOf(orgId, collection), fieldOf(collection, recordKey(collection, record)), record)
     if (options.quiet !== true) await this.announce(orgId)
+  }
+
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+    const key = recordKey(collection, next)
+    if (recordKey(collection, expected) !== key) throw new Error('swap: the two records have different keys')
+    // `expected` was read back with JSON.parse of what put or swap wrote: its JSON is the stored string.
+    const swapped = await this.call(async () => await this.redis.eval(SWAP_SCRIPT, 2, ORGS_KEY, hashOf(orgId, collection), orgId, fieldOf(collection, key), JSON.stringify(expected), JSON.stringify(next)))
+    if (swapped === -1) throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', `organisation ${orgId} does not exist`)
+    return swapped === 1
   }
 
   async remove (orgId: string, collection: Collection, id: string): Promise<void> {

@@ -1,12 +1,12 @@
 import { CertsError } from './errors.js'
-import type { IssuedCertRecord, OrgState } from './records.js'
+import type { ClaimRecord, EnrollTokenRecord, IssuedCertRecord, OrgState } from './records.js'
 import type { RegistryStore } from './registry-store.js'
 
 /**
  * The whole registry as one JSON document (`mqgate registry backup|restore`):
  * per organisation its record, CAs (keys and loaded CRLs included), server
- * certificates and keys, revocations, gateway scopes, and the issued
- * certificates on record. Read and written through the RegistryStore
+ * certificates and keys, revocations, gateway scopes, the issued
+ * certificates on record, and the enrollment claims and token hashes. Read and written through the RegistryStore
  * interface, below any decorator: what is backed up is what the store holds
  * (keys encrypted at rest stay ciphertext in the file).
  */
@@ -16,7 +16,8 @@ export interface RegistryBackup {
   readonly createdAt: string
   /** The store it was read from; a restore may go into the other kind. */
   readonly from: RegistryStore['kind']
-  readonly orgs: ReadonlyArray<{ readonly state: OrgState, readonly issued: readonly IssuedCertRecord[] }>
+  /** `claims` and `enrollTokens` are absent from backups made before enrollment existed: none then. */
+  readonly orgs: ReadonlyArray<{ readonly state: OrgState, readonly issued: readonly IssuedCertRecord[], readonly claims?: readonly ClaimRecord[], readonly enrollTokens?: readonly EnrollTokenRecord[] }>
 }
 
 const FORMAT = 'mqgate-registry-backup'
@@ -27,7 +28,7 @@ export async function backupRegistry (store: RegistryStore): Promise<RegistryBac
     const state = await store.readOrg(orgId)
     // Listed but gone by the time it is read: nothing to keep.
     if (state === undefined) continue
-    orgs.push({ state, issued: await store.list(orgId, 'issued') })
+    orgs.push({ state, issued: await store.list(orgId, 'issued'), claims: await store.list(orgId, 'claims'), enrollTokens: await store.list(orgId, 'enroll-tokens') })
   }
   return { format: FORMAT, version: 1, createdAt: new Date().toISOString(), from: store.kind, orgs }
 }
@@ -51,7 +52,8 @@ export function parseBackup (text: string): RegistryBackup {
  * writing anything, when the store already holds one of them: a restore
  * brings back what was lost, it does not merge into a live registry. Each
  * organisation is created whole (and announced, so running brokers load it
- * without a restart), then its issued certificates are put quietly.
+ * without a restart), then its issued certificates, claims and token hashes
+ * are put quietly.
  */
 export async function restoreRegistry (store: RegistryStore, backup: RegistryBackup): Promise<string[]> {
   const present = new Set(await store.listOrgIds())
@@ -60,9 +62,11 @@ export async function restoreRegistry (store: RegistryStore, backup: RegistryBac
     throw new CertsError('CERTS_ERR_RESTORE_CONFLICT', `the store already holds ${clashing.join(', ')}: restore into a store without them`)
   }
   const restored: string[] = []
-  for (const { state, issued } of backup.orgs) {
+  for (const { state, issued, claims, enrollTokens } of backup.orgs) {
     await store.createOrg(state)
     for (const record of issued) await store.put(state.org.id, 'issued', record, { quiet: true })
+    for (const record of claims ?? []) await store.put(state.org.id, 'claims', record, { quiet: true })
+    for (const record of enrollTokens ?? []) await store.put(state.org.id, 'enroll-tokens', record, { quiet: true })
     restored.push(state.org.id)
   }
   return restored

@@ -16,6 +16,15 @@ export interface RegistryStore {
   updateOrg (org: OrgRecord): Promise<void>
   /** Writes one record; `quiet` skips the change notice (records no process holds in memory). */
   put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options?: { quiet?: boolean }): Promise<void>
+  /**
+   * Replaces the record `expected` with `next` (the same key) only while the
+   * stored record is still exactly `expected`: a compare-and-set, atomic
+   * across every process sharing the store (a Lua script on Redis, a lock
+   * file on disk). False when another writer changed it first: read it again
+   * and decide again. Quiet, like `put` with `quiet`; for records without key
+   * fields (sealing one would never compare equal).
+   */
+  swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean>
   remove (orgId: string, collection: Collection, id: string): Promise<void>
   get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined>
   list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>>

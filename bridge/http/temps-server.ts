@@ -10,6 +10,7 @@ import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
 import { accessErrorOf, callerOf, hostOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
+import { estRoutes, isEstPath } from './est-routes.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
 
@@ -80,7 +81,8 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async request => {
-    if (isPublicPath(request.url)) return
+    // EST decides for itself (est-routes.ts): a token caller has no client certificate, a claim certificate is no identity.
+    if (isPublicPath(request.url) || isEstPath(request.url)) return
     // Resolved here for every route (the OCSP check is asynchronous); the routes read the answer.
     const caller = await resolveCaller(resolver, request)
     // A protected host answers nothing, not even a 404, to a caller the identity path refuses.
@@ -88,6 +90,7 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   })
   await app.register(tempsRoutes({ store: deps.store, callerOf }))
   await app.register(crlRoute(deps.registry))
+  await app.register(estRoutes({ registry: deps.registry, resolver, contexts: deps.front.contexts, log: deps.log }))
   return app
 }
 

@@ -11,6 +11,7 @@ import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
 import { clientCertificateRoutes } from './routes/client-certificates.js'
 import { failed } from './cloudflare-views.js'
+import { enrollmentRoutes } from './routes/enrollment.js'
 import { gatewayRoutes } from './routes/gateways.js'
 import { orgLimitRoutes } from './routes/org-limits.js'
 import { operatorRoutes } from './routes/operators.js'
@@ -91,6 +92,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))
   await app.register(gatewayRoutes(context))
+  await app.register(enrollmentRoutes(context))
   await app.register(operatorRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
   for (const extra of deps.extraRoutes ?? []) await app.register(extra)

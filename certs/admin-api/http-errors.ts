@@ -18,6 +18,8 @@ const STATUS: Partial<Record<CertsErrorCode | AdminErrorCode, number>> = {
   CERTS_ERR_CA_IN_OTHER_ORG: 409,
   CERTS_ERR_SERVER_CERT_PENDING: 409,
   CERTS_ERR_CA_MANAGED: 409,
+  CERTS_ERR_CLAIM_NOT_FOUND: 404,
+  CERTS_ERR_CLAIM_EXISTS: 409,
   CERTS_ERR_STORE: 503,
   // The registry's own state (a key sealed under a KEK this process lacks, an altered blob): not the caller's fault.
   CERTS_ERR_KEK_MISMATCH: 500,

@@ -1,7 +1,7 @@
 import { mapSnapshotRecords, type Collection, type CollectionRecords, type OrgRecord, type OrgState } from '../records.js'
 import type { RegistryStore } from '../registry-store.js'
 import type { KeyRing } from './kek.js'
-import { openRecord, sealRecord } from './sealed-records.js'
+import { keyFieldsOf, openRecord, sealRecord } from './sealed-records.js'
 
 /**
  * A RegistryStore that keeps private keys encrypted at rest: every key field
@@ -39,6 +39,12 @@ export class EncryptingRegistryStore implements RegistryStore {
 
   async put<C extends Collection> (orgId: string, collection: C, record: CollectionRecords[C], options?: { quiet?: boolean }): Promise<void> {
     await this.inner.put(orgId, collection, sealRecord(this.ring, orgId, collection, record), options)
+  }
+
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+    // Sealing draws a fresh nonce: a sealed record would never compare equal to the stored one.
+    if (keyFieldsOf(collection, next).length > 0) throw new Error(`swap: ${collection} records hold keys`)
+    return await this.inner.swap(orgId, collection, expected, next)
   }
 
   async remove (orgId: string, collection: Collection, id: string): Promise<void> {

@@ -15,7 +15,9 @@ export const KEY_FIELDS: { readonly [C in Collection]: readonly string[] } = Obj
   'server-certs': ['keyPem'],
   revocations: [],
   gateways: [],
-  issued: []
+  issued: [],
+  claims: [],
+  'enroll-tokens': []
 })
 
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { registerCaVerbs } from './ca-verbs.js'
 import { registerCertVerbs } from './cert-verbs.js'
 import type { CliContext } from './cli-context.js'
+import { registerEnrollmentVerbs } from './enrollment-verbs.js'
 import { registerGatewayVerbs } from './gateway-verbs.js'
 import { registerOperatorVerbs } from './operator-verbs.js'
 import { registerOrgVerbs } from './org-verbs.js'
@@ -21,6 +22,7 @@ export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerServerCertVerbs(program, ctx)
   registerCertVerbs(program, ctx)
   registerGatewayVerbs(program, ctx)
+  registerEnrollmentVerbs(program, ctx)
   registerPinVerb(program, ctx)
   registerOperatorVerbs(program, ctx)
 }

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import {
   addCa, setCaEnabled, uploadServerCert, issueClientCert, listIssued, revokeCert, FileRegistryStore, OrgRegistry, activeServerCertOf, inspectCertificate, managedCaOf,
-  trustedCasOf, type RegistryStore
+  trustedCasOf, backupRegistry, parseBackup, restoreRegistry, createClaim, createEnrollToken, type RegistryStore
 } from '../../certs/index.js'
 import { createLogSink } from '../support/log-sink.js'
 import { mintCa, mintClient } from '../support/pki.js'
@@ -143,6 +143,22 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
       }
     })
 
+    it('lets one of many concurrent compare-and-sets on a record win, from two stores on the same data', async () => {
+      const other = factory.open()
+      try {
+        const record = { id: 'probe', commonName: 'd:sensor:probe', expiresAt: new Date(Date.now() + 60_000).toISOString(), createdAt: new Date().toISOString(), createdBy: 'test' }
+        await registry.store.put('acme', 'enroll-tokens', record, { quiet: true })
+        const expected = await other.get('acme', 'enroll-tokens', 'probe')
+        const stores = [registry.store, other]
+        const wins = await Promise.all(Array.from({ length: 10 }, async (_, i) => await stores[i % 2].swap('acme', 'enroll-tokens', expected!, { ...expected!, usedAt: `winner ${i}` })))
+        assert.equal(wins.filter(Boolean).length, 1)
+        assert.equal((await registry.store.get('acme', 'enroll-tokens', 'probe'))?.usedAt, `winner ${wins.indexOf(true)}`)
+        assert.equal(await other.swap('acme', 'enroll-tokens', expected!, { ...expected!, usedAt: 'late' }), false, 'the record changed since it was read')
+      } finally {
+        await other.close()
+      }
+    })
+
     it('lists issued certificates in the order they were issued, several in one second included', async () => {
       const ids: string[] = []
       for (let i = 0; i < 6; i++) ids.push((await issueClientCert(registry, 'acme', { commonName: `d:sensor:order-${i}` }, 'test')).record.id)
@@ -183,6 +199,22 @@ for (const factory of [fileStores(), redisStores(), encrypted(fileStores()), enc
         assert.equal(reopened.require('acme').revocations.length, 1, 'a revocation survives a restart')
       } finally {
         await reopened.close()
+      }
+    })
+
+    it('carries claims and enrollment token hashes through a backup and a restore', async () => {
+      await createClaim(registry, 'acme', { name: 'backed-up', types: ['sensor'], maxUses: 5 }, 'test')
+      const { token } = await createEnrollToken(registry, 'acme', { commonName: 'd:sensor:backed-up' }, 'test')
+      const backup = parseBackup(JSON.stringify(await backupRegistry(registry.store)))
+      const temp = await makeTempDir('registry-restore')
+      const target = new FileRegistryStore(temp.dir, 50)
+      try {
+        await restoreRegistry(target, backup)
+        assert.deepEqual(await target.list('acme', 'claims'), await registry.store.list('acme', 'claims'))
+        assert.deepEqual(await target.list('acme', 'enroll-tokens'), await registry.store.list('acme', 'enroll-tokens'))
+        assert.ok(!JSON.stringify(backup).includes(token), 'a token is in the backup')
+      } finally {
+        await temp.remove()
       }
     })
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { clientIdBelongsTo, identityFromCertificate, parseIdentity, type Identity } from '../../access/index.js'
+import { claimNameFromCertificate, clientIdBelongsTo, identityFromCertificate, parseIdentity, type Identity } from '../../access/index.js'
 import { inspectCertificate } from '../../certs/index.js'
 import { mintCa, mintClient } from '../support/pki.js'
 
@@ -23,6 +23,24 @@ describe('identity: parsing a CN', () => {
       assert.equal(!result.ok && result.code, 'BROKER_ERR_CN_MALFORMED')
     })
   }
+
+  // A claim certificate's CN is no identity: it may only enroll (design.md, "Identity").
+  it('refuses a claim CN c:<name> with its own code', () => assert.deepEqual(parseIdentity('c:factory-1'), { ok: false, code: 'BROKER_ERR_CLAIM_ONLY_ENROLLS', reason: 'a claim certificate (c:<name>) may only enroll a device over EST' }))
+  for (const cn of ['c:', 'c:a:b', 'c:a/b', 'C:factory']) {
+    it(`refuses ${cn} as malformed, not as a claim`, () => assert.equal((parseIdentity(cn) as { code: string }).code, 'BROKER_ERR_CN_MALFORMED'))
+  }
+})
+
+describe('identity: the claim a certificate is for', () => {
+  const ca = mintCa('Claim CA')
+  const claimOf = (cert: { certPem: string }): string => {
+    const result = claimNameFromCertificate(inspectCertificate(cert.certPem))
+    return result.ok ? result.value : result.code
+  }
+
+  it('reads c:<name>', () => assert.equal(claimOf(mintClient(ca, 'c:factory-1')), 'factory-1'))
+  it('refuses a device certificate', () => assert.equal(claimOf(mintClient(ca, 'd:sensor:1')), 'BROKER_ERR_NOT_A_CLAIM'))
+  it('refuses a repeated claim CN', () => assert.equal(claimOf(mintClient(ca, undefined, { commonNames: ['c:a', 'c:a'] })), 'BROKER_ERR_CN_REPEATED'))
 })
 
 describe('identity: from a certificate', () => {
