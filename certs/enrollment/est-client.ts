@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto'
+import { lookup } from 'node:dns'
 import https from 'node:https'
 import * as pkijs from 'pkijs'
 import { csrPemFromEstBody } from './est-wire.js'
@@ -64,7 +65,7 @@ export function operationUrl (base: string, operation: string): URL {
 
 async function post (url: URL, body: Buffer, headers: Record<string, string>, tlsOptions: https.RequestOptions): Promise<Buffer> {
   return await new Promise((resolve, reject) => {
-    const request = https.request(url, { method: 'POST', headers, signal: AbortSignal.timeout(TIMEOUT_MS), ...tlsOptions }, response => {
+    const request = https.request(url, { method: 'POST', headers, signal: AbortSignal.timeout(TIMEOUT_MS), lookup: loopbackForLocalhost, ...tlsOptions }, response => {
       const chunks: Buffer[] = []
       let size = 0
       response.on('data', (chunk: Buffer) => {
@@ -83,6 +84,20 @@ async function post (url: URL, body: Buffer, headers: Record<string, string>, tl
     request.end(body)
   })
 }
+
+/**
+ * `*.localhost` is the loopback (RFC 6761 6.3), as curl and browsers resolve
+ * it, so the README's `https://demo.messaging.localhost:8443` works as pasted
+ * on the gateway's own machine; any other name goes to the system resolver.
+ */
+const loopbackForLocalhost: typeof lookup = ((hostname: string, options: any, callback: any) => {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) {
+    if (options?.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }])
+    else callback(null, '127.0.0.1', 4)
+    return
+  }
+  lookup(hostname, options, callback)
+}) as typeof lookup
 
 /** The server's JSON error body (`{"error": {"code", "message"}}` or `{"code", "message"}`) as an error. */
 function refusalOf (status: number, body: Buffer): EstClientError {
