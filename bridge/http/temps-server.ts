@@ -5,11 +5,13 @@ import type tls from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import type { Logger } from 'pino'
 import { DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.js'
-import type { OrgRegistry } from '../../certs/index.js'
+import { FirstUseRecorder, type OrgRegistry } from '../../certs/index.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
 import { accessErrorOf, callerOf, hostOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
+import { estReenrollRoute } from './est-reenroll-route.js'
+import { firstUseHook } from './first-use-hook.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
 
@@ -32,6 +34,8 @@ export interface TempsApiServerDeps {
   readonly log: Logger
   /** The TLS front shared with the process's other device-facing listeners; one is made when absent. */
   readonly front?: TlsFront
+  /** Notices renewed certificates' first use (shared with the broker of the process); one is made when absent. */
+  readonly firstUse?: FirstUseRecorder
 }
 
 export interface RunningTempsApi {
@@ -87,7 +91,9 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
     if (!caller.ok && isProtected(cfg.protectedHosts, hostOf(request))) throw accessErrorOf(caller)
   })
   await app.register(tempsRoutes({ store: deps.store, callerOf }))
+  app.addHook('onResponse', firstUseHook(deps.firstUse ?? new FirstUseRecorder(deps.registry, log)))
   await app.register(crlRoute(deps.registry))
+  await app.register(estReenrollRoute({ registry: deps.registry, callerOf, log }))
   return app
 }
 
