@@ -9,7 +9,7 @@ import path from 'node:path'
  */
 export const EST_RENEW_SCRIPT = `
 set -e
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT.key" -subj "/CN=$CN" -outform DER 2>/dev/null | base64 > "$OUT.b64"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT.key" -subj "/CN=$CN" -outform DER | base64 > "$OUT.b64"
 curl -sS --cacert ca.pem --cert "$CERT.crt" --key "$CERT.key" --resolve "$HOST:$PORT:127.0.0.1" \\
   -H 'Content-Type: application/pkcs10' --data-binary @"$OUT.b64" \\
   -o "$OUT.answer" -w '%{http_code} %{content_type}' "https://$HOST:$PORT/.well-known/est/simplereenroll" > "$OUT.status"
