@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Principal } from '../../access/index.js'
-import { certsOnlyBase64, csrPemFromEstBody, isCertsError, managedCaOf, renew, renewableRecordOf, type CertsErrorCode, type OrgRegistry } from '../../certs/index.js'
+import { certsOnlyBase64, csrPemFromEstBody, isCertsError, renew, renewableRecordOf, type CertsErrorCode, type OrgRegistry } from '../../certs/index.js'
 import { errorBody } from './http-errors.js'
 
 export interface EstReenrollDeps {
@@ -32,8 +32,8 @@ const CERTS_ONLY = 'application/pkcs7-mime; smime-type=certs-only'
  * certificate is the one renewed (verified by the identity path, which
  * refuses an untrusted, expired or revoked one with its own code before this
  * route runs), the body a base64 PKCS#10 with the same subject. The answer is
- * the new certificate and the organisation's CA, leaf first, as base64 CMS
- * certs-only (4.2.3).
+ * base64 CMS certs-only "containing only the certificate that was issued"
+ * (4.2.3): the CA chain is what `/cacerts` answers (4.1.3).
  */
 export function estReenrollRoute (deps: EstReenrollDeps) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -51,12 +51,11 @@ export function estReenrollRoute (deps: EstReenrollDeps) {
       const csrPem = csrPemFromEstBody(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0))
       const { record } = await renew(deps.registry, caller.orgId, current, csrPem, `est:${caller.identity.commonName}`)
       deps.log.info({ event: 'est.reenrolled', orgId: caller.orgId, certId: record.id, replaces: current.id, serial: record.serial, expiresOn: record.expiresOn }, 'certificate renewed')
-      const caPem = managedCaOf(deps.registry.require(caller.orgId)).certPem
       return await reply
         .status(200)
         .header('content-type', CERTS_ONLY)
         .header('content-transfer-encoding', 'base64')
-        .send(certsOnlyBase64([record.certPem, caPem]))
+        .send(certsOnlyBase64([record.certPem]))
     })
   }
 }
