@@ -19,8 +19,12 @@ import { renewableFrom, renewalWindowOf } from './renewal-window.js'
 /** What renews: the identities operators manage, not servers, the bridge, OCSP signers or claims. */
 const RENEWABLE_KINDS: readonly IssuedKind[] = ['client', 'bootstrap']
 
-/** How long one renewal of a certificate holds it against a concurrent one (any process): until its record is written. */
-const RENEWAL_LOCK_MS = 60_000
+/**
+ * How long one renewal of a certificate holds it against a concurrent one (any
+ * process): its records are written within milliseconds; one that failed
+ * frees the certificate when this runs out.
+ */
+const RENEWAL_LOCK_MS = 30_000
 
 /** The issued record of the certificate with this SHA-256 fingerprint, of this organisation's managed CA; CERTS_ERR_RENEW_NOT_ISSUED otherwise. */
 export async function renewableRecordOf (registry: OrgRegistry, orgId: string, fingerprint: string): Promise<IssuedCertRecord> {
@@ -45,7 +49,9 @@ export async function renew (registry: OrgRegistry, orgId: string, current: Issu
   const issued = await registry.store.list(orgId, 'issued')
   if (issued.some(r => r.replaces === current.id)) throw alreadyReplaced()
   // Two renewals of one certificate at once (two processes, or a retried request) would both pass the checks above.
-  if (!await registry.store.lease(`renewal-of.${current.id}`, randomUUID(), RENEWAL_LOCK_MS)) throw alreadyReplaced()
+  if (!await registry.store.lease(`renewal-of.${current.id}`, randomUUID(), RENEWAL_LOCK_MS)) {
+    throw new CertsError('CERTS_ERR_RENEW_IN_PROGRESS', 'another renewal of this certificate is in progress: try again in 30 seconds')
+  }
   const result = await issue(orgAuthority(registry, orgId), {
     kind: kindOf(current) === 'bootstrap' ? 'client' : kindOf(current),
     profile: 'client',

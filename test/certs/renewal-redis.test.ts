@@ -102,6 +102,21 @@ describe('renewal retirement across processes on Redis', function () {
     await b.close()
   })
 
+  it('issues one replacement when two processes renew the same certificate at once', async () => {
+    const a = await start({ sweeper: false })
+    const b = await start({ sweeper: false })
+    const { record: old } = await issueClientCert(a.registry, 'acme', { commonName: 'd:sensor:race' }, 'test')
+    const keys = generateKeyPair('ec')
+    const csr = createCsr(keys.privateKeyPem, 'd:sensor:race', [])
+    const outcomes = await Promise.allSettled([renew(a.registry, 'acme', old, csr, 'test'), renew(b.registry, 'acme', old, csr, 'test')])
+    assert.equal(outcomes.filter(o => o.status === 'fulfilled').length, 1, JSON.stringify(outcomes.map(o => o.status === 'rejected' ? (o.reason as { code?: string }).code : 'renewed')))
+    const refused = outcomes.find(o => o.status === 'rejected') as PromiseRejectedResult
+    assert.ok(['CERTS_ERR_RENEW_IN_PROGRESS', 'CERTS_ERR_RENEW_ALREADY_REPLACED'].includes(refused.reason.code), refused.reason.code)
+    assert.equal((await a.registry.store.list('acme', 'issued')).filter(r => r.replaces === old.id).length, 1)
+    await a.close()
+    await b.close()
+  })
+
   it('carries out a retirement pending when every process stopped, from the stored records', async () => {
     const a = await start({ sweeper: false })
     const { old, renewal } = await renewed(a, 'd:sensor:restart')
