@@ -2,11 +2,11 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, ConnectPacket } from 'aedes'
 import { ConnectionLimits, TlsFront, type Identity } from '../access/index.js'
-import { gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
+import { FirstUseRecorder, gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
 import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { CrlWatch } from './crl-watch.js'
-import { createHooks } from './hooks/index.js'
+import { createHooks, sessionOf } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { OrgLimiter } from './org-limits.js'
@@ -27,6 +27,8 @@ export interface BrokerDeps {
   readonly observer?: BrokerObserver
   /** The TLS front shared with the process's other device-facing listeners; one is made when absent. */
   readonly front?: TlsFront
+  /** Notices renewed certificates' first use (shared with the temps API of the process); one is made when absent. */
+  readonly firstUse?: FirstUseRecorder
 }
 
 export interface RunningBroker {
@@ -62,6 +64,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const aedes = await createAedes(cfg, hooks, mqttPersistence)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
+  noteFirstUses(aedes, deps.firstUse ?? new FirstUseRecorder(deps.registry, log))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
   const live = new LiveSessions(aedes, front.resolver, log)
   // A CRL past its nextUpdate under a closed policy refuses its CA's devices: live ones too.
@@ -123,6 +126,14 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       await mqttPersistence.close()
     }
   }
+}
+
+/** A completed CONNECT (CONNACK 0) is a use of the certificate: a renewed one's first starts its predecessor's grace (certs/enrollment/retirement.ts). */
+function noteFirstUses (aedes: AedesBroker, firstUse: FirstUseRecorder): void {
+  aedes.on('connackSent', (packet, client) => {
+    const session = (packet.returnCode ?? 0) === 0 ? sessionOf(client) : undefined
+    if (session !== undefined) firstUse.note(session.orgId, session.fingerprint)
+  })
 }
 
 /** Read at each decision, so a changed gateway scope applies to the next PUBLISH. */

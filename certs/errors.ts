@@ -58,6 +58,15 @@
  * CERTS_ERR_CSR_CN_MISMATCH        the CSR names another CN than the one requested
  * CERTS_ERR_DAYS_INVALID           validity outside 1-3650 days
  * CERTS_ERR_CERT_NOT_FOUND         no issued certificate with that id, serial or fingerprint
+ * Renewal (enrollment/renewal.ts: EST simplereenroll, RFC 7030 4.2.2)
+ * CERTS_ERR_RENEW_NOT_ISSUED        the certificate is not a device, gateway or application certificate this organisation's managed CA issued
+ * CERTS_ERR_RENEW_REVOKED           the certificate has been revoked
+ * CERTS_ERR_RENEW_EXPIRED           the certificate has expired (or is not valid yet)
+ * CERTS_ERR_RENEW_ALREADY_REPLACED  the certificate was already renewed once: only its replacement may renew
+ * CERTS_ERR_RENEW_IN_PROGRESS      another renewal of the same certificate is being issued (or failed less than 30 s ago): try again
+ * CERTS_ERR_RENEW_TOO_EARLY         the certificate is not in the organisation's renewal window yet (`org renewal --window`)
+ * CERTS_ERR_RENEW_SUBJECT_MISMATCH  the CSR's subject is not the certificate's (RFC 7030 4.2.2: the same subject)
+ * CERTS_ERR_RENEW_WINDOW_INVALID    a renewal window that is not 1% to 100% (or `any`)
  * Gateways
  * CERTS_ERR_GATEWAY_INVALID        a gateway id outside [A-Za-z0-9._-] (optionally <type>:<id>)
  * CERTS_ERR_ALLOW_INVALID          an --allow entry that is not <type>:<id> or <type>:*
@@ -107,6 +116,8 @@ export type CertsErrorCode =
   | 'CERTS_ERR_SERVER_CERT_NOT_FOUND' | 'CERTS_ERR_SERVER_CERT_IS_CA' | 'CERTS_ERR_SERVER_NAME' | 'CERTS_ERR_SERVER_CERT_PENDING' | 'CERTS_ERR_NO_PENDING_CSR'
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
   | 'CERTS_ERR_CERT_NOT_FOUND'
+  | 'CERTS_ERR_RENEW_NOT_ISSUED' | 'CERTS_ERR_RENEW_REVOKED' | 'CERTS_ERR_RENEW_EXPIRED' | 'CERTS_ERR_RENEW_ALREADY_REPLACED' | 'CERTS_ERR_RENEW_IN_PROGRESS'
+  | 'CERTS_ERR_RENEW_TOO_EARLY' | 'CERTS_ERR_RENEW_SUBJECT_MISMATCH' | 'CERTS_ERR_RENEW_WINDOW_INVALID'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_CLAIM_INVALID' | 'CERTS_ERR_CLAIM_EXISTS' | 'CERTS_ERR_CLAIM_NOT_FOUND' | 'CERTS_ERR_CLAIM_REVOKED' | 'CERTS_ERR_CLAIM_EXPIRED'
   | 'CERTS_ERR_CLAIM_EXHAUSTED' | 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED' | 'CERTS_ERR_ENROLL_NOT_DEVICE' | 'CERTS_ERR_ALREADY_ENROLLED'

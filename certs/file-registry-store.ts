@@ -40,8 +40,8 @@ export class FileRegistryStore implements RegistryStore {
   async readOrg (orgId: string): Promise<OrgState | undefined> {
     const org = await readJson<OrgRecord>(path.join(this.pathOf(orgId), 'org.json'))
     if (org === undefined) return undefined
-    const [cas, serverCerts, revocations, gateways] = await Promise.all(SNAPSHOT_COLLECTIONS.map(async c => await this.list(orgId, c)))
-    return { org, cas, serverCerts, revocations, gateways } as OrgState
+    const [cas, serverCerts, revocations, gateways, renewals] = await Promise.all(SNAPSHOT_COLLECTIONS.map(async c => await this.list(orgId, c)))
+    return { org, cas, serverCerts, revocations, gateways, renewals } as OrgState
   }
 
   async createOrg (state: OrgState): Promise<void> {

@@ -14,7 +14,7 @@ export { tbsCertificate } from './x509-builder.js'
 export { signedStructure, subjectKeyIdentifier } from './asn1-signing.js'
 export {
   activeServerCertOf, managedCaOf, trustedCasOf, normalizeSerial,
-  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type OrgLimitsRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, type CrlSourceRecord, CRL_POLICIES
+  type CaRecord, type OrgRecord, type OrgState, type ServerCertRecord, type RevocationRecord, type GatewayScopeRecord, type OrgLimitsRecord, type RenewalRecord, type RenewalPolicyRecord, type IssuedCertRecord, type IssuedKind, type CrlRecord, type CrlPolicy, type CrlSourceRecord, CRL_POLICIES
 } from './records.js'
 export type { RegistryStore } from './registry-store.js'
 export { FileRegistryStore } from './file-registry-store.js'
@@ -60,3 +60,7 @@ export { createEnrollToken, DEFAULT_TOKEN_TTL, type CreatedToken } from './enrol
 export { certsOnlyBase64, csrPemFromEstBody } from './enrollment/est-wire.js'
 export { deviceTrustPemOf } from './ca-key-move.js'
 export type { ClaimRecord, EnrollTokenRecord } from './records.js'
+export { renew, renewableRecordOf } from './enrollment/renewal.js'
+export { DEFAULT_RENEWAL_WINDOW_PERCENT, parseRenewalWindow, renewalWindowOf, renewableFrom, setRenewalWindow } from './enrollment/renewal-window.js'
+export { FirstUseRecorder } from './enrollment/first-use.js'
+export { RetirementSweeper, retirementDueAt, DEFAULT_RENEW_GRACE_MS, RETIREMENT_ACTOR, type RetirementOptions } from './enrollment/retirement.js'

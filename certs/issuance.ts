@@ -27,6 +27,8 @@ export interface IssuanceRequest {
   /** For a generated key: RSA-2048 (default) or ECDSA P-256 (cheap to make on a busy event loop, cheap for a TLS server). */
   readonly keyType?: 'rsa' | 'ec'
   readonly days?: number
+  /** A renewal: the id of the certificate the new one replaces (recorded and audited with it). */
+  readonly replaces?: string
 }
 
 export interface Issued {
@@ -86,11 +88,13 @@ export async function issue (authority: Authority, request: IssuanceRequest, act
     csrPem: request.csrPem ?? createCsr((keys as { privateKeyPem: string }).privateKeyPem, request.names[0], request.profile === 'server' ? request.names : []),
     issuedOn,
     expiresOn: facts.notAfter.toISOString(),
-    validityDays: days
+    validityDays: days,
+    ...(request.replaces === undefined ? {} : { replaces: request.replaces })
   }
   await authority.record(record)
+  const renewal = record.replaces === undefined ? {} : { replaces: record.replaces }
   authority.audit(actor, 'cert.issue', {
-    kind: record.kind, certId: record.id, commonName: record.commonName, serial: record.serial, fingerprint: record.fingerprint, expiresOn: record.expiresOn, keyGenerated: csr === undefined
+    kind: record.kind, certId: record.id, commonName: record.commonName, serial: record.serial, fingerprint: record.fingerprint, expiresOn: record.expiresOn, keyGenerated: csr === undefined, ...renewal
   })
   return keys === undefined ? { record } : { record, keyPem: keys.privateKeyPem }
 }

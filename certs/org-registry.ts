@@ -125,7 +125,8 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
       cas: [caRecord],
       serverCerts: [serverRecord],
       revocations: [],
-      gateways: []
+      gateways: [],
+      renewals: []
     }
     await this.store.createOrg(state)
     for (const record of pending) await this.store.put(orgId, 'issued', record, { quiet: true })

@@ -11,6 +11,15 @@ export interface OrgRecord {
   readonly activeServerCertId: string
   /** What the organisation may use of a shared gateway (`mqgate org limits`); absent: no limit. */
   readonly limits?: OrgLimitsRecord
+  /** How early its certificates may renew (`mqgate org renewal`); absent: the default window (enrollment/renewal-window.ts). */
+  readonly renewal?: RenewalPolicyRecord
+}
+
+/** `mqgate org renewal <org> --window N%`: a certificate may renew in the last N % of its lifetime only. */
+export interface RenewalPolicyRecord {
+  /** 1-100; 100 is any time before expiry. */
+  readonly windowPercent: number
+  readonly updatedAt: string
 }
 
 /**
@@ -124,6 +133,30 @@ export interface RevocationRecord {
   readonly revokedAt: string
 }
 
+/**
+ * A certificate renewed over EST (`simplereenroll`) whose old certificate has
+ * not been retired yet, keyed by the old certificate's id: one renewal per
+ * certificate. Held in memory by every process, so the first use of the new
+ * certificate is noticed at its CONNECT or request without a store read, and
+ * the retirement is derived from it after a restart (enrollment/retirement.ts).
+ * Removed once the old certificate is revoked.
+ */
+export interface RenewalRecord {
+  /** The replaced (old) certificate's id. */
+  readonly id: string
+  readonly replacedFingerprint: string
+  readonly replacedSerial: string
+  /** Its notAfter: the retirement is due then at the latest. */
+  readonly replacedExpiresOn: string
+  /** The new certificate. */
+  readonly certId: string
+  readonly fingerprint: string
+  readonly commonName: string
+  readonly renewedAt: string
+  /** When the new certificate first completed an MQTT CONNECT or an HTTPS request; set once. */
+  readonly firstUsedAt?: string
+}
+
 /** The devices a gateway may act for; absent means any device of its organisation. */
 export interface GatewayScopeRecord {
   /** `<typeId>:<gatewayId>`, or `<gatewayId>` for the gateway of that id whatever its type. */
@@ -161,6 +194,8 @@ export interface IssuedCertRecord {
   readonly issuedOn: string
   readonly expiresOn: string
   readonly validityDays: number
+  /** Renewed over EST: the id of the certificate this one replaces (retired after this one's first use). */
+  readonly replaces?: string
 }
 
 /**
@@ -207,6 +242,7 @@ export interface CollectionRecords {
   'server-certs': ServerCertRecord
   revocations: RevocationRecord
   gateways: GatewayScopeRecord
+  renewals: RenewalRecord
   issued: IssuedCertRecord
   claims: ClaimRecord
   'enroll-tokens': EnrollTokenRecord
@@ -214,7 +250,7 @@ export interface CollectionRecords {
 /** Collections no process holds in memory: read from the store when asked, kept out of `readOrg`. */
 export const ON_DEMAND_COLLECTIONS = ['issued', 'claims', 'enroll-tokens'] as const
 export type Collection = keyof CollectionRecords
-export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways'] as const
+export const SNAPSHOT_COLLECTIONS = ['cas', 'server-certs', 'revocations', 'gateways', 'renewals'] as const
 export type SnapshotCollection = typeof SNAPSHOT_COLLECTIONS[number]
 
 /** Everything the registry holds in memory for one organisation. */
@@ -224,11 +260,13 @@ export interface OrgState {
   readonly serverCerts: readonly ServerCertRecord[]
   readonly revocations: readonly RevocationRecord[]
   readonly gateways: readonly GatewayScopeRecord[]
+  /** Absent in a state made before renewals existed (a backup): none. */
+  readonly renewals?: readonly RenewalRecord[]
 }
 
 /** The state's in-memory collections, each under its store name. */
 export function snapshotCollectionsOf (state: OrgState): Array<[SnapshotCollection, ReadonlyArray<{ id?: string, fingerprint?: string }>]> {
-  return [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways]]
+  return [['cas', state.cas], ['server-certs', state.serverCerts], ['revocations', state.revocations], ['gateways', state.gateways], ['renewals', state.renewals ?? []]]
 }
 
 /** The state with every record of its in-memory collections passed through `map`. */
@@ -238,7 +276,8 @@ export function mapSnapshotRecords (state: OrgState, map: <C extends SnapshotCol
     cas: state.cas.map(r => map('cas', r)),
     serverCerts: state.serverCerts.map(r => map('server-certs', r)),
     revocations: state.revocations.map(r => map('revocations', r)),
-    gateways: state.gateways.map(r => map('gateways', r))
+    gateways: state.gateways.map(r => map('gateways', r)),
+    renewals: (state.renewals ?? []).map(r => map('renewals', r))
   }
 }
 

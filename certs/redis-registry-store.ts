@@ -78,7 +78,8 @@ export class RedisRegistryStore implements RegistryStore {
       cas: collections.cas,
       serverCerts: collections['server-certs'],
       revocations: collections.revocations,
-      gateways: collections.gateways
+      gateways: collections.gateways,
+      renewals: collections.renewals
     } as OrgState
   }
 

@@ -13,6 +13,7 @@ import { bridgePart } from './parts/bridge-part.js'
 import { brokerPart } from './parts/broker-part.js'
 import { createFront, type Part, type PartContext, type ProcessOptions } from './parts/context.js'
 import { pkiHttpPart, sharedPortPart, tempsApiPart } from './parts/http-parts.js'
+import { renewalPart } from './parts/renewal-part.js'
 import { welcomeText } from './welcome.js'
 
 /** A running mqgate process: what `close` stops, in reverse order of starting. */
@@ -40,7 +41,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
       const files = await ensureDemoBootstrap(registry, cfg.dataDir, log)
       welcome = ports => print(welcomeText({ files, ports, dataDir: cfg.dataDir, adminTokenFromEnv: options.adminToken !== undefined, generatedKekFile: keys.generatedFile }))
     },
-    brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart
+    brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart, renewalPart
   ])
   welcome(running.ports)
   return running
@@ -54,7 +55,7 @@ export async function runStart (env: NodeJS.ProcessEnv, options: ProcessOptions,
 export async function runWorkerParts (env: NodeJS.ProcessEnv, options: ProcessOptions, index: number): Promise<RunningProcess> {
   const base = loadConfig(env, { defaultOrg: DEMO_ORG })
   const cfg = Object.freeze({ ...base, bridge: Object.freeze({ ...base.bridge, name: `${base.bridge.name}-w${index}` }) })
-  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart])
+  const running = await runParts(cfg, options, [brokerPart(true), adminPart(options), tempsApiPart, pkiHttpPart, sharedPortPart, bridgePart, renewalPart])
   reportListening(running.ports)
   return running
 }
@@ -72,7 +73,7 @@ function reportListening (ports: RunningProcess['ports']): void {
 /** `mqgate broker`: the MQTT broker and the admin API; with Redis it queues readings for `mqgate bridge`. */
 export async function runBroker (env: NodeJS.ProcessEnv, options: ProcessOptions): Promise<RunningProcess> {
   const cfg = loadConfig(env)
-  return await runParts(cfg, options, [brokerPart(cfg.redisUrl !== undefined), adminPart(options)])
+  return await runParts(cfg, options, [brokerPart(cfg.redisUrl !== undefined), adminPart(options), renewalPart])
 }
 
 /** `mqgate bridge`: readings from the Redis log into the store and the temps API. */
@@ -84,7 +85,7 @@ export async function runBridge (env: NodeJS.ProcessEnv, options: ProcessOptions
 /** `mqgate api`: the temps API over the Redis reading store, and the PKI HTTP port (CRLs, OCSP). */
 export async function runApi (env: NodeJS.ProcessEnv, options: ProcessOptions = {}): Promise<RunningProcess> {
   const cfg = requireRedis(loadConfig(env), 'api')
-  return await runParts(cfg, options, [tempsApiPart, pkiHttpPart])
+  return await runParts(cfg, options, [tempsApiPart, pkiHttpPart, renewalPart])
 }
 
 function requireRedis (cfg: Readonly<GatewayConfig>, verb: string): Readonly<GatewayConfig> {

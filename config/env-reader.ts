@@ -29,6 +29,19 @@ export class EnvReader {
     return value
   }
 
+  /** `500ms`, `30s`, `10m`, `1h`, `1d` (a bare number is milliseconds), in ms, within [min, max]. */
+  duration (name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const match = /^(\d{1,10})(ms|s|m|h|d)?$/.exec(raw.trim())
+    const value = match === null ? NaN : Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']
+    if (!(value >= min && value <= max)) {
+      this.problems.push(`${name} must be a duration such as 30s, 10m, 1h or 1d, from ${min} ms to ${max / 86_400_000} days, got "${raw}"`)
+      return fallback
+    }
+    return value
+  }
+
   oneOf<T extends string> (name: string, fallback: T, allowed: readonly T[]): T {
     return this.optionalOneOf(name, allowed) ?? fallback
   }
@@ -49,3 +62,5 @@ export class EnvReader {
     if (!condition) this.problems.push(problem)
   }
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { BROKER_DEFAULTS, BROKER_LIMIT_DEFAULTS, type BrokerConfig, type BrokerLimits } from '../broker/index.js'
 import { BRIDGE_DEFAULTS, type ApiConfig, type BridgeConfig } from '../bridge/index.js'
-import { NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
+import { DEFAULT_RENEW_GRACE_MS, NAME_PATTERN, ORG_PATTERN, type Pkcs11Config } from '../certs/index.js'
 import { EnvReader } from './env-reader.js'
 import { readKekConfig, type KekConfig } from './kek-config.js'
 import { readPkiConfig } from './pki-config.js'
@@ -72,6 +72,17 @@ export interface GatewayConfig {
    * error (not even a config error).
    */
   readonly pkcs11?: Pkcs11Config
+  /** Certificates renewed over EST (certs/enrollment/). */
+  readonly renewal: RenewalConfig
+}
+
+export interface RenewalConfig {
+  /**
+   * MQGATE_RENEW_GRACE (`10m` by default; `30s`, `1h`, `1d`, or ms): how
+   * long after a renewed certificate's first use the one it replaces is
+   * revoked, so a device that crashed mid-swap can come back with the old one.
+   */
+  readonly graceMs: number
 }
 
 /** The operator API (its token is not configuration: the entry hands MQGATE_ADMIN_TOKEN over directly). */
@@ -142,7 +153,8 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     tlsPort: read.integer('MQGATE_TLS_PORT', 0, 0, 65535),
     ...readPkiConfig(read, domain, apiPort),
     kek: readKekConfig(read, { value: 'MQGATE_KEK', file: 'MQGATE_KEK_FILE', previous: 'MQGATE_KEK_PREVIOUS', previousFile: 'MQGATE_KEK_PREVIOUS_FILE' }),
-    ...readPkcs11(read)
+    ...readPkcs11(read),
+    renewal: Object.freeze({ graceMs: read.duration('MQGATE_RENEW_GRACE', DEFAULT_RENEW_GRACE_MS, 0, 30 * 24 * 3600 * 1000) })
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return Object.freeze(config)

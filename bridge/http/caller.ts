@@ -27,6 +27,11 @@ export async function resolveCaller (resolver: IdentityResolver, request: Fastif
 const callers = new WeakMap<object, Promise<Resolved<Principal>>>()
 const settled = new WeakMap<object, Resolved<Principal>>()
 
+/** What resolveCaller settled for this request, if it ran (not for public paths). */
+export function settledCallerOf (request: FastifyRequest): Resolved<Principal> | undefined {
+  return settled.get(request.raw)
+}
+
 /** The caller's principal as resolveCaller settled it, or an AccessError with the identity path's code (HTTP 403 at the edge). */
 export function callerOf (request: FastifyRequest): Principal {
   const caller = settled.get(request.raw)

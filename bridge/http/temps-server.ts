@@ -5,12 +5,14 @@ import type tls from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify'
 import type { Logger } from 'pino'
 import { DEFAULT_TRUST_POLICY, TlsFront } from '../../access/index.js'
-import type { OrgRegistry } from '../../certs/index.js'
+import { FirstUseRecorder, type OrgRegistry } from '../../certs/index.js'
 import { MAX_READING_BYTES } from '../reading.js'
 import type { ReadingStore } from '../reading-store.js'
 import { accessErrorOf, callerOf, hostOf, resolveCaller } from './caller.js'
 import { crlRoute, isPublicPath } from './crl-route.js'
 import { estRoutes, isEstPath } from './est-routes.js'
+import { estReenrollRoute } from './est-reenroll-route.js'
+import { firstUseHook } from './first-use-hook.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
 
@@ -33,6 +35,8 @@ export interface TempsApiServerDeps {
   readonly log: Logger
   /** The TLS front shared with the process's other device-facing listeners; one is made when absent. */
   readonly front?: TlsFront
+  /** Notices renewed certificates' first use (shared with the broker of the process); one is made when absent. */
+  readonly firstUse?: FirstUseRecorder
 }
 
 export interface RunningTempsApi {
@@ -81,16 +85,19 @@ export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiS
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => { void reply.status(404).send(errorBody('BRIDGE_ERR_API_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)) })
   app.addHook('onRequest', async request => {
-    // EST decides for itself (est-routes.ts): a token caller has no client certificate, a claim certificate is no identity.
-    if (isPublicPath(request.url) || isEstPath(request.url)) return
+    // Enrollment decides for itself (est-routes.ts): a token caller has no client certificate, a
+    // claim certificate is no identity. simplereenroll's caller is an identity, checked as here.
+    if (isPublicPath(request.url) || (isEstPath(request.url) && !request.url.startsWith('/.well-known/est/simplereenroll'))) return
     // Resolved here for every route (the OCSP check is asynchronous); the routes read the answer.
     const caller = await resolveCaller(resolver, request)
     // A protected host answers nothing, not even a 404, to a caller the identity path refuses.
     if (!caller.ok && isProtected(cfg.protectedHosts, hostOf(request))) throw accessErrorOf(caller)
   })
   await app.register(tempsRoutes({ store: deps.store, callerOf }))
+  app.addHook('onResponse', firstUseHook(deps.firstUse ?? new FirstUseRecorder(deps.registry, log)))
   await app.register(crlRoute(deps.registry))
   await app.register(estRoutes({ registry: deps.registry, resolver, contexts: deps.front.contexts, log: deps.log }))
+  await app.register(estReenrollRoute({ registry: deps.registry, callerOf, log }))
   return app
 }
 

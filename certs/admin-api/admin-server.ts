@@ -14,6 +14,7 @@ import { failed } from './cloudflare-views.js'
 import { enrollmentRoutes } from './routes/enrollment.js'
 import { gatewayRoutes } from './routes/gateways.js'
 import { orgLimitRoutes } from './routes/org-limits.js'
+import { orgRenewalRoutes } from './routes/org-renewal.js'
 import { operatorRoutes } from './routes/operators.js'
 import { orgRoutes } from './routes/orgs.js'
 import type { Principal } from './operators/operator.js'
@@ -88,6 +89,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf }
   await app.register(orgRoutes(context))
   await app.register(orgLimitRoutes(context))
+  await app.register(orgRenewalRoutes(context))
   await app.register(caRoutes(context))
   await app.register(serverCertRoutes(context))
   await app.register(certRoutes(context))

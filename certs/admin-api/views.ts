@@ -92,7 +92,8 @@ export function issuedView (rec: IssuedCertRecord, state: IssuedState, caName: s
     validity_days: rec.validityDays,
     fingerprint_sha256: rec.fingerprint,
     certificate_authority: { id: rec.caId, name: caName },
-    status: state
+    status: state,
+    replaces: rec.replaces ?? null
   }
 }
 

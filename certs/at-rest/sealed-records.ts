@@ -15,6 +15,7 @@ export const KEY_FIELDS: { readonly [C in Collection]: readonly string[] } = Obj
   'server-certs': ['keyPem'],
   revocations: [],
   gateways: [],
+  renewals: [],
   issued: [],
   claims: [],
   'enroll-tokens': []

@@ -38,7 +38,7 @@ export function registerCertVerbs (program: Command, ctx: CliContext): void {
       writeIssuedFiles(result, options)
     })
   apiCommand(cert, 'list <org>', 'list issued device, gateway and application certificates (demo identities included) with their state (active, revoked, expired)')
-    .option('--expiring <window>', 'only what expires within the window (30d, 12h), CAs and server certificates included')
+    .option('--expiring <window>', 'only what expires within the window (30d, 12h) and has not renewed (no replacement issued), CAs and server certificates included')
     .option('--all', 'every certificate the managed CA signed: also server certificates, the bridge\'s a:mqgate-bridge certificates and the CA\'s delegated OCSP signers')
     .action(async (orgId: string, options: ClientOptions & { expiring?: string, all?: boolean }, command: Command) => {
       if (options.expiring !== undefined && !/^\d+[dh]$/.test(options.expiring)) command.error('--expiring takes a window such as 30d or 12h', { exitCode: 2, code: 'mqgate.usage' })

@@ -2,6 +2,7 @@ import { Argument, Option, type Command } from 'commander'
 import { CA_KEY_TYPES } from '../signer.js'
 import { apiCommand, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
 import { registerOrgLimitsVerb } from './org-limits-verb.js'
+import { registerOrgRenewalVerb } from './org-renewal-verb.js'
 
 export function registerOrgVerbs (program: Command, ctx: CliContext): void {
   const org = program.command('org').description('organisations: each has its own CA, server certificate and devices')
@@ -23,6 +24,7 @@ export function registerOrgVerbs (program: Command, ctx: CliContext): void {
         r => `organisation ${r.id}: managed CA ${r.managed_ca_id} (${r.ca_key_type}) now signs in ${String(r.ca_key_uri)}; the previous CA is kept for trust only`)
     })
   registerOrgLimitsVerb(org, ctx)
+  registerOrgRenewalVerb(org, ctx)
   apiCommand(org, 'list', 'list organisations')
     .action(async (options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('GET', '/orgs'),

@@ -91,3 +91,22 @@ describe('configuration: MQGATE_LOG_FORMAT', () => {
       err.code === 'CONFIG_ERR_INVALID' && err.problems.length === 2 && err.problems.some((p: string) => p.startsWith('MQGATE_LOG_FORMAT must be one of json, pretty')))
   })
 })
+
+describe('configuration: MQGATE_RENEW_GRACE', () => {
+  it('waits 10 minutes after a renewed certificate\'s first use by default, as the README says', () => {
+    assert.equal(loadConfig({}).renewal.graceMs, 600_000)
+    assert.match(readFileSync(README, 'utf8'), /^\| `MQGATE_RENEW_GRACE` \| `10m` \|/m)
+  })
+
+  it('reads 1s, 10m, 1h, 1d and bare milliseconds', () => {
+    for (const [raw, ms] of [['1s', 1000], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000], ['250', 250], ['0', 0]] as const) {
+      assert.equal(loadConfig({ MQGATE_RENEW_GRACE: raw }).renewal.graceMs, ms, raw)
+    }
+  })
+
+  it('refuses a word, a negative or more than 30 days, naming the variable', () => {
+    for (const raw of ['soon', '-1s', '31d', '1.5m']) {
+      assert.throws(() => loadConfig({ MQGATE_RENEW_GRACE: raw }), (err: any) => err.code === 'CONFIG_ERR_INVALID' && err.problems.some((p: string) => p.startsWith('MQGATE_RENEW_GRACE')), raw)
+    }
+  })
+})

@@ -44,8 +44,11 @@ export function certRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       const window = request.query.expiring === undefined ? undefined : parseWindow(request.query.expiring)
       const now = Date.now()
       const expiring = (notAfter: string | undefined): boolean => window === undefined || (notAfter !== undefined && Date.parse(notAfter) - now <= window)
-      const certificates = (await listIssued(registry, state.org.id, { all: request.query.all === 'true' }))
-        .filter(rec => expiring(rec.expiresOn) && (window === undefined || issuedStateOf(rec, state) === 'active'))
+      const issued = await listIssued(registry, state.org.id, { all: request.query.all === 'true' })
+      // With --expiring: the devices that have not renewed. One whose renewal is issued is on its way out (retirement.ts), not a concern.
+      const replaced = new Set(issued.map(rec => rec.replaces).filter(id => id !== undefined))
+      const certificates = issued
+        .filter(rec => expiring(rec.expiresOn) && (window === undefined || (issuedStateOf(rec, state) === 'active' && !replaced.has(rec.id))))
         .map(rec => issuedView(rec, issuedStateOf(rec, state), caName(state)))
       if (window === undefined) return { certificates }
       return {
