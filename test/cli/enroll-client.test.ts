@@ -72,6 +72,28 @@ describe('mqgate enroll and mqgate renew (the device-side EST client)', function
     assert.ok(!again.stderr.includes(String(token)), 'the token is not repeated in the error')
   })
 
+  it('renews with the current certificate: a new key and certificate in place, the pair replaced kept as .previous, and the new one connects', async () => {
+    assertExitedZero(await cli(['org', 'renewal', 'demo', '--window', 'any']))
+    const before = new X509Certificate(readFileSync(file('d_sensor_e-1.crt')))
+    const oldKey = readFileSync(file('d_sensor_e-1.key'), 'utf8')
+    const run = await device(['renew', '--est', est, '--ca', 'ca.pem', '--cert', 'd_sensor_e-1.crt', '--key', 'd_sensor_e-1.key', '--out', '.'])
+    assertExitedZero(run)
+    assert.match(run.stdout, /renewed d:sensor:e-1/)
+    const after = assertPair('d_sensor_e-1', 'd:sensor:e-1')
+    assert.notEqual(after.serialNumber, before.serialNumber)
+    assert.notEqual(readFileSync(file('d_sensor_e-1.key'), 'utf8'), oldKey, 'a new key')
+    assert.equal(new X509Certificate(readFileSync(file('d_sensor_e-1.previous.crt'))).serialNumber, before.serialNumber)
+    assert.equal(readFileSync(file('d_sensor_e-1.previous.key'), 'utf8'), oldKey)
+    const listed = await cliJson(cli, ['cert', 'list', 'demo'])
+    const renewed = listed.certificates.find((c: any) => c.serial_number === after.serialNumber)
+    assert.ok(renewed?.replaces !== undefined, 'the new certificate names the one it replaces')
+    assertExitedZero(await publishes('d_sensor_e-1', 'd:demo:sensor:e-1'))
+    // Renewing the replaced certificate again is refused: the server's code comes through.
+    const again = await device(['renew', '--est', est, '--ca', 'ca.pem', '--cert', 'd_sensor_e-1.previous.crt', '--key', 'd_sensor_e-1.previous.key', '--out', 'again'])
+    assert.equal(again.status, 1, showResult(again))
+    assert.match(again.stderr, /^mqgate: EST_ERR_REFUSED: HTTP 409 CERTS_ERR_RENEW_ALREADY_REPLACED/, showResult(again))
+  })
+
   it('exits 1 with EST_ERR_UNREACHABLE when the EST server\'s certificate is not verified by --ca', async () => {
     const run = await device(['enroll', '--est', est, '--ca', adminCaFile(stack.dataDir), '--claim', 'c_line-7.crt', '--claim-key', 'c_line-7.key', '--cn', 'd:sensor:e-3', '--out', 'x'])
     assert.equal(run.status, 1, showResult(run))
