@@ -1,6 +1,6 @@
 /** The identity path's public surface: who is on a connection, in which organisation, for every transport. */
 export { AccessError, allowed, refused, type AccessErrorCode, type Checked } from './errors.js'
-export { serverNameOf, orgOfServerName, clientIdOf, deviceClientIdOf, clientIdBelongsTo, orgOfClientId } from './names.js'
+export { serverNameOf, orgOfServerName, clientIdOf, deviceClientIdOf, clientIdBelongsTo, orgOfClientId, claimClientIdBelongsTo, isClaimClientId } from './names.js'
 export { parseIdentity, identityFromCertificate, claimNameFromCertificate, type Identity } from './identity.js'
 export { checkCertificateTrust, codeForVerifyError, DEFAULT_TRUST_POLICY, type TrustPolicy } from './certificate-trust.js'
 export { peerCertificatesOf, type PeerCertificates } from './peer-chain.js'

@@ -53,8 +53,24 @@ export function clientIdBelongsTo (clientId: string, identity: Identity, orgId: 
   return NAME_PATTERN.test(clientId.slice(own.length + 1))
 }
 
-/** The organisation a clientId names (`d:<org>:...`), for sessions whose TLS layer kept no SNI name. */
+/** The organisation a clientId names (`d:<org>:...`, `c:<org>:...`), for sessions whose TLS layer kept no SNI name. */
 export function orgOfClientId (clientId: string | undefined): string | undefined {
   const [kind, orgId] = (clientId ?? '').split(':')
-  return (kind === 'd' || kind === 'g' || kind === 'a') && orgId !== undefined && orgId !== '' ? orgId : undefined
+  return (kind === 'd' || kind === 'g' || kind === 'a' || kind === 'c') && orgId !== undefined && orgId !== '' ? orgId : undefined
+}
+
+/**
+ * A claim certificate's session (issue 13, MQTT-only devices):
+ * `c:<org>:<claim>:<nonce>`, the nonce 1-64 characters of [A-Za-z0-9._-]
+ * chosen by the device, so that the devices of one batch, which share the
+ * claim certificate, do not take over each other's session [MQTT-3.1.4-2].
+ */
+export function claimClientIdBelongsTo (clientId: string, claimName: string, orgId: string): boolean {
+  const own = `c:${orgId}:${claimName}:`
+  return clientId.startsWith(own) && NAME_PATTERN.test(clientId.slice(own.length))
+}
+
+/** Whether a clientId asks for a claim's enrollment session (`c:...`): decided by claimClientIdBelongsTo. */
+export function isClaimClientId (clientId: string): boolean {
+  return clientId.startsWith('c:')
 }
