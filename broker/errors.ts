@@ -35,6 +35,13 @@ import type { AccessErrorCode, Checked as AccessChecked } from '../access/index.
  *
  * Readings
  * BROKER_ERR_READING_NOT_QUEUED    the reading log (Redis) failed: the publish is refused, not acknowledged
+ *
+ * Enrollment over MQTT (broker/enrollment/; answered on iot-2/enroll/result/fmt/json, the connection stays;
+ * the refusals of who may enroll or renew keep enroll()'s and renew()'s CERTS_ERR_* codes, a certificate no
+ * longer trusted the identity path's BROKER_ERR_* code, and a claim session's publish or subscribe outside
+ * enrollment is refused with BROKER_ERR_CLAIM_ONLY_ENROLLS like any other topic refusal)
+ * BROKER_ERR_ENROLL_CSR_TOO_LARGE  a CSR payload over 64 KiB
+ * BROKER_ERR_ENROLL_FAILED         an unexpected failure (logged with its cause, never answered with it)
  */
 export type BrokerErrorCode =
   | AccessErrorCode
@@ -56,6 +63,8 @@ export type BrokerErrorCode =
   | 'BROKER_ERR_LIMIT_QUEUED_BYTES'
   | 'BROKER_ERR_LIMIT_ORG_CONNECTIONS'
   | 'BROKER_ERR_LIMIT_ORG_PUBLISH_RATE'
+  | 'BROKER_ERR_ENROLL_CSR_TOO_LARGE'
+  | 'BROKER_ERR_ENROLL_FAILED'
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError'

@@ -6,6 +6,8 @@ import { FirstUseRecorder, gatewayScopeOf, type OrgRegistry } from '../certs/ind
 import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { CrlWatch } from './crl-watch.js'
+import { swallowEnrollmentPublishes } from './enrollment/enrollment-topics.js'
+import { MqttEnrollment } from './enrollment/mqtt-enrollment.js'
 import { createHooks, sessionOf } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
@@ -60,8 +62,10 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   const observer = deps.observer ?? SILENT_OBSERVER
   const readings = new ReadingQueue(deps.readings)
   const orgLimiter = new OrgLimiter(deps.registry, observer)
-  const hooks = createHooks({ resolver: front.resolver, log, scopeOf, readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient, admitSession: orgLimiter.admitSession })
+  const enrollment = new MqttEnrollment({ registry: deps.registry, resolver: front.resolver, log: log.child({ component: 'enrollment' }) })
+  const hooks = createHooks({ resolver: front.resolver, log, scopeOf, readings, retainedOwners: mqttPersistence.retainedOwners, isRevoked, observer, maxSubscriptionsPerClient: cfg.limits.maxSubscriptionsPerClient, admitSession: orgLimiter.admitSession, enrollment })
   const aedes = await createAedes(cfg, hooks, mqttPersistence)
+  swallowEnrollmentPublishes(aedes)
   logClientEvents(aedes, log, throttled)
   aedes.on('connackSent', packet => observer.connack(packet.returnCode ?? 0))
   noteFirstUses(aedes, deps.firstUse ?? new FirstUseRecorder(deps.registry, log))

@@ -1,6 +1,7 @@
 import type { Client, ConnectPacket, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
-import { knownStateOf, orgOfClientId, stateOf, type Admitted, type IdentityResolver, type Principal, type Session } from '../../access/index.js'
+import { isClaimClientId, knownStateOf, orgOfClientId, stateOf, type Admitted, type IdentityResolver, type Principal, type Session } from '../../access/index.js'
+import { checkClaimConnect, isClaimSession, keepClaimSession, type ClaimSession } from '../enrollment/claim-session.js'
 import { AuthError, allowed, connackFor, refused, type Checked } from '../errors.js'
 import type { ScopeOf } from './topic-check.js'
 import { authorizeWill } from './will.js'
@@ -11,7 +12,7 @@ export interface AuthenticateDeps {
   readonly scopeOf: ScopeOf
   readonly now?: () => Date
   /** A last say on an authenticated session (the organisation's connection limit, org-limits.ts). */
-  readonly admitSession?: (session: Session, client: Client) => Checked<Session>
+  readonly admitSession?: <S extends Pick<Session, 'orgId' | 'clientId'>>(session: S, client: Client) => Checked<S>
 }
 
 /**
@@ -35,11 +36,12 @@ export function createAuthenticate (deps: AuthenticateDeps) {
     checking.then(checked => answer(client, admitted, checked, done), (err: Error) => answer(client, admitted, refused('BROKER_ERR_NO_IDENTITY', `identity check failed: ${err.message}`), done))
   }
 
-  function answer (client: Client, admitted: Admitted | undefined, checked: Checked<Session>, done: (err: AuthError | null, ok: boolean | null) => void): void {
+  function answer (client: Client, admitted: Admitted | undefined, checked: Checked<Session | ClaimSession>, done: (err: AuthError | null, ok: boolean | null) => void): void {
     // Gone while its OCSP answer was awaited: aedes drops a late answer; nothing connected.
     if (client.closed) return done(null, false)
     if (checked.ok) {
-      stateOf(client.conn).session = checked.value
+      if (isClaimSession(checked.value)) keepClaimSession(client, checked.value)
+      else stateOf(client.conn).session = checked.value
       checked.value.log.info({ event: 'client.connected', remoteAddress: admitted?.remoteAddress, clean: client.clean }, 'client connected')
       return done(null, true)
     }
@@ -58,7 +60,12 @@ export function createAuthenticate (deps: AuthenticateDeps) {
   }
 
   /** The identity path's principal under this clientId (OCSP included), its Will, then the organisation's say (its connection limit). */
-  async function checkConnect (client: Client, admitted: Admitted): Promise<Checked<Session>> {
+  async function checkConnect (client: Client, admitted: Admitted): Promise<Checked<Session | ClaimSession>> {
+    // `c:<org>:<claim>:<nonce>`: a claim certificate's enrollment session (broker/enrollment/), and nothing else.
+    if (isClaimClientId(client.id)) {
+      const claim = checkClaimConnect(deps.resolver, client, connectPackets.get(client)?.will != null, deps.log, deps.now?.())
+      return !claim.ok || deps.admitSession === undefined ? claim : deps.admitSession(claim.value, client)
+    }
     const principal = await deps.resolver.principalChecked(admitted, { clientId: client.id }, 'connect', deps.now?.())
     if (!principal.ok) return principal
     const will = connectPackets.get(client)?.will as PublishPacket | null | undefined

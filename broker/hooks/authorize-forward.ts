@@ -1,4 +1,5 @@
 import type { AedesPublishPacket, Client } from 'aedes'
+import { forwardToClaimSession } from '../enrollment/enrollment-hooks.js'
 import { SILENT_OBSERVER, type BrokerObserver } from '../observer.js'
 import { maySubscribe } from '../policy.js'
 import { clientTopicFor, parseSubscribeFilter, stripOrg } from '../topics.js'
@@ -10,7 +11,8 @@ export function createAuthorizeForward (deps: { readonly scopeOf: ScopeOf, reado
   const observer = deps.observer ?? SILENT_OBSERVER
   return function authorizeForward (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const session = sessionOf(client)
-    if (session === undefined) return null
+    // No identity: a claim session (its enrollment answers only) or nobody.
+    if (session === undefined) return forwardToClaimSession(client, packet)
     const canonical = stripOrg(session.orgId, packet.topic)
     if (canonical === undefined) {
       // A message already rewritten for this client, re-sent from its session's

@@ -1,6 +1,8 @@
 import type { Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import { BrokerError } from '../errors.js'
+import { publishForEnrollment } from '../enrollment/enrollment-hooks.js'
+import type { MqttEnrollment } from '../enrollment/mqtt-enrollment.js'
 import { SILENT_OBSERVER, type BrokerObserver } from '../observer.js'
 import { mayPublish } from '../policy.js'
 import type { ReadingQueue } from '../reading-queue.js'
@@ -19,6 +21,8 @@ export interface PublishDeps {
   /** Whether a certificate of the organisation has been revoked (for Wills replayed without a client). */
   readonly isRevoked?: (orgId: string, fingerprint: string) => boolean
   readonly observer?: BrokerObserver
+  /** Enrollment and renewal over MQTT (a CSR on iot-2/enroll/csr/fmt/pem); absent: claim sessions may publish nothing. */
+  readonly enrollment?: MqttEnrollment
 }
 
 /**
@@ -30,6 +34,7 @@ export function createAuthorizePublish (deps: PublishDeps) {
   const observer = deps.observer ?? SILENT_OBSERVER
   return function authorizePublish (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (client === null) return done(checkReplayedWill(packet, deps.isRevoked, deps.log))
+    if (publishForEnrollment(deps.enrollment, client, packet, done)) return
     const session = sessionOf(client)
     if (session === undefined) return done(new BrokerError('BROKER_ERR_NO_IDENTITY', 'publish before authentication'))
     const checked = checkTopic(session, packet.topic, parsePublishTopic, mayPublish, deps.scopeOf)

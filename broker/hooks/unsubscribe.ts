@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Client } from 'aedes'
 import { identityFromCertificate, knownStateOf, type Admitted, type Identity } from '../../access/index.js'
+import { INTERNAL_RESULT_FILTER, isResultFilter } from '../enrollment/enrollment-topics.js'
 import { internalTopic, parseSubscribeFilter, stripOrg } from '../topics.js'
 
 /**
@@ -23,6 +24,8 @@ export function rewriteUnsubscribeFilters (client: Client, conn: object): boolea
 
 /** The client's filter in internal form (CONNECT came first). */
 function internalFilterFor (conn: object, filter: string): string {
+  // Enrollment's result filters are stored as one internal filter, for every kind of session (authorize-subscribe.ts).
+  if (isResultFilter(filter)) return INTERNAL_RESULT_FILTER
   const state = knownStateOf(conn)
   // An UNSUBSCRIBE sent in the same packet burst as CONNECT is parsed before the session exists.
   const session = state?.session ?? sessionToBe(state?.admitted)
