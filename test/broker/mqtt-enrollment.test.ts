@@ -156,6 +156,7 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     assert.equal(audit.actor, 'mqtt:d:sensor:renew-001')
     const renewed = await connect(acme({ certPem: answer.payload, keyPem: next.keyPem }, 'd:acme:sensor:renew-001'))
     assert.equal(renewed.connected, true)
+    await gw.logs.waitFor(l => l.event === 'audit' && l.action === 'cert.first-use' && l.replaces === current.record.id)
     await endAll(device, renewed)
   })
 
