@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { X509Certificate, createPublicKey, generateKeyPairSync } from 'node:crypto'
-import type { MqttClient } from 'mqtt'
+import type { MqttClient, Packet } from 'mqtt'
 import { createCsr, issueClientCert, setRenewalWindow, splitPemCertificates } from '../../certs/index.js'
 import { createClaim } from '../../certs/enrollment/claims.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
@@ -39,11 +39,19 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     ({ port: gw.port, servername: gw.serverName('acme'), caPem: gw.caOf('acme'), cert, clientId })
 
   /** Publishes the CSR at QoS 1 and returns the one answer the client receives (subscribed or not). */
-  async function request (client: MqttClient, csrPem: string, options: { subscribe?: boolean } = {}): Promise<Received> {
+  async function request (client: MqttClient, csrPem: string, options: { subscribe?: boolean, retain?: boolean } = {}): Promise<Received> {
     const inbox = collect(client)
     if (options.subscribe !== false) assert.deepEqual(await subscribeGranted(client, { 'iot-2/enroll/result/fmt/+': { qos: 1 } }), [1])
-    await client.publishAsync(CSR_TOPIC, csrPem, { qos: 1 })
+    const order: string[] = []
+    const onPacket = (packet: Packet): void => { if (packet.cmd === 'publish' || packet.cmd === 'puback') order.push(packet.cmd) }
+    client.on('packetreceive', onPacket)
+    const acked = client.publishAsync(CSR_TOPIC, csrPem, { qos: 1, retain: options.retain === true })
+    acked.catch(() => {})
     const answer = await inbox.next(10_000)
+    await acked
+    client.off('packetreceive', onPacket)
+    // The PUBACK says the enrollment was decided: it follows the answer.
+    assert.deepEqual(order, ['publish', 'puback'])
     // Delivered directly to the requester, never also through its subscription.
     await sleep(300)
     assert.equal(inbox.messages.length, 1, 'exactly one answer')
@@ -64,9 +72,13 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     const app = await connect(acme(gw.issue('acme', 'a:watcher'), 'a:acme:watcher'))
     const watched = collect(app)
     await app.subscribeAsync('iot-2/#', { qos: 1 })
+    const routed: string[] = []
+    const onPublish = (packet: { topic: string }): void => { routed.push(packet.topic) }
+    gw.broker.aedes.on('publish', onPublish)
     const session = await connect(acme(claim, 'c:acme:factory:boot-001'))
     const device = keyAndCsr('d:sensor:mqtt-001')
-    const answer = await request(session, device.csrPem)
+    const answer = await request(session, device.csrPem, { retain: true })
+    gw.broker.aedes.off('publish', onPublish)
 
     assert.equal(answer.topic, CHAIN_TOPIC, answer.payload.slice(0, 300))
     const pems = splitPemCertificates(answer.payload)
@@ -86,8 +98,12 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
 
     const enrolled = await connect(acme({ certPem: answer.payload, keyPem: device.keyPem }, 'd:acme:sensor:mqtt-001'))
     assert.equal(enrolled.connected, true)
-    // The CSR went to no subscriber, and the answer to the requester alone.
+    // The CSR went to no subscriber (aedes never routed it, nor kept it retained), and the answer to the requester alone.
     assert.deepEqual(watched.messages, [])
+    assert.deepEqual(routed.filter(topic => !topic.startsWith('$SYS/')), [])
+    const retained: unknown[] = []
+    for await (const packet of (gw.broker.aedes as any).persistence.createRetainedStreamCombi(['#', '$enroll/#'])) retained.push(packet)
+    assert.deepEqual(retained, [])
     await endAll(app, session, enrolled)
   })
 
