@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
+import { claimSessionOf } from './enrollment/claim-session.js'
 import { sessionOf } from './hooks/index.js'
 import type { BrokerError, BrokerErrorCode } from './errors.js'
 import type { ThrottledLog } from './throttled-log.js'
@@ -20,7 +21,7 @@ function codeOf (err: Error): string | undefined {
 /** One line when a client connects (authenticate.ts), disconnects, or is closed on error, with the reason's code. */
 export function logClientEvents (aedes: Aedes, log: Logger, throttled: ThrottledLog): void {
   aedes.on('clientDisconnect', (client: Client) => {
-    const session = sessionOf(client)
+    const session = sessionOf(client) ?? claimSessionOf(client)
     session?.log.info({ event: 'client.disconnected', durationMs: Date.now() - session.connectedAt }, 'client disconnected')
   })
   // aedes reports the same failure once per pending write (a subscriber closed on a drain timeout
@@ -29,7 +30,7 @@ export function logClientEvents (aedes: Aedes, log: Logger, throttled: Throttled
   aedes.on('clientError', (client: Client, err: Error) => {
     if (reported.has(client)) return
     reported.add(client)
-    const session = sessionOf(client)
+    const session = sessionOf(client) ?? claimSessionOf(client)
     const fields = { event: 'client.error', code: codeOf(err), reason: err.message }
     if (session !== undefined) session.log.warn(fields, 'client connection closed on error')
     else log.warn({ ...fields, clientId: client.id }, 'client connection closed on error')
