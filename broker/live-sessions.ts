@@ -1,12 +1,15 @@
+import type { TLSSocket } from 'node:tls'
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
 import type { IdentityResolver } from '../access/index.js'
+import { claimSessionOf } from './enrollment/claim-session.js'
 import { sessionOf } from './hooks/index.js'
 
 /**
  * The authenticated clients of each organisation on this broker process, so
  * that a trust change (a revoked certificate, a CRL, a disabled CA) closes the
- * sessions it affects at once instead of at their next reconnect.
+ * sessions it affects at once instead of at their next reconnect. Claim
+ * sessions (enrollment over MQTT) are among them: a revoked claim's is closed too.
  */
 export class LiveSessions {
   private readonly byOrg = new Map<string, Set<Client>>()
@@ -35,7 +38,7 @@ export class LiveSessions {
    * steps; a change made during those steps is caught by checking again here.
    */
   private track (client: Client): void {
-    const session = sessionOf(client)
+    const session = sessionOf(client) ?? claimSessionOf(client)
     if (session === undefined) return
     const { orgId } = session
     if (this.closeIfUntrusted(client, new Date())) return
@@ -47,9 +50,13 @@ export class LiveSessions {
   }
 
   private closeIfUntrusted (client: Client, now: Date): boolean {
-    const session = sessionOf(client)
+    const identity = sessionOf(client)
+    const session = identity ?? claimSessionOf(client)
     if (session === undefined) return false
-    const trust = this.resolver.recheck(session, now)
+    // A claim session (enrollment only) is checked as enrollment checks it: its claim certificate, trusted now.
+    const trust = identity !== undefined
+      ? this.resolver.recheck(identity, now)
+      : this.resolver.claimant(client.conn as unknown as TLSSocket, { clientId: session.clientId }, 'live', now)
     if (trust.ok) return false
     session.log.warn({ event: 'session.closed', code: trust.code, stage: trust.stage }, trust.reason)
     this.byOrg.get(session.orgId)?.delete(client)

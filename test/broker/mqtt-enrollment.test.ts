@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import type { MqttClient, Packet } from 'mqtt'
 import { createCsr, issueClientCert, setRenewalWindow, splitPemCertificates } from '../../certs/index.js'
-import { createClaim } from '../../certs/enrollment/claims.js'
+import { createClaim, revokeClaim } from '../../certs/enrollment/claims.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { closed, collect, connect, endAll, sleep, subscribeGranted, tryConnect, type ClientSpec, type Received } from '../support/mqtt-client.js'
 import { openssl } from '../support/openssl.js'
@@ -154,6 +154,16 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     assert.equal(errorOf(await request(session, keyAndCsr('d:thermo:mqtt-006').csrPem)), 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED')
     assert.equal(errorOf(await request(session, 'not a CSR')), 'CERTS_ERR_CSR_UNPARSABLE')
     assert.equal(session.connected, true)
+    await endAll(session)
+  })
+
+  it('closes a claim session when its claim is revoked', async () => {
+    const created = await createClaim(gw.registry, 'acme', { name: 'doomed', types: ['sensor'] }, 'test')
+    const session = await connect(acme({ certPem: created.issued.record.certPem, keyPem: created.issued.keyPem as string }, 'c:acme:doomed:boot-007'))
+    await revokeClaim(gw.registry, 'acme', 'doomed', 'test')
+    assert.equal(await closed(session, 5000), true, 'the live claim session is closed')
+    const line = await gw.logs.waitFor(l => l.event === 'session.closed' && l.clientId === 'c:acme:doomed:boot-007')
+    assert.equal(line.code, 'BROKER_ERR_CERT_REVOKED')
     await endAll(session)
   })
 
