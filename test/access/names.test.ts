@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { clientIdBelongsTo, clientIdOf, deviceClientIdOf, orgOfClientId, orgOfServerName, serverNameOf, type Identity } from '../../access/index.js'
+import { claimClientIdBelongsTo, clientIdBelongsTo, clientIdOf, deviceClientIdOf, orgOfClientId, orgOfServerName, serverNameOf, type Identity } from '../../access/index.js'
 
 /**
  * Issue 12: names.ts is the only code that writes and reads the SNI name and
@@ -72,6 +72,7 @@ describe('access: the name schemes', () => {
     ['g:acme:hub:g1', 'acme'],
     ['a:acme:dash:2', 'acme'],
     ['a:acme', 'acme'],
+    ['c:acme:factory:n1', 'acme'],
     ['x:acme:sensor:s1', undefined],
     ['d::sensor:s1', undefined],
     ['d', undefined],
@@ -82,6 +83,27 @@ describe('access: the name schemes', () => {
   for (const [clientId, expected] of orgs) {
     it(`orgOfClientId(${String(clientId)}) is ${String(expected)}`, () => {
       assert.equal(orgOfClientId(clientId), expected)
+    })
+  }
+
+  // Issue 13: a claim certificate's enrollment session, c:<org>:<claim>:<nonce>.
+  const claimBindings: ReadonlyArray<[string, boolean]> = [
+    ['c:acme:factory:n1', true],
+    ['c:acme:factory:SN-0042_b.7', true],
+    ['c:acme:factory:' + 'n'.repeat(64), true],
+    ['c:acme:factory:' + 'n'.repeat(65), false],
+    ['c:acme:factory:', false],
+    ['c:acme:factory', false],
+    ['c:acme:factory:n1:extra', false],
+    ['c:acme:factory:a/b', false],
+    ['c:acme:factory:a+b', false],
+    ['c:acme:line2:n1', false],
+    ['c:globex:factory:n1', false],
+    ['d:acme:factory:n1', false]
+  ]
+  for (const [clientId, expected] of claimBindings) {
+    it(`claimClientIdBelongsTo(${clientId.slice(0, 40)}, factory, acme) is ${String(expected)}`, () => {
+      assert.equal(claimClientIdBelongsTo(clientId, 'factory', 'acme'), expected)
     })
   }
 })
