@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { X509Certificate, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import type { MqttClient, Packet } from 'mqtt'
-import { createCsr, issueClientCert, setRenewalWindow, splitPemCertificates } from '../../certs/index.js'
+import { createCsr, issueClientCert, setOrgLimits, setRenewalWindow, splitPemCertificates } from '../../certs/index.js'
 import { createClaim, revokeClaim } from '../../certs/enrollment/claims.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { closed, collect, connect, endAll, sleep, subscribeGranted, tryConnect, type ClientSpec, type Received } from '../support/mqtt-client.js'
@@ -155,6 +155,17 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     assert.equal(errorOf(await request(session, 'not a CSR')), 'CERTS_ERR_CSR_UNPARSABLE')
     assert.equal(session.connected, true)
     await endAll(session)
+  })
+
+  it('counts claim sessions against the organisation\'s connection limit (CONNACK 3)', async () => {
+    const created = await createClaim(gw.registry, 'globex', { name: 'factory', types: ['sensor'] }, 'test')
+    const globexClaim = { certPem: created.issued.record.certPem, keyPem: created.issued.keyPem as string }
+    const globex = (clientId: string): ClientSpec => ({ port: gw.port, servername: gw.serverName('globex'), caPem: gw.caOf('globex'), cert: globexClaim, clientId })
+    await setOrgLimits(gw.registry, 'globex', { connections: 1 }, 'test')
+    const held = await connect(globex('c:globex:factory:n1'))
+    await expectConnack(globex('c:globex:factory:n2'), 3, 'BROKER_ERR_LIMIT_ORG_CONNECTIONS')
+    await setOrgLimits(gw.registry, 'globex', { connections: null }, 'test')
+    await endAll(held)
   })
 
   it('closes a claim session when its claim is revoked', async () => {
