@@ -7,6 +7,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { closed, collect, connect, endAll, sleep, subscribeGranted, tryConnect, type ClientSpec, type Received } from '../support/mqtt-client.js'
 import { openssl } from '../support/openssl.js'
 import type { TestCert } from '../support/pki.js'
+import { freePort } from '../support/redis-server.js'
 
 const CSR_TOPIC = 'iot-2/enroll/csr/fmt/pem'
 const CHAIN_TOPIC = 'iot-2/enroll/result/fmt/pem'
@@ -26,7 +27,7 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
   let otherClaim: TestCert
 
   before(async () => {
-    gw = await startTestGateway({ orgs: ['acme', 'globex'] })
+    gw = await startTestGateway({ orgs: ['acme', 'globex'], wsPort: await freePort() })
     const created = await createClaim(gw.registry, 'acme', { name: 'factory', types: ['sensor'] }, 'test')
     claim = { certPem: created.issued.record.certPem, keyPem: created.issued.keyPem as string }
     const other = await createClaim(gw.registry, 'acme', { name: 'line2', types: ['sensor'] }, 'test')
@@ -112,6 +113,14 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     const answer = await request(session, keyAndCsr('d:sensor:mqtt-002').csrPem, { subscribe: false })
     assert.equal(answer.topic, CHAIN_TOPIC)
     assert.equal(new X509Certificate(answer.payload).subject, 'CN=d:sensor:mqtt-002')
+    await endAll(session)
+  })
+
+  it('enrolls the same way over MQTT over secure WebSocket', async () => {
+    const session = await connect({ ...acme(claim, 'c:acme:factory:ws-001'), port: gw.wsPort as number, transport: 'wss' })
+    const answer = await request(session, keyAndCsr('d:sensor:ws-001').csrPem)
+    assert.equal(answer.topic, CHAIN_TOPIC, answer.payload.slice(0, 300))
+    assert.equal(new X509Certificate(answer.payload).subject, 'CN=d:sensor:ws-001')
     await endAll(session)
   })
 
