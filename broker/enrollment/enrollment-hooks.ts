@@ -1,7 +1,7 @@
 import type { Client, PublishPacket } from 'aedes'
-import { knownStateOf } from '../../access/index.js'
+import { knownStateOf, type Session } from '../../access/index.js'
 import { BrokerError, allowed, refused, type Checked } from '../errors.js'
-import { claimSessionOf } from './claim-session.js'
+import { claimSessionOf, type ClaimSession } from './claim-session.js'
 import { ENROLL_CSR_TOPIC, INTERNAL_CSR_TOPIC, INTERNAL_RESULT_FILTER, isEnrollmentAnswer, isResultFilter } from './enrollment-topics.js'
 import type { MqttEnrollment } from './mqtt-enrollment.js'
 
@@ -25,19 +25,24 @@ const CLAIM_ONLY = 'a claim session may only publish a CSR to iot-2/enroll/csr/f
  */
 export function publishForEnrollment (enrollment: MqttEnrollment | undefined, client: Client, packet: PublishPacket, done: (err?: Error | null) => void): boolean {
   const claim = claimSessionOf(client)
-  const session = claim ?? knownStateOf(client.conn)?.session
-  if (claim === undefined && (packet.topic !== ENROLL_CSR_TOPIC || enrollment === undefined)) return false
-  if (session === undefined) return false
-  if (packet.topic !== ENROLL_CSR_TOPIC || enrollment === undefined) {
-    session.log.warn({ event: 'publish.refused', code: 'BROKER_ERR_CLAIM_ONLY_ENROLLS', topic: packet.topic.slice(0, 256), qos: packet.qos }, CLAIM_ONLY)
-    done(new BrokerError('BROKER_ERR_CLAIM_ONLY_ENROLLS', CLAIM_ONLY))
-    return true
+  const isCsr = packet.topic === ENROLL_CSR_TOPIC && enrollment !== undefined
+  if (claim === undefined) {
+    const session = knownStateOf(client.conn)?.session
+    return isCsr && session !== undefined && takeCsr(enrollment, client, session, packet, done)
   }
+  if (isCsr) return takeCsr(enrollment, client, claim, packet, done)
+  claim.log.warn({ event: 'publish.refused', code: 'BROKER_ERR_CLAIM_ONLY_ENROLLS', topic: packet.topic.slice(0, 256), qos: packet.qos }, CLAIM_ONLY)
+  done(new BrokerError('BROKER_ERR_CLAIM_ONLY_ENROLLS', CLAIM_ONLY))
+  return true
+}
+
+function takeCsr (enrollment: MqttEnrollment, client: Client, session: Session | ClaimSession, packet: PublishPacket, done: (err?: Error | null) => void): true {
   const answered = enrollment.answer(client, session, packet)
   packet.topic = INTERNAL_CSR_TOPIC
   // Never kept as a retained message, whatever the client asked.
   packet.retain = false
-  answered.then(() => done(null), () => done(null))
+  // answer() never rejects: a refusal is an answer, and the connection stays.
+  void answered.then(() => done(null))
   return true
 }
 
