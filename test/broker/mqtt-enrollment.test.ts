@@ -158,10 +158,11 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     await endAll(session)
   })
 
-  it('answers a claim enrolling a type it does not allow with enroll()\'s code, and keeps the session', async () => {
+  it('answers a claim enrolling a type it does not allow with enroll()\'s code (an unreadable or oversized CSR with theirs), and keeps the session', async () => {
     const session = await connect(acme(claim, 'c:acme:factory:boot-006'))
     assert.equal(errorOf(await request(session, keyAndCsr('d:thermo:mqtt-006').csrPem)), 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED')
     assert.equal(errorOf(await request(session, 'not a CSR')), 'CERTS_ERR_CSR_UNPARSABLE')
+    assert.equal(errorOf(await request(session, 'A'.repeat(64 * 1024 + 1))), 'BROKER_ERR_ENROLL_CSR_TOO_LARGE')
     assert.equal(session.connected, true)
     await endAll(session)
   })
