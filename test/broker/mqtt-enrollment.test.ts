@@ -207,6 +207,14 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     await endAll(device, renewed)
   })
 
+  it('refuses a renewal before the organisation\'s renewal window with renew()\'s code', async () => {
+    // globex keeps the default window (the last 30 % of the lifetime): a certificate issued now is too young.
+    const current = await issueClientCert(gw.registry, 'globex', { commonName: 'd:sensor:young' }, 'test')
+    const device = await connect({ port: gw.port, servername: gw.serverName('globex'), caPem: gw.caOf('globex'), cert: { certPem: current.record.certPem, keyPem: current.keyPem as string }, clientId: 'd:globex:sensor:young' })
+    assert.equal(errorOf(await request(device, keyAndCsr('d:sensor:young').csrPem)), 'CERTS_ERR_RENEW_TOO_EARLY')
+    await endAll(device)
+  })
+
   it('refuses a device renewing for another CN with renew()\'s code', async () => {
     const current = await issueClientCert(gw.registry, 'acme', { commonName: 'd:sensor:renew-002' }, 'test')
     const device = await connect(acme({ certPem: current.record.certPem, keyPem: current.keyPem as string }, 'd:acme:sensor:renew-002'))
