@@ -12,11 +12,11 @@ import { makeTempDir } from '../support/temp-dir.js'
 
 const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../README.md')
 
-/** The ```sh blocks of the README's "MQTT-only devices" subsection, as written there. */
+/** The ```sh blocks of the README's "MQTT-only devices" section, as written there. */
 function readmeBlocks (): string[] {
   const text = readFileSync(README, 'utf8')
-  const start = text.indexOf('### MQTT-only devices')
-  assert.notEqual(start, -1, 'the README has the subsection')
+  const start = text.indexOf('## Enrollment and renewal over MQTT (MQTT-only devices)')
+  assert.notEqual(start, -1, 'the README has the section')
   const end = text.indexOf('\n## ', start)
   const section = text.slice(start, end === -1 ? undefined : end)
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map(m => m[1])
