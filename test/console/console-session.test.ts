@@ -142,6 +142,22 @@ describe('web console: sign-in, session, headers', function () {
     await page.browserContext().close()
   })
 
+  it('shows a viewer its organisation\'s CAs without the changes, and refuses a change by URL with the role\'s code', async () => {
+    const token = await harness.createOperator('acme-viewer', 'viewer', ['acme'])
+    const page = await harness.newPage()
+    await harness.signIn(page, token)
+    assert.equal((await page.goto(`${harness.consoleUrl}/orgs/acme/cas`))?.status(), 200)
+    assert.equal(await page.$('#ca-form'), null)
+    const csrf = await page.$eval('input[name=_csrf]', e => (e as any).value)
+    const changed = await page.evaluate(async token => {
+      const answer = await fetch('/console/orgs/acme/cas/preview', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(token)}&certificate_pem=x` })
+      return { status: answer.status, text: await answer.text() }
+    }, csrf)
+    assert.equal(changed.status, 403)
+    assert.match(changed.text, /ADMIN_ERR_FORBIDDEN_ROLE/)
+    await page.browserContext().close()
+  })
+
   it('ends the session of an operator whose token is revoked', async () => {
     const token = await harness.createOperator('short-lived', 'viewer', ['acme'])
     const page = await harness.newPage()
