@@ -10,6 +10,7 @@ declare const document: any
 declare const DataTransfer: any
 declare const DragEvent: any
 declare const File: any
+declare const Event: any
 
 /**
  * The CAs page in a real Chromium: a CA file made by an operator with
@@ -73,6 +74,9 @@ describe('web console: an organisation\'s CAs', function () {
     const bundle = ca.certPem + readFileSync(ca.keyFile, 'utf8')
     const api = await harness.adminCall('POST', '/orgs/acme/cas', { certificate: bundle })
     assert.equal(api.body.error.code, 'CERTS_ERR_CA_KEY_INCLUDED')
+    const keyLine = readFileSync(ca.keyFile, 'utf8').split('\n')[1]
+    const sent: string[] = []
+    page.on('request', request => sent.push(request.postData() ?? ''))
     await page.goto(`${harness.consoleUrl}/orgs/acme/cas`)
     await dropFile(page, '.dropzone', 'bundle.pem', bundle)
     await page.waitForSelector('#ca-preview .refusal')
@@ -82,8 +86,16 @@ describe('web console: an organisation\'s CAs', function () {
     await page.click('#ca-form button[type=submit]:not(#ca-preview-button)')
     await page.waitForSelector('main > .refusal')
     assert.match(await page.$eval('main > .refusal', e => e.textContent ?? ''), /CERTS_ERR_CA_KEY_INCLUDED/)
-    const html = await page.content()
-    assert.ok(!html.includes('PRIVATE KEY') && !html.includes(readFileSync(ca.keyFile, 'utf8').split('\n')[1]), 'the page shows the key')
+    assert.ok(!(await page.content()).includes(keyLine), 'the page shows the key')
+    // Like `mqgate ca add`, the console sends the key's PEM label only, never the key.
+    assert.ok(sent.some(body => body.includes('PRIVATE%20KEY') || body.includes('PRIVATE+KEY')), 'the label was sent')
+    assert.ok(sent.every(body => !body.includes(encodeURIComponent(keyLine).slice(0, 40)) && !body.includes(keyLine.slice(0, 40))), 'the key was sent')
+    // Pasted, the key is taken out of the field at once.
+    await page.$eval('#ca-certificate-pem', (field: any, text) => {
+      field.value = text
+      field.dispatchEvent(new Event('input', { bubbles: true }))
+    }, bundle)
+    assert.ok(!(await page.$eval('#ca-certificate-pem', (field: any) => field.value as string)).includes(keyLine))
     assert.equal((await uploadedCas()).length, 1)
   })
 
