@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import https from 'node:https'
-import type { HTTPResponse, Page } from 'puppeteer-core'
+import type { HTTPResponse } from 'puppeteer-core'
 import { startConsoleHarness, type ConsoleHarness } from '../support/console-browser.js'
+import { consoleSignIn } from '../support/console-http.js'
 
 /**
  * The console's sign-in and session in a real Chromium: an operator token in,
@@ -62,7 +62,7 @@ describe('web console: sign-in, session, headers', function () {
     assert.equal(cookie.path, '/console')
     assert.equal(cookie.session, false)
     // The raw header, as the server sent it: Max-Age is the idle time (30 min by default).
-    const raw = await rawSignIn(harness)
+    const raw = await consoleSignIn(harness.gateway.admin.port, harness.gateway.admin.caPem, harness.gateway.admin.token)
     const setCookie = raw.find(c => c.startsWith('mqgate_console='))
     assert.match(setCookie ?? '', /; Max-Age=1800; Path=\/console; HttpOnly; Secure; SameSite=Strict$/)
     await page.browserContext().close()
@@ -169,23 +169,3 @@ describe('web console: sign-in, session, headers', function () {
     await page.browserContext().close()
   })
 })
-
-/** The sign-in over a raw HTTPS request, to read Set-Cookie as sent. */
-async function rawSignIn (harness: ConsoleHarness): Promise<string[]> {
-  const request = async (method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ cookies: string[], text: string }> => await new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: harness.gateway.admin.port, method, path, headers, ca: harness.gateway.admin.caPem, servername: 'localhost', agent: false }, res => {
-      let text = ''
-      res.on('data', chunk => { text += String(chunk) })
-      res.on('end', () => resolve({ cookies: res.headers['set-cookie'] ?? [], text }))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-  const form = await request('GET', '/console/sign-in', {})
-  const formCookie = (form.cookies[0] ?? '').split(';')[0]
-  const formToken = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? ''
-  const body = `_csrf=${encodeURIComponent(formToken)}&token=${encodeURIComponent(harness.gateway.admin.token)}`
-  return (await request('POST', '/console/sign-in', { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' }, body)).cookies
-}
-
-export type { Page }
