@@ -82,6 +82,8 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     const access = (request.routeOptions.config as { access?: RouteAccess }).access
     // The console's pages check their own session (console/console-plugin.ts) and act through the routes below.
     if ((access === 'public' || access === 'console') && !request.is404) return
+    // A console URL that names no page: the console's own not-found page (after its session check).
+    if (request.is404 && isConsoleUrl(request.url)) return
     const who = consoleCalls.principalOf(request.headers[CONSOLE_CALL_HEADER]) ?? await authentication.principalOf(bearerOf(request.headers.authorization))
     if (who === undefined) {
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
@@ -123,6 +125,11 @@ export interface RouteContext {
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
+
+/** Under /console: the web console's (console/console-plugin.ts). */
+function isConsoleUrl (url: string): boolean {
+  return url === '/console' || url.startsWith('/console/') || url.startsWith('/console?')
+}
 
 /**
  * Deny by default: a route that does not declare its access (access.ts) stops

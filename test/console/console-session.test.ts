@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { HTTPResponse } from 'puppeteer-core'
 import { startConsoleHarness, type ConsoleHarness } from '../support/console-browser.js'
-import { consoleSignIn } from '../support/console-http.js'
+import { consoleRequest, consoleSignIn, sessionCookieOf } from '../support/console-http.js'
 
 /**
  * The console's sign-in and session in a real Chromium: an operator token in,
@@ -65,6 +65,13 @@ describe('web console: sign-in, session, headers', function () {
     const raw = await consoleSignIn(harness.gateway.admin.port, harness.gateway.admin.caPem, harness.gateway.admin.token)
     const setCookie = raw.find(c => c.startsWith('mqgate_console='))
     assert.match(setCookie ?? '', /; Max-Age=1800; Path=\/console; HttpOnly; Secure; SameSite=Strict$/)
+    // Signing in again makes a new session and ends the one the browser had.
+    const { port, caPem, token } = harness.gateway.admin
+    const first = sessionCookieOf(raw)
+    const second = sessionCookieOf(await consoleSignIn(port, caPem, token, first))
+    assert.notEqual(second, first)
+    assert.equal((await consoleRequest(port, caPem, 'GET', '/console/orgs', { cookie: second })).status, 200)
+    assert.equal((await consoleRequest(port, caPem, 'GET', '/console/orgs', { cookie: first })).status, 303)
     await page.browserContext().close()
   })
 
@@ -89,11 +96,13 @@ describe('web console: sign-in, session, headers', function () {
     await check('/sign-in', await page.goto(`${harness.consoleUrl}/sign-in`))
     await harness.signIn(page, harness.gateway.admin.token)
     let pages = 1
-    for (const url of ['/orgs', '/orgs/acme/cas', '/orgs/no-such-org/cas']) {
+    for (const url of ['/orgs', '/orgs/acme/cas', '/orgs/no-such-org/cas', '/no-such-page']) {
       await check(url, await page.goto(harness.consoleUrl + url))
       pages++
     }
-    assert.equal(pages, 4)
+    assert.equal(pages, 5)
+    // The last two are the console's error pages, with the code.
+    assert.match(await page.$eval('.refusal', e => e.textContent ?? ''), /ADMIN_ERR_NOT_FOUND/)
     assert.deepEqual(violations, [])
     await page.browserContext().close()
   })

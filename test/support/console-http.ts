@@ -20,13 +20,13 @@ export async function consoleRequest (port: number, caPem: string, method: strin
   })
 }
 
-/** Signs in through the form (its double-submit token included); answers the sign-in's Set-Cookie lines. */
-export async function consoleSignIn (port: number, caPem: string, token: string): Promise<string[]> {
+/** Signs in through the form (its double-submit token included), with `earlier` cookies if given; answers the sign-in's Set-Cookie lines. */
+export async function consoleSignIn (port: number, caPem: string, token: string, earlier?: string): Promise<string[]> {
   const form = await consoleRequest(port, caPem, 'GET', '/console/sign-in')
   const formCookie = (form.cookies[0] ?? '').split(';')[0]
   const formToken = /name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? ''
   const body = `_csrf=${encodeURIComponent(formToken)}&token=${encodeURIComponent(token)}`
-  const answer = await consoleRequest(port, caPem, 'POST', '/console/sign-in', { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' }, body)
+  const answer = await consoleRequest(port, caPem, 'POST', '/console/sign-in', { cookie: [formCookie, earlier].filter(c => c !== undefined).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, body)
   if (answer.status !== 303) throw new Error(`console sign-in: ${answer.status} ${answer.text.slice(0, 200)}`)
   return answer.cookies
 }

@@ -45,7 +45,7 @@ export function consolePlugin (deps: ConsoleDeps) {
     await app.register(fastifyView, { engine: { eta: new Eta({ views: TEMPLATES, autoEscape: true, cache: true }) }, templates: TEMPLATES })
     app.addHook('onSend', async (_request, reply) => addSecurityHeaders(reply))
     app.addHook('onRequest', async (request, reply) => {
-      if ((request.routeOptions.config as ConsoleRouteConfig).signedOut === true) return
+      if ((request.routeOptions.config as ConsoleRouteConfig | undefined)?.signedOut === true) return
       const who = await sessionOf(request, deps)
       if (who === undefined) return await signedOutAnswer(request, reply)
       signedIn.set(request, who)
@@ -60,6 +60,10 @@ export function consolePlugin (deps: ConsoleDeps) {
         deps.log.warn({ event: 'console.csrf-refused', code: 'ADMIN_ERR_CSRF', operator: who.principal.name, method: request.method, url: request.url, remoteAddress: request.ip }, 'console change without its CSRF token')
         throw new ApiRefusal(403, 'ADMIN_ERR_CSRF', 'the form is missing its CSRF token or it does not match this session: reload the page and try again')
       }
+    })
+    app.setNotFoundHandler(async (request, reply) => {
+      const refusal = new ApiRefusal(404, 'ADMIN_ERR_NOT_FOUND', `no console page ${request.method} ${request.url.split('?')[0].slice(0, 200)}`)
+      return await context.render(request, reply, 'error', { title: 'Not found', refusal }, 404)
     })
     app.setErrorHandler(async (err, request, reply) => {
       const refusal = err instanceof ApiRefusal ? err : internalRefusal(err as Error & { statusCode?: number }, request, deps.log)

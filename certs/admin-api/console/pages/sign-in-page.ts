@@ -39,6 +39,9 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
       return await form(reply, 401, { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'that token is not an active operator\'s' })
     }
     throttle.succeeded(request.ip)
+    // A new session id at every sign-in (no fixation); a session this browser had before ends.
+    const earlier = request.cookies[SESSION_COOKIE]
+    if (earlier !== undefined && earlier !== '') await deps.sessions.remove(earlier)
     const sessionId = await deps.sessions.create({ credential: deps.authentication.credentialOf(token), csrf: newCsrfToken(), createdAt: new Date().toISOString() })
     deps.log.info({ event: 'console.signed-in', operator: principal.name, role: principal.role, remoteAddress: request.ip }, 'console sign-in')
     void reply.clearCookie(SIGN_IN_COOKIE, COOKIE_BASE)
