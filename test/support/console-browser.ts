@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import puppeteer, { type Browser, type HTTPResponse, type Page } from 'puppeteer-core'
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
@@ -35,6 +35,7 @@ export const CHROMIUM = process.env.MQGATE_TEST_CHROMIUM ?? '/usr/bin/chromium'
 const SCREENSHOTS = path.resolve(new URL('../../../docs/console/', import.meta.url).pathname)
 
 export async function startConsoleHarness (options: TestGatewayOptions = {}): Promise<ConsoleHarness> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set MQGATE_TEST_CHROMIUM`)
   const gateway = await startTestGateway(options)
   let browser: Browser
   try {
