@@ -91,6 +91,8 @@ export interface AdminConfig {
   readonly port: number
   /** MQGATE_ADMIN_HOST: address to bind, all interfaces by default. */
   readonly host?: string
+  /** The web console (/console): MQGATE_CONSOLE_IDLE_MINUTES, how long a signed-in session may idle (30 by default, 1 to 1440). */
+  readonly console: { readonly idleMs: number }
 }
 
 export const ADMIN_DEFAULT_PORT = 9443
@@ -142,7 +144,8 @@ export function loadConfig (env: NodeJS.ProcessEnv, defaults: ConfigDefaults = {
     }),
     admin: Object.freeze({
       port: read.integer('MQGATE_ADMIN_PORT', ADMIN_DEFAULT_PORT, 0, 65535),
-      host: read.optionalString('MQGATE_ADMIN_HOST')
+      host: read.optionalString('MQGATE_ADMIN_HOST'),
+      console: Object.freeze({ idleMs: read.integer('MQGATE_CONSOLE_IDLE_MINUTES', 30, 1, 1440) * 60_000 })
     }),
     bridge: Object.freeze(readBridgeConfig(read, env)),
     api: Object.freeze({

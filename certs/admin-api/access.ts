@@ -13,14 +13,20 @@ import type { Principal } from './operators/operator.js'
  * admin    an admin only: organisations, operators, and what spans every
  *          organisation (metrics, the readings' dead letters)
  * public   no token at all (health probes)
+ * console  the web console's pages (console/): signed in by the console's
+ *          session cookie, not a bearer token; a page holds no power of its
+ *          own: everything it shows or changes is a call into these routes
+ *          (console/api-calls.ts) with the session's operator, so refusalOf
+ *          decides for the console as for the API
  */
-export const ROUTE_ACCESS = ['org', 'org-list', 'admin', 'public'] as const
+export const ROUTE_ACCESS = ['org', 'org-list', 'admin', 'public', 'console'] as const
 export type RouteAccess = typeof ROUTE_ACCESS[number]
 
 /** Route options that declare the access, for `app.get(url, ORG_ROUTE, handler)`. */
 export const ORG_ROUTE = Object.freeze({ config: Object.freeze({ access: 'org' as RouteAccess }) })
 export const ADMIN_ROUTE = Object.freeze({ config: Object.freeze({ access: 'admin' as RouteAccess }) })
 export const PUBLIC_ROUTE = Object.freeze({ config: Object.freeze({ access: 'public' as RouteAccess }) })
+export const CONSOLE_ROUTE = Object.freeze({ config: Object.freeze({ access: 'console' as RouteAccess }) })
 
 export function isRouteAccess (value: unknown): value is RouteAccess {
   return (ROUTE_ACCESS as readonly unknown[]).includes(value)
@@ -36,6 +42,8 @@ export interface AccessRequest {
 /** undefined when allowed, else the refusal's code. Pure: the admin API's one decision, table-tested. */
 export function refusalOf (who: Principal, request: AccessRequest): AdminErrorCode | undefined {
   if (request.access === 'public' || who.role === 'admin') return undefined
+  // A console page is authorised call by call, by the API routes it calls (see above).
+  if (request.access === 'console') return undefined
   if (request.access === 'org-list') return undefined
   if (request.access === 'admin') return 'ADMIN_ERR_FORBIDDEN_ROLE'
   // 'org': a route declared org-scoped without an organisation in its path is refused, not guessed.

@@ -1,10 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
 import { TLS_HARDENING } from '../tls-hardening.js'
 import { isRouteAccess, refusalOf, type RouteAccess } from './access.js'
+import { Authentication, bearerOf } from './authentication.js'
+import { CONSOLE_CALL_HEADER, ConsoleCalls } from './console/api-calls.js'
+import { consolePlugin } from './console/console-plugin.js'
+import { openSessionStore, type ConsoleSessionStore } from './console/session-store.js'
 import { AdminError, adminFailure } from './errors.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
@@ -27,6 +30,8 @@ export interface AdminApiConfig {
   readonly host?: string
   readonly token: string
   readonly tls: { readonly keyPem: string, readonly certPem: string }
+  /** The web console (/console): how long a session may idle (MQGATE_CONSOLE_IDLE_MINUTES); 30 minutes when absent. */
+  readonly console?: { readonly idleMs: number }
 }
 
 export interface AdminApiDeps {
@@ -39,6 +44,8 @@ export interface AdminApiDeps {
    * every route, each declares its access (`config: { access }`, access.ts).
    */
   readonly extraRoutes?: readonly RoutePlugin[]
+  /** The console's sessions (console/session-store.ts); in this process's memory when absent. */
+  readonly sessions?: ConsoleSessionStore
 }
 
 export interface RunningAdminApi {
@@ -51,6 +58,7 @@ export interface RunningAdminApi {
 /** Uploads are certificates, CRLs and CSRs: a megabyte is generous. */
 const BODY_LIMIT = 1024 * 1024
 const OPERATOR_HEADER = 'x-mqgate-operator'
+const CONSOLE_IDLE_DEFAULT_MS = 30 * 60_000
 
 /** The operator API over HTTPS, one route per CLI verb, behind a bearer token. */
 export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): Promise<RunningAdminApi> {
@@ -69,11 +77,16 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   })
   const principals = new WeakMap<FastifyRequest, Principal>()
   const operators = new OperatorAdmin(deps.operators, deps.registry, log)
+  const authentication = new Authentication(cfg.token, operators)
+  const consoleCalls = new ConsoleCalls()
   const routes = declaredRoutes(app)
   app.addHook('onRequest', async (request, reply) => {
     const access = (request.routeOptions.config as { access?: RouteAccess }).access
-    if (access === 'public' && !request.is404) return
-    const who = await authenticate(request.headers.authorization, cfg.token, operators)
+    // The console's pages check their own session (console/console-plugin.ts) and act through the routes below.
+    if ((access === 'public' || access === 'console') && !request.is404) return
+    // A console URL that names no page: the console's own not-found page (after its session check).
+    if (request.is404 && isConsoleUrl(request.url)) return
+    const who = consoleCalls.principalOf(request.headers[CONSOLE_CALL_HEADER]) ?? await authentication.principalOf(bearerOf(request.headers.authorization))
     if (who === undefined) {
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
       log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
@@ -98,6 +111,10 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(operatorRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
   for (const extra of deps.extraRoutes ?? []) await app.register(extra)
+  const idleMs = cfg.console?.idleMs ?? CONSOLE_IDLE_DEFAULT_MS
+  const sessions = deps.sessions ?? openSessionStore({ idleMs })
+  if (deps.sessions === undefined) app.addHook('onClose', async () => await sessions.close())
+  await app.register(consolePlugin({ api: app, calls: consoleCalls, authentication, sessions, idleMs, log }), { prefix: '/console' })
   await app.listen({ port: cfg.port, host: cfg.host ?? '::' })
   const port = (app.server.address() as AddressInfo).port
   log.info({ event: 'admin.listening', port, routes: routes.map(r => `${r.method} ${r.url} ${r.access}`) }, 'admin API listening')
@@ -113,6 +130,11 @@ export interface RouteContext {
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
 
+/** Under /console: the web console's (console/console-plugin.ts). */
+function isConsoleUrl (url: string): boolean {
+  return url === '/console' || url.startsWith('/console/') || url.startsWith('/console?')
+}
+
 /**
  * Deny by default: a route that does not declare its access (access.ts) stops
  * the start. Collects what is registered, for the listening line and tests.
@@ -127,14 +149,6 @@ function declaredRoutes (app: FastifyInstance): Array<{ method: string, url: str
     }
   })
   return routes
-}
-
-/** The bootstrap token is an admin; any other must be an active operator's, read from the store now. */
-async function authenticate (header: string | undefined, bootstrapToken: string, operators: OperatorAdmin): Promise<Principal | undefined> {
-  const presented = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? ''
-  if (presented === '') return undefined
-  if (bearerMatches(presented, bootstrapToken)) return { name: 'admin', role: 'admin', orgs: [], bootstrap: true }
-  return await operators.authenticate(presented)
 }
 
 /** The one authorization decision of every route (refusalOf), logged and thrown as a 403 when refused. */
@@ -156,13 +170,4 @@ function actorOf (request: FastifyRequest, who: Principal | undefined): string {
   const raw = request.headers[OPERATOR_HEADER]
   const name = typeof raw === 'string' && /^[A-Za-z0-9._@-]{1,64}$/.test(raw) ? raw : 'admin'
   return `${name}@${request.ip}`
-}
-
-function bearerMatches (presented: string, token: string): boolean {
-  // Compare digests: equal length, constant time, whatever was presented.
-  return timingSafeEqual(digest(presented), digest(token))
-}
-
-function digest (value: string): Buffer {
-  return createHash('sha256').update(value).digest()
 }

@@ -4,6 +4,7 @@ import { kindOf, managedCaOf, type CaRecord, type GatewayScopeRecord, type Issue
 import { orgLimitsOf, type OrgLimits } from '../org-limits.js'
 import { caKeyTypeOf } from '../signer.js'
 import { redactedUrl } from '../crl-fetch/crl-source.js'
+import type { CaPreview } from '../ca-preview.js'
 
 /**
  * What the admin API returns for each record: snake_case JSON, never a
@@ -58,6 +59,23 @@ export function caView (ca: CaRecord): Record<string, unknown> {
     crl: ca.crl === undefined
       ? null
       : { this_update: ca.crl.thisUpdate, next_update: ca.crl.nextUpdate ?? null, revoked_serials: ca.crl.serials.length, loaded_at: ca.crl.loadedAt, fingerprint_sha256: ca.crl.fingerprint }
+  }
+}
+
+/** A CA file before it is saved: its facts and what would refuse it (never more of the file than its certificate). */
+export function caPreviewView (preview: CaPreview): Record<string, unknown> {
+  return {
+    subject: preview.subject,
+    issuer: preview.issuer,
+    serial_number: preview.serial,
+    not_before: preview.notBefore.toISOString(),
+    not_after: preview.notAfter.toISOString(),
+    key: preview.key,
+    fingerprint_sha256: preview.fingerprint,
+    is_ca: preview.isCA,
+    self_signed: preview.selfSigned,
+    acceptable: preview.refusals.length === 0,
+    refusals: preview.refusals
   }
 }
 

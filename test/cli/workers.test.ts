@@ -9,6 +9,7 @@ import { TEST_KEK } from '../support/kek.js'
 import { runCommand, showResult } from '../support/mqgate-cli.js'
 import { collect, connect, endAll } from '../support/mqtt-client.js'
 import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { consoleRequest, consoleSignIn, sessionCookieOf } from '../support/console-http.js'
 import { within } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
@@ -22,14 +23,16 @@ describe('mqgate start --workers', function () {
   let output = ''
   let mqttPort: number
   let pkiPort: number
+  let adminPort: number
 
   before(async () => {
     redis = await startTestRedis()
     temp = await makeTempDir('workers')
     mqttPort = await freePort()
     pkiPort = await freePort()
+    adminPort = await freePort()
     child = spawn(process.execPath, [MQGATE, 'start', '--workers', '2'], {
-      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(await freePort()), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: String(pkiPort), MQGATE_API_PORT: String(await freePort()) },
+      env: { ...process.env, REDIS_URL: redis.url, MQGATE_KEK: TEST_KEK, MQGATE_DATA_DIR: temp.dir, MQGATE_MQTT_PORT: String(mqttPort), MQGATE_ADMIN_PORT: String(adminPort), MQGATE_WS_PORT: '0', MQGATE_PKI_HTTP_PORT: String(pkiPort), MQGATE_API_PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     child.stdout?.on('data', chunk => { output += chunk })
@@ -91,6 +94,15 @@ describe('mqgate start --workers', function () {
     await device.publishAsync('iot-2/evt/temp/fmt/json', '{"temperature":3,"time":"2020-09-28T02:54:56Z"}', { qos: 1 })
     assert.equal((await inbox.next()).topic, 'iot-2/type/sensor/id/demo-001/evt/temp/fmt/json')
     await endAll(app, device)
+  })
+
+  // The workers share the admin port, so the console's requests land on either: its sessions live in Redis.
+  it('keeps a console session on every worker', async () => {
+    const adminCa = readFileSync(path.join(temp.dir, 'admin', 'ca.pem'), 'utf8')
+    const cookie = sessionCookieOf(await consoleSignIn(adminPort, adminCa, readFileSync(path.join(temp.dir, 'admin-token'), 'utf8').trim()))
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) statuses.push((await consoleRequest(adminPort, adminCa, 'GET', '/console/orgs', { cookie })).status)
+    assert.deepEqual(statuses, new Array(8).fill(200))
   })
 
   /** The primary's child processes (its workers), from /proc. */

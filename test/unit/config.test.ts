@@ -29,7 +29,8 @@ describe('configuration: the broker limits by default are the ones the README do
     ['MQGATE_MAX_SUBSCRIPTIONS_PER_CLIENT', limits.maxSubscriptionsPerClient],
     ['MQGATE_PUBLISH_RATE_PER_CLIENT', limits.publishRatePerClient],
     ['MQGATE_PUBLISH_BYTES_PER_CLIENT', limits.publishBytesPerClient],
-    ['MQGATE_MAX_QUEUED_BYTES_PER_CLIENT', limits.maxQueuedBytesPerClient]
+    ['MQGATE_MAX_QUEUED_BYTES_PER_CLIENT', limits.maxQueuedBytesPerClient],
+    ['MQGATE_CONSOLE_IDLE_MINUTES', loadConfig({}).admin.console.idleMs / 60_000]
   ]
   const documented = documentedNumbers()
   for (const [variable, value] of cases) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../../org-registry.js'
 import { AdminError } from '../errors.js'
-import { isOperatorName, mintToken, principalOf, ROLES, tokenId, tokenMatches, type OperatorRecord, type Principal, type Role } from './operator.js'
+import { hashMatches, isOperatorName, mintToken, principalOf, ROLES, tokenId, tokenMatches, type OperatorRecord, type Principal, type Role } from './operator.js'
 import type { OperatorStore } from './operator-store.js'
 
 /** What create and rotate answer, the one time the token is shown. */
@@ -66,6 +66,13 @@ export class OperatorAdmin {
     if (id === undefined) return undefined
     const record = await this.store.get(id)
     if (record === undefined || record.revokedAt !== undefined || !tokenMatches(record, presented)) return undefined
+    return principalOf(record)
+  }
+
+  /** The same, for a console session that kept the token's hash (authentication.ts): undefined once revoked or rotated. */
+  async authenticateHash (id: string, tokenHash: string): Promise<Principal | undefined> {
+    const record = await this.store.get(id)
+    if (record === undefined || record.revokedAt !== undefined || !hashMatches(record, tokenHash)) return undefined
     return principalOf(record)
   }
 

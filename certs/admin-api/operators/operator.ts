@@ -62,6 +62,13 @@ export function tokenMatches (record: OperatorRecord, presented: string): boolea
   return stored.length === given.length && timingSafeEqual(stored, given)
 }
 
+/** The same comparison for a kept hash (a console session's): constant time over two 32-byte digests. */
+export function hashMatches (record: OperatorRecord, tokenHash: string): boolean {
+  const stored = Buffer.from(record.tokenHash, 'hex')
+  const given = Buffer.from(tokenHash, 'hex')
+  return stored.length === 32 && stored.length === given.length && timingSafeEqual(stored, given)
+}
+
 export function principalOf (record: OperatorRecord): Principal {
   return { name: record.name, role: record.role, orgs: record.orgs, bootstrap: false }
 }

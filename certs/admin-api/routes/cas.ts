@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { addCa, findCa, loadCrl, removeCa, setCaEnabled } from '../../ca-admin.js'
+import { previewCa } from '../../ca-preview.js'
 import { setCrlPolicy } from '../../crl-policy.js'
 import { clearCrlSource, CRL_SOURCE_EVERY, setCrlSource } from '../../crl-fetch/crl-source.js'
 import { setOcspCheck } from '../../ocsp-setting.js'
 import { CRL_POLICIES, type CrlPolicy } from '../../records.js'
 import { ORG_ROUTE } from '../access.js'
 import type { RouteContext, RoutePlugin } from '../admin-server.js'
-import { caView } from '../views.js'
+import { caPreviewView, caView } from '../views.js'
 
 /** A certificate or CRL travels as PEM text, or as base64 of its DER bytes. */
 const PEM_OR_BASE64 = { type: 'string', minLength: 1, maxLength: 512 * 1024 }
@@ -23,6 +24,12 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
       const ca = await addCa(registry, request.params.org, certificate, description ?? '', actorOf(request), { shared: shared === true })
       return await reply.status(201).send(caView(ca))
     })
+
+    // What `POST /orgs/:org/cas` would make of the file, saving nothing (the console's preview; ca-preview.ts).
+    app.post<{ Params: { org: string }, Body: { certificate: string, shared?: boolean } }>('/orgs/:org/cas/preview', {
+      ...ORG_ROUTE,
+      schema: { body: { type: 'object', required: ['certificate'], additionalProperties: false, properties: { certificate: PEM_OR_BASE64, shared: { type: 'boolean' } } } }
+    }, async request => caPreviewView(previewCa(registry, request.params.org, request.body.certificate, request.body.shared === true)))
 
     app.get<{ Params: { org: string, ca: string } }>('/orgs/:org/cas/:ca', ORG_ROUTE, async request => caView(findCa(registry, request.params.org, request.params.ca)))
 
