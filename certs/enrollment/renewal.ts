@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inspectCertificate } from '../certificate-facts.js'
 import { readCsr } from '../csr.js'
+import { checkRequestedKey } from '../csr-key-strength.js'
 import { CertsError } from '../errors.js'
 import { issue, orgAuthority, type Issued } from '../issuance.js'
 import { parseIdentityName } from '../names.js'
@@ -94,6 +95,8 @@ function checkRenewable (state: OrgState, current: IssuedCertRecord, now: Date):
 /** RFC 7030 4.2.2: the Subject of the request is the certificate's; mqgate's client certificates name their holder in the CN alone. */
 function checkSubject (current: IssuedCertRecord, csrPem: string): void {
   const csr = readCsr(csrPem)
+  // Before the renewal lease is taken: a weak key refused inside issue() would block the device's next try for 30 s.
+  checkRequestedKey(csr.publicKeyPem)
   if (csr.commonName !== current.commonName) {
     throw new CertsError('CERTS_ERR_RENEW_SUBJECT_MISMATCH', `a renewal keeps the subject: CN=${current.commonName}, not ${csr.commonName === undefined ? 'no CN' : `CN=${csr.commonName.slice(0, 100)}`} (RFC 7030 4.2.2)`)
   }

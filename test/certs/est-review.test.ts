@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createClaim, createEnrollToken } from '../../certs/index.js'
+import { createClaim, createEnrollToken, issueClientCert, setRenewalWindow } from '../../certs/index.js'
 import { assertExitedZero, runCommand } from '../support/mqgate-cli.js'
 import { httpsRequest, startTestStack, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -34,8 +34,8 @@ describe('EST enrollment refuses what it must not sign', function () {
     return readFileSync(path.join(temp.dir, `${name}.csr`)).toString('base64')
   }
 
-  async function withToken (commonName: string, body: string | Buffer): Promise<{ status: number, body: any, text: string }> {
-    const { token } = await createEnrollToken(stack.running.registry, 'demo', { commonName }, 'test')
+  async function withToken (commonName: string, body: string | Buffer, given?: string): Promise<{ status: number, body: any, text: string }> {
+    const token = given ?? (await createEnrollToken(stack.running.registry, 'demo', { commonName }, 'test')).token
     return await httpsRequest(stack.apiPort, {
       method: 'POST',
       path: '/.well-known/est/simpleenroll',
@@ -49,7 +49,6 @@ describe('EST enrollment refuses what it must not sign', function () {
   /** The leaf of a certs-only answer, by `openssl pkcs7 -print_certs`. */
   async function leafOf (answerBase64: string, name: string): Promise<X509Certificate> {
     const p7 = path.join(temp.dir, `${name}.p7`)
-    const { writeFileSync } = await import('node:fs')
     writeFileSync(p7, Buffer.from(answerBase64, 'base64'))
     const printed = await runCommand('openssl', ['pkcs7', '-inform', 'DER', '-in', p7, '-print_certs'], { cwd: temp.dir })
     assertExitedZero(printed)
@@ -74,6 +73,27 @@ describe('EST enrollment refuses what it must not sign', function () {
     const answer = await withToken('d:sensor:weak-1', csr)
     assert.equal(answer.status, 400, answer.text)
     assert.equal(answer.body?.error?.code, 'CERTS_ERR_KEY_TOO_SMALL', answer.text)
+  })
+
+  it('refuses a weak key before the token is spent or the identity held: the same token then enrolls a strong key', async () => {
+    const { token } = await createEnrollToken(stack.running.registry, 'demo', { commonName: 'd:sensor:weak-3' }, 'test')
+    const weak = await withToken('d:sensor:weak-3', await csrBase64('rsa1024b', 'd:sensor:weak-3', ['-newkey', 'rsa:1024']), token)
+    assert.equal(weak.body?.error?.code, 'CERTS_ERR_KEY_TOO_SMALL', weak.text)
+    const strong = await withToken('d:sensor:weak-3', await csrBase64('p256b', 'd:sensor:weak-3', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']), token)
+    assert.equal(strong.status, 200, strong.text)
+  })
+
+  it('refuses a weak key at simplereenroll before the renewal is held: the next try with a strong key renews at once', async () => {
+    await setRenewalWindow(stack.running.registry, 'demo', 'any', 'test')
+    const current = await issueClientCert(stack.running.registry, 'demo', { commonName: 'd:sensor:renew-weak' }, 'test')
+    const cert = { certPem: current.record.certPem, keyPem: current.keyPem as string }
+    const reenroll = async (body: string): Promise<{ status: number, body: any, text: string }> => await httpsRequest(stack.apiPort, {
+      method: 'POST', path: '/.well-known/est/simplereenroll', caPem: stack.caPem, servername: SNI, cert, headers: { 'content-type': 'application/pkcs10' }, body
+    })
+    const weak = await reenroll(await csrBase64('rw1', 'd:sensor:renew-weak', ['-newkey', 'rsa:1024']))
+    assert.equal(weak.body?.error?.code, 'CERTS_ERR_KEY_TOO_SMALL', weak.text)
+    const strong = await reenroll(await csrBase64('rw2', 'd:sensor:renew-weak', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']))
+    assert.equal(strong.status, 200, strong.text)
   })
 
   it('refuses a CSR for an EC key on a curve outside P-256/384/521 (CERTS_ERR_KEY_UNSUPPORTED)', async () => {
