@@ -27,11 +27,16 @@ const RENEWABLE_KINDS: readonly IssuedKind[] = ['client', 'bootstrap']
  */
 const RENEWAL_LOCK_MS = 30_000
 
-/** The issued record of the certificate with this SHA-256 fingerprint, of this organisation's managed CA; CERTS_ERR_RENEW_NOT_ISSUED otherwise. */
+/**
+ * The issued record of the certificate with this SHA-256 fingerprint, signed
+ * by a CA of this organisation: the managed CA, or one it replaced (`org
+ * ca-key move-to` keeps the old one for trust only, and renewal is how its
+ * devices move to the new one); CERTS_ERR_RENEW_NOT_ISSUED otherwise.
+ */
 export async function renewableRecordOf (registry: OrgRegistry, orgId: string, fingerprint: string): Promise<IssuedCertRecord> {
   const state = registry.require(orgId)
   const record = (await registry.store.list(orgId, 'issued')).find(r => r.fingerprint === fingerprint)
-  if (record === undefined || record.caId !== state.org.managedCaId || !RENEWABLE_KINDS.includes(kindOf(record)) || parseIdentityName(record.commonName) === undefined) {
+  if (record === undefined || !state.cas.some(ca => ca.id === record.caId) || !RENEWABLE_KINDS.includes(kindOf(record)) || parseIdentityName(record.commonName) === undefined) {
     throw new CertsError('CERTS_ERR_RENEW_NOT_ISSUED', 'only a device, gateway or application certificate issued by this organisation\'s managed CA renews here')
   }
   return record

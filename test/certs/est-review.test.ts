@@ -118,6 +118,12 @@ describe('EST enrollment refuses what it must not sign', function () {
     assert.equal(again.status, 200)
   })
 
+  it('answers a simpleenroll without a body with CERTS_ERR_CSR_UNPARSABLE (400), as simplereenroll does', async () => {
+    const answer = await withToken('d:sensor:empty-1', '')
+    assert.equal(answer.status, 400, answer.text)
+    assert.equal(answer.body?.error?.code, 'CERTS_ERR_CSR_UNPARSABLE', answer.text)
+  })
+
   it('refuses a claim certificate on simplereenroll: a claim is no identity', async () => {
     const { issued } = await createClaim(stack.running.registry, 'demo', { name: 'rev-1', types: ['sensor'] }, 'test')
     const csr = await csrBase64('claimre', 'c:rev-1', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'])
