@@ -96,6 +96,19 @@ describe('EST enrollment refuses what it must not sign', function () {
     assert.equal(strong.status, 200, strong.text)
   })
 
+  it('renews a certificate once when it asks many times at once (the file store\'s lease holds within one process)', async () => {
+    await setRenewalWindow(stack.running.registry, 'demo', 'any', 'test')
+    const current = await issueClientCert(stack.running.registry, 'demo', { commonName: 'd:sensor:renew-race' }, 'test')
+    const cert = { certPem: current.record.certPem, keyPem: current.keyPem as string }
+    const csr = await csrBase64('race', 'd:sensor:renew-race', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'])
+    const answers = await Promise.all(Array.from({ length: 12 }, async () => await httpsRequest(stack.apiPort, {
+      method: 'POST', path: '/.well-known/est/simplereenroll', caPem: stack.caPem, servername: SNI, cert, headers: { 'content-type': 'application/pkcs10' }, body: csr
+    })))
+    const replacements = (await stack.running.registry.store.list('demo', 'issued')).filter(r => r.replaces === current.record.id)
+    assert.equal(replacements.length, 1, `statuses: ${answers.map(a => a.status).join(' ')}`)
+    assert.equal(answers.filter(a => a.status === 200).length, 1)
+  })
+
   it('refuses a CSR for an EC key on a curve outside P-256/384/521 (CERTS_ERR_KEY_UNSUPPORTED)', async () => {
     const csr = await csrBase64('k1', 'd:sensor:weak-2', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'])
     const answer = await withToken('d:sensor:weak-2', csr)
