@@ -109,6 +109,14 @@ describe('EST enrollment refuses what it must not sign', function () {
     assert.equal(answers.filter(a => a.status === 200).length, 1)
   })
 
+  it('enrolls an identity once when many tokens for it are used at once', async () => {
+    const tokens = await Promise.all(Array.from({ length: 10 }, async () => (await createEnrollToken(stack.running.registry, 'demo', { commonName: 'd:sensor:dup-1' }, 'test')).token))
+    const csr = await csrBase64('dup', 'd:sensor:dup-1', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'])
+    const answers = await Promise.all(tokens.map(async token => await withToken('d:sensor:dup-1', csr, token)))
+    const issued = (await stack.running.registry.store.list('demo', 'issued')).filter(r => r.commonName === 'd:sensor:dup-1')
+    assert.equal(issued.length, 1, `statuses: ${answers.map(a => a.status).join(' ')}`)
+  })
+
   it('refuses a CSR for an EC key on a curve outside P-256/384/521 (CERTS_ERR_KEY_UNSUPPORTED)', async () => {
     const csr = await csrBase64('k1', 'd:sensor:weak-2', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'])
     const answer = await withToken('d:sensor:weak-2', csr)
