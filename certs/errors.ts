@@ -16,7 +16,8 @@
  * CERTS_ERR_KEY_UNPARSABLE         a private key could not be decoded
  * CERTS_ERR_KEY_PASSPHRASE         the key is encrypted and the passphrase is missing or wrong
  * CERTS_ERR_KEY_MISMATCH           the certificate does not belong to the key
- * CERTS_ERR_KEY_UNSUPPORTED        a key type mqgate cannot use there (a CSR's unknown algorithm, a non-RSA key for PKCS#12)
+ * CERTS_ERR_KEY_UNSUPPORTED        a key type mqgate cannot use there (a CSR's unknown algorithm or curve, a non-RSA key for PKCS#12)
+ * CERTS_ERR_KEY_TOO_SMALL          a CSR's RSA key below 2048 bits
  * CAs and CRLs
  * CERTS_ERR_CA_NOT_FOUND           no such CA in the organisation
  * CERTS_ERR_CA_EXISTS              the same CA certificate is already registered
@@ -106,7 +107,7 @@
 export type CertsErrorCode =
   | 'CERTS_ERR_ORG_INVALID' | 'CERTS_ERR_ORG_EXISTS' | 'CERTS_ERR_ORG_NOT_FOUND' | 'CERTS_ERR_LIMIT_INVALID'
   | 'CERTS_ERR_CERT_UNPARSABLE' | 'CERTS_ERR_MULTIPLE_CERTS' | 'CERTS_ERR_CERT_EXPIRED' | 'CERTS_ERR_CERT_NOT_YET_VALID'
-  | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED'
+  | 'CERTS_ERR_KEY_UNPARSABLE' | 'CERTS_ERR_KEY_PASSPHRASE' | 'CERTS_ERR_KEY_MISMATCH' | 'CERTS_ERR_KEY_UNSUPPORTED' | 'CERTS_ERR_KEY_TOO_SMALL'
   | 'CERTS_ERR_CA_NOT_FOUND' | 'CERTS_ERR_CA_EXISTS' | 'CERTS_ERR_NOT_A_CA' | 'CERTS_ERR_CA_NO_KEY_CERT_SIGN' | 'CERTS_ERR_CA_MANAGED'
   | 'CERTS_ERR_CRL_UNPARSABLE' | 'CERTS_ERR_CRL_SIGNATURE' | 'CERTS_ERR_CRL_EXPIRED' | 'CERTS_ERR_CRL_ISSUER'
   | 'CERTS_ERR_CRL_SOURCE_INVALID' | 'CERTS_ERR_CRL_FETCH_SCHEME' | 'CERTS_ERR_CRL_FETCH_NOT_ALLOWED' | 'CERTS_ERR_CRL_FETCH_REDIRECTS'

@@ -112,20 +112,24 @@ export class FileRegistryStore implements RegistryStore {
   }
 
   /**
-   * `orgs/.leases/<name>.json`, for the processes of `mqgate start --workers`
-   * on one data dir. Written by rename and read back: two processes that take
-   * an expired lease at the same instant may both hold it for that one turn
-   * (the jobs behind leases tolerate a repeat), never longer.
+   * `orgs/.leases/<name>.json`, for the requests of one process and the
+   * processes of `mqgate start --workers` on one data dir, taken under a lock
+   * file (as swap is): the one-renewal-per-certificate and
+   * one-enrollment-per-identity leases tolerate no repeat.
    */
   async lease (name: string, holder: string, ttlMs: number): Promise<boolean> {
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`lease name ${name} is not a file name`)
     const dir = path.join(this.root, '.leases')
     const file = path.join(dir, `${name}.json`)
-    const current = await readJson<{ holder: string, until: number }>(file).catch(() => undefined)
-    if (current !== undefined && current.holder !== holder && current.until > Date.now()) return false
     await mkdir(dir, { recursive: true, mode: 0o700 })
-    await writeJson(file, { holder, until: Date.now() + ttlMs })
-    return (await readJson<{ holder: string }>(file))?.holder === holder
+    // Read, decide and write under the lease's lock file: two requests of one process (or of two
+    // processes) that both read "free" before either wrote would otherwise both hold it.
+    return await underLock(`${file}.lock`, async () => {
+      const current = await readJson<{ holder: string, until: number }>(file).catch(() => undefined)
+      if (current !== undefined && current.holder !== holder && current.until > Date.now()) return false
+      await writeJson(file, { holder, until: Date.now() + ttlMs })
+      return true
+    })
   }
 
   async close (): Promise<void> {}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inspectCertificate } from './certificate-facts.js'
 import { createCsr, readCsr } from './csr.js'
+import { checkRequestedKey } from './csr-key-strength.js'
 import { CertsError } from './errors.js'
 import { isServerName, parseClaimName, parseIdentityName } from './names.js'
 import type { Actor, OrgRegistry } from './org-registry.js'
@@ -67,6 +68,7 @@ export async function issue (authority: Authority, request: IssuanceRequest, act
   if (request.profile === 'client' && csr?.commonName !== undefined && csr.commonName !== request.names[0]) {
     throw new CertsError('CERTS_ERR_CSR_CN_MISMATCH', `the CSR names "${csr.commonName.slice(0, 100)}", not ${request.names[0]}`)
   }
+  if (csr !== undefined) checkRequestedKey(csr.publicKeyPem)
   const keys = csr === undefined ? generateKeyPair(request.keyType) : undefined
   const spec = PROFILES[request.profile](request.names, csr?.publicKeyPem ?? (keys as { publicKeyPem: string }).publicKeyPem, { days, crlUrl: authority.crlUrl, ocspUrl: authority.ocspUrl })
   // The instant of issue, not the certificate's notBefore: that one is back-dated

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
+import { writeFileAtomic } from '../atomic-file.js'
 import { InvalidArgumentError, type Command } from 'commander'
 import { fileNameForCommonName } from '../names.js'
 import { apiCommand, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
@@ -31,7 +32,7 @@ export function registerEnrollmentVerbs (program: Command, ctx: CliContext): voi
       const result = await runApi(ctx, options, async c => await c.request('POST', claims(orgId), body),
         r => `claim ${r.name}: types ${r.types.join(',')}, ${r.max_uses === null ? 'no use limit' : `${r.max_uses} uses`}, until ${r.expires_at}` +
           (options.out === undefined ? '\n' + String(r.certificate) + String(r.private_key) : `\nwrote ${claimFiles(r.name, options.out).join(', ')}`))
-      if (options.out !== undefined) writeClaimFiles(result, options.out)
+      if (options.out !== undefined) await writeClaimFiles(result, options.out)
     })
 
   apiCommand(claim, 'list <org>', 'list claims with their state (active, exhausted, expired, revoked) and uses')
@@ -66,10 +67,11 @@ function claimFiles (name: string, dir: string): string[] {
   return [path.join(dir, `${base}.crt`), path.join(dir, `${base}.key`), path.join(dir, 'ca.pem')]
 }
 
-function writeClaimFiles (result: any, dir: string): void {
+/** Each file written new and renamed into place: writeFileSync's mode applies to a file it creates only, so a key written over a 0644 file stayed readable. */
+async function writeClaimFiles (result: any, dir: string): Promise<void> {
   const [crt, key, ca] = claimFiles(result.name, dir)
   mkdirSync(dir, { recursive: true })
-  writeFileSync(crt, result.certificate, { mode: 0o644 })
-  writeFileSync(key, result.private_key, { mode: 0o600 })
-  writeFileSync(ca, result.ca_certificate, { mode: 0o644 })
+  await writeFileAtomic(crt, result.certificate, 0o644)
+  await writeFileAtomic(key, result.private_key, 0o600)
+  await writeFileAtomic(ca, result.ca_certificate, 0o644)
 }

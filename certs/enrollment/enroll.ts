@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readCsr } from '../csr.js'
+import { checkRequestedKey } from '../csr-key-strength.js'
 import { CertsError } from '../errors.js'
 import { issue, orgAuthority } from '../issuance.js'
 import { issuedStateOf } from '../issuer.js'
@@ -52,9 +53,12 @@ export async function enroll (registry: OrgRegistry, orgId: string, csrPem: stri
   return { record, chainPems: [record.certPem, managedCaOf(registry.require(orgId)).certPem] }
 }
 
-/** The CSR's CN (its self-signature checked): the identity to enroll. A claim enrolls devices only. */
+/** The CSR's CN (its self-signature and key strength checked): the identity to enroll. A claim enrolls devices only. */
 function identityOfCsr (csrPem: string, authorisation: EnrollmentAuthorisation): string {
-  const commonName = readCsr(csrPem).commonName
+  const csr = readCsr(csrPem)
+  // issue() checks the key too, but after the claim use or the token is spent: a weak key must cost neither.
+  checkRequestedKey(csr.publicKeyPem)
+  const commonName = csr.commonName
   const name = commonName === undefined ? undefined : parseIdentityName(commonName)
   if (commonName === undefined || name === undefined) {
     throw new CertsError('CERTS_ERR_NAME_INVALID', 'the CSR\'s subject CN must be the identity to enroll: d:<type>:<id> (g:<type>:<id> or a:<app> with a token)')

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inspectCertificate } from '../certificate-facts.js'
 import { readCsr } from '../csr.js'
+import { checkRequestedKey } from '../csr-key-strength.js'
 import { CertsError } from '../errors.js'
 import { issue, orgAuthority, type Issued } from '../issuance.js'
 import { parseIdentityName } from '../names.js'
@@ -26,11 +27,16 @@ const RENEWABLE_KINDS: readonly IssuedKind[] = ['client', 'bootstrap']
  */
 const RENEWAL_LOCK_MS = 30_000
 
-/** The issued record of the certificate with this SHA-256 fingerprint, of this organisation's managed CA; CERTS_ERR_RENEW_NOT_ISSUED otherwise. */
+/**
+ * The issued record of the certificate with this SHA-256 fingerprint, signed
+ * by a CA of this organisation: the managed CA, or one it replaced (`org
+ * ca-key move-to` keeps the old one for trust only, and renewal is how its
+ * devices move to the new one); CERTS_ERR_RENEW_NOT_ISSUED otherwise.
+ */
 export async function renewableRecordOf (registry: OrgRegistry, orgId: string, fingerprint: string): Promise<IssuedCertRecord> {
   const state = registry.require(orgId)
   const record = (await registry.store.list(orgId, 'issued')).find(r => r.fingerprint === fingerprint)
-  if (record === undefined || record.caId !== state.org.managedCaId || !RENEWABLE_KINDS.includes(kindOf(record)) || parseIdentityName(record.commonName) === undefined) {
+  if (record === undefined || !state.cas.some(ca => ca.id === record.caId) || !RENEWABLE_KINDS.includes(kindOf(record)) || parseIdentityName(record.commonName) === undefined) {
     throw new CertsError('CERTS_ERR_RENEW_NOT_ISSUED', 'only a device, gateway or application certificate issued by this organisation\'s managed CA renews here')
   }
   return record
@@ -94,6 +100,8 @@ function checkRenewable (state: OrgState, current: IssuedCertRecord, now: Date):
 /** RFC 7030 4.2.2: the Subject of the request is the certificate's; mqgate's client certificates name their holder in the CN alone. */
 function checkSubject (current: IssuedCertRecord, csrPem: string): void {
   const csr = readCsr(csrPem)
+  // Before the renewal lease is taken: a weak key refused inside issue() would block the device's next try for 30 s.
+  checkRequestedKey(csr.publicKeyPem)
   if (csr.commonName !== current.commonName) {
     throw new CertsError('CERTS_ERR_RENEW_SUBJECT_MISMATCH', `a renewal keeps the subject: CN=${current.commonName}, not ${csr.commonName === undefined ? 'no CN' : `CN=${csr.commonName.slice(0, 100)}`} (RFC 7030 4.2.2)`)
   }

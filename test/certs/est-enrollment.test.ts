@@ -124,7 +124,8 @@ describe('EST enrollment with claim certificates and one-time tokens (curl, open
   })
 
   it('refuses the claim certificate at MQTT CONNECT (CONNACK 5) and on /temps (403), each with BROKER_ERR_CLAIM_ONLY_ENROLLS', async () => {
-    const pub = await mosquittoPub('c:demo:factory-1:x', 'c_factory-1.crt', 'c_factory-1.key')
+    // A device's clientId: `c:demo:factory-1:<nonce>` is the claim's enrollment session (MQTT enrollment), admitted to publish a CSR only.
+    const pub = await mosquittoPub('d:demo:sensor:s-0001', 'c_factory-1.crt', 'c_factory-1.key')
     assert.notEqual(pub.status, 0, showResult(pub))
     assert.match(pub.stderr, /not authori[sz]ed/i, showResult(pub))
     assert.ok(stack.logs.find(l => l.code === 'BROKER_ERR_CLAIM_ONLY_ENROLLS' && l.stage === 'connect'), 'the CONNECT refusal is logged with its code')

@@ -51,6 +51,13 @@ describe('mqgate enroll and mqgate renew (the device-side EST client)', function
     return cert
   }
 
+  it('claim create --out writes the claim key 0600 even over an existing, world-readable file of that name', async () => {
+    writeFileSync(file('c_line-8.key'), 'an old key\n', { mode: 0o644 })
+    assertExitedZero(await cli(['claim', 'create', 'demo', 'line-8', '--types', 'sensor', '--out', temp.dir]))
+    assert.match(readFileSync(file('c_line-8.key'), 'utf8'), /PRIVATE KEY/)
+    assert.equal(statSync(file('c_line-8.key')).mode & 0o777, 0o600, 'the claim key is readable by its owner only')
+  })
+
   it('enrolls with a claim certificate: writes <name>.crt and <name>.key (0600), and mosquitto_pub connects with them', async () => {
     const run = await device(['enroll', '--est', est, '--ca', 'ca.pem', '--claim', 'c_line-7.crt', '--claim-key', 'c_line-7.key', '--cn', 'd:sensor:e-1', '--out', '.'])
     assertExitedZero(run)
