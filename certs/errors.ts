@@ -81,6 +81,7 @@
  * CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED the CSR names a device type the claim does not list (`--types`)
  * CERTS_ERR_ENROLL_NOT_DEVICE      a claim enrolls device identities (d:<type>:<id>) only
  * CERTS_ERR_ALREADY_ENROLLED       an unrevoked, unexpired certificate of that identity exists (or is being issued right now)
+ * CERTS_ERR_IDENTITY_REVOKED       a claim may not enroll an identity an operator revoked (a token, an operator's act, may)
  * CERTS_ERR_TOKEN_INVALID          no enrollment token matches (never issued, malformed, or from another organisation)
  * CERTS_ERR_TOKEN_USED             the enrollment token has already enrolled once
  * CERTS_ERR_TOKEN_EXPIRED          the enrollment token's lifetime (`--ttl`) has passed
@@ -121,7 +122,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_RENEW_TOO_EARLY' | 'CERTS_ERR_RENEW_SUBJECT_MISMATCH' | 'CERTS_ERR_RENEW_WINDOW_INVALID'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_CLAIM_INVALID' | 'CERTS_ERR_CLAIM_EXISTS' | 'CERTS_ERR_CLAIM_NOT_FOUND' | 'CERTS_ERR_CLAIM_REVOKED' | 'CERTS_ERR_CLAIM_EXPIRED'
-  | 'CERTS_ERR_CLAIM_EXHAUSTED' | 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED' | 'CERTS_ERR_ENROLL_NOT_DEVICE' | 'CERTS_ERR_ALREADY_ENROLLED'
+  | 'CERTS_ERR_CLAIM_EXHAUSTED' | 'CERTS_ERR_CLAIM_TYPE_NOT_ALLOWED' | 'CERTS_ERR_ENROLL_NOT_DEVICE' | 'CERTS_ERR_ALREADY_ENROLLED' | 'CERTS_ERR_IDENTITY_REVOKED'
   | 'CERTS_ERR_TOKEN_INVALID' | 'CERTS_ERR_TOKEN_USED' | 'CERTS_ERR_TOKEN_EXPIRED' | 'CERTS_ERR_TOKEN_CN_MISMATCH' | 'CERTS_ERR_TOKEN_TTL_INVALID'
   | 'CERTS_ERR_STORE' | 'CERTS_ERR_STORE_EMPTIED' | 'CERTS_ERR_BACKUP_INVALID' | 'CERTS_ERR_RESTORE_CONFLICT'
   | 'CERTS_ERR_KEK_INVALID' | 'CERTS_ERR_KEK_MISMATCH' | 'CERTS_ERR_KEY_BLOB_INVALID'

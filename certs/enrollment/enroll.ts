@@ -42,7 +42,7 @@ export async function enroll (registry: OrgRegistry, orgId: string, csrPem: stri
   // Checked before anything is consumed, so a refused request costs no claim use and burns no token.
   if (authorisation.kind === 'claim') claimRefusalOf(await registry.store.get(orgId, 'claims', authorisation.claimName), authorisation, commonName, now)
   else throwIf(tokenRefusal(await storedToken(registry, orgId, authorisation.token), commonName, now))
-  await refuseEnrolled(registry, state, commonName, now)
+  await refuseEnrolled(registry, state, commonName, authorisation, now)
   await holdIdentity(registry, orgId, commonName)
   const use = await consume(registry, orgId, authorisation, commonName)
   const issued = await issue(orgAuthority(registry, orgId), { kind: 'client', profile: 'client', names: [commonName], csrPem }, actor)
@@ -85,10 +85,17 @@ async function storedToken (registry: OrgRegistry, orgId: string, token: string)
 }
 
 /** "Already enrolled": an unrevoked certificate of that identity that has not expired. */
-async function refuseEnrolled (registry: OrgRegistry, state: OrgState, commonName: string, now: Date): Promise<void> {
-  const issued = await registry.store.list(state.org.id, 'issued')
-  if (issued.some(r => r.commonName === commonName && issuedStateOf(r, state, now) === 'active')) {
+async function refuseEnrolled (registry: OrgRegistry, state: OrgState, commonName: string, authorisation: EnrollmentAuthorisation, now: Date): Promise<void> {
+  const records = (await registry.store.list(state.org.id, 'issued')).filter(r => r.commonName === commonName)
+  const states = records.map(r => issuedStateOf(r, state, now))
+  if (states.includes('active')) {
     throw new CertsError('CERTS_ERR_ALREADY_ENROLLED', `${commonName} already has a certificate in organisation ${state.org.id}; revoke it to enroll again`)
+  }
+  // A claim's key is shared by a whole batch: whoever extracts it from one device must not
+  // re-enroll an identity an operator revoked (a compromised device). Enrolling it again is
+  // an operator's act: a one-time token, or cert issue.
+  if (authorisation.kind === 'claim' && states.includes('revoked')) {
+    throw new CertsError('CERTS_ERR_IDENTITY_REVOKED', `an operator revoked ${commonName}'s certificate: a claim cannot enroll it again; enroll it with a one-time token (mqgate enroll-token create)`)
   }
 }
 
