@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { Command } from 'commander'
+import { writeFileAtomic } from '../atomic-file.js'
 import { fileNameForCommonName } from '../names.js'
 import { toPkcs12 } from '../pkcs12.js'
 import { apiCommand, parseDays, readText, runApi, table, type CliContext, type ClientOptions } from './cli-context.js'
@@ -35,7 +36,7 @@ export function registerCertVerbs (program: Command, ctx: CliContext): void {
       const body = { ...(options.cn === undefined ? {} : { cn: options.cn }), ...(options.csr === undefined ? {} : { csr: readText(options.csr) }), ...(options.days === undefined ? {} : { days: options.days }) }
       const result = await runApi(ctx, options, async c => await c.request('POST', path_(orgId), body),
         r => `issued ${r.common_name}: serial ${r.serial_number}, sha256:${r.fingerprint_sha256}, until ${r.expires_on}` + (r.private_key !== undefined && options.out === undefined && options.p12 === undefined ? '\n' + String(r.certificate) + String(r.private_key) : ''))
-      writeIssuedFiles(result, options)
+      await writeIssuedFiles(result, options)
     })
   apiCommand(cert, 'list <org>', 'list issued device, gateway and application certificates (demo identities included) with their state (active, revoked, expired)')
     .option('--expiring <window>', 'only what expires within the window (30d, 12h) and has not renewed (no replacement issued), CAs and server certificates included')
@@ -64,15 +65,16 @@ export function registerCertVerbs (program: Command, ctx: CliContext): void {
 }
 
 /** `--out` and `--p12`, written on the operator's machine: the PKCS#12 password never travels. */
-function writeIssuedFiles (result: any, options: IssueOptions): void {
+/** Each file written aside and renamed into place: a key file is 0600 from its creation, even where an older, readable one stood (a write over it would keep its mode). */
+async function writeIssuedFiles (result: any, options: IssueOptions): Promise<void> {
   const name = fileNameForCommonName(result.common_name)
   if (options.out !== undefined) {
     mkdirSync(options.out, { recursive: true })
-    writeFileSync(path.join(options.out, `${name}.crt`), result.certificate, { mode: 0o644 })
-    if (result.private_key !== undefined) writeFileSync(path.join(options.out, `${name}.key`), result.private_key, { mode: 0o600 })
-    writeFileSync(path.join(options.out, 'ca.pem'), result.ca_certificate, { mode: 0o644 })
+    await writeFileAtomic(path.join(options.out, `${name}.crt`), result.certificate, 0o644)
+    if (result.private_key !== undefined) await writeFileAtomic(path.join(options.out, `${name}.key`), result.private_key, 0o600)
+    await writeFileAtomic(path.join(options.out, 'ca.pem'), result.ca_certificate, 0o644)
   }
   if (options.p12 !== undefined) {
-    writeFileSync(options.p12, toPkcs12(result.private_key, result.certificate, result.ca_certificate, options.password as string, result.common_name), { mode: 0o600 })
+    await writeFileAtomic(options.p12, toPkcs12(result.private_key, result.certificate, result.ca_certificate, options.password as string, result.common_name), 0o600)
   }
 }

@@ -258,8 +258,9 @@ describe('mqgate operator verbs (child process against a running gateway)', func
   })
 
   describe('cert', () => {
-    it('issues with --out: certificate, key (mode 0600) and ca.pem that openssl verifies and the device connects with', async () => {
+    it('issues with --out: certificate, key (mode 0600, even over an older world-readable file) and ca.pem that openssl verifies and the device connects with', async () => {
       const out = await dir('issued-cli-1')
+      writeFileSync(path.join(out, 'd_sensor_cli-1.key'), 'an old key\n', { mode: 0o644 })
       const issued = await api(['cert', 'issue', 'cli-issue', '--cn', 'd:sensor:cli-1', '--out', out])
       assertDone(issued)
       assert.match(issued.stdout, /^issued d:sensor:cli-1: serial [0-9A-Fa-f]+, sha256:[0-9a-f]{64}, until /)
@@ -286,6 +287,7 @@ describe('mqgate operator verbs (child process against a running gateway)', func
 
     it('writes a PKCS#12 bundle with --p12 that openssl reads with the password', async () => {
       const p12 = path.join(await dir('p12'), 'phone.p12')
+      writeFileSync(p12, 'an old bundle', { mode: 0o644 })
       const issued = await apiJson(['cert', 'issue', 'cli-issue', '--cn', 'a:phone', '--p12', p12, '--password', 'secret'])
       assert.equal(statSync(p12).mode & 0o777, 0o600)
       const certs = openssl(['pkcs12', '-in', p12, '-passin', 'pass:secret', '-nokeys'])
