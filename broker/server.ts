@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, ConnectPacket } from 'aedes'
 import { ConnectionLimits, TlsFront, type Identity } from '../access/index.js'
-import { FirstUseRecorder, gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
+import { FirstUseRecorder, gatewayScopeOf, type LiveSessionDirectory, type OrgRegistry } from '../certs/index.js'
 import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { CrlWatch } from './crl-watch.js'
@@ -42,6 +42,8 @@ export interface RunningBroker {
   readonly transport: TransportDeps
   /** Authenticated clients per organisation on this process. */
   connectionsByOrg (): ReadonlyMap<string, number>
+  /** The authenticated sessions on this process, for the admin API (`GET /orgs/:org/sessions`). */
+  readonly sessions: LiveSessionDirectory
   close (): Promise<void>
 }
 
@@ -108,6 +110,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     aedes,
     transport,
     connectionsByOrg: () => live.counts(),
+    sessions: live,
     /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)

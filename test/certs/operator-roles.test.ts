@@ -43,6 +43,8 @@ const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'public'>
   'POST /orgs/:org/certs/:ref/restore': 'org',
   'GET /orgs/:org/gateways/:gateway/devices': 'org',
   'PUT /orgs/:org/gateways/:gateway/devices': 'org',
+  'GET /orgs/:org/sessions': 'org',
+  'DELETE /orgs/:org/sessions/:clientId': 'org',
   'POST /orgs/:org/claims': 'org',
   'GET /orgs/:org/claims': 'org',
   'DELETE /orgs/:org/claims/:name': 'org',
