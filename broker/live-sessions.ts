@@ -15,6 +15,8 @@ import { transportOf } from './transports/transport-of.js'
  */
 export class LiveSessions implements LiveSessionDirectory {
   private readonly byOrg = new Map<string, Set<Client>>()
+  /** Told when a session is added or leaves (shared-sessions.ts publishes the list for the other processes). */
+  onChange: () => void = () => {}
 
   constructor (private readonly aedes: Aedes, private readonly resolver: IdentityResolver, private readonly log: Logger) {
     // Tracked from CONNACK, not from `clientReady`: aedes resumes reading the
@@ -64,8 +66,12 @@ export class LiveSessions implements LiveSessionDirectory {
     const clients = this.byOrg.get(orgId) ?? new Set()
     clients.add(client)
     this.byOrg.set(orgId, clients)
+    this.onChange()
     // The socket, not aedes' `clientDisconnect`: that one is not emitted for a client closed before it registered.
-    client.conn.once('close', () => this.byOrg.get(orgId)?.delete(client))
+    client.conn.once('close', () => {
+      this.byOrg.get(orgId)?.delete(client)
+      this.onChange()
+    })
   }
 
   private closeIfUntrusted (client: Client, now: Date): boolean {

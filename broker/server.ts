@@ -10,6 +10,7 @@ import { swallowEnrollmentPublishes } from './enrollment/enrollment-topics.js'
 import { MqttEnrollment } from './enrollment/mqtt-enrollment.js'
 import { createHooks, sessionOf } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
+import { SharedLiveSessions } from './shared-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { OrgLimiter } from './org-limits.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
@@ -73,6 +74,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   noteFirstUses(aedes, deps.firstUse ?? new FirstUseRecorder(deps.registry, log))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
   const live = new LiveSessions(aedes, front.resolver, log)
+  // With Redis, several broker processes may serve one deployment: the admin API lists and disconnects across them.
+  const shared = cfg.redisUrl === undefined ? undefined : new SharedLiveSessions(live, cfg.redisUrl, log)
   // A CRL past its nextUpdate under a closed policy refuses its CA's devices: live ones too.
   const crlWatch = new CrlWatch(deps.registry, log, orgId => live.revalidate(orgId))
   const sockets = new Set<Socket>()
@@ -110,7 +113,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     aedes,
     transport,
     connectionsByOrg: () => live.counts(),
-    sessions: live,
+    sessions: shared ?? live,
     /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)
@@ -130,6 +133,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       }
       for (const socket of sockets) socket.destroy()
       await closed
+      await shared?.close()
       await mqttPersistence.close()
     }
   }
