@@ -25,6 +25,7 @@ import { OperatorAdmin } from './operators/operator-admin.js'
 import type { OperatorStore } from './operators/operator-store.js'
 import { serverCertRoutes } from './routes/server-certs.js'
 import { sessionRoutes } from './routes/sessions.js'
+import { auditRoutes } from './routes/audit.js'
 import type { LiveSessionDirectory } from './live-sessions.js'
 
 export interface AdminApiConfig {
@@ -115,6 +116,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(operatorRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
   await app.register(sessionRoutes(context, deps.liveSessions))
+  await app.register(auditRoutes(context))
   for (const extra of deps.extraRoutes ?? []) await app.register(extra)
   const idleMs = cfg.console?.idleMs ?? CONSOLE_IDLE_DEFAULT_MS
   const sessions = deps.sessions ?? openSessionStore({ idleMs })

@@ -45,6 +45,7 @@ const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'public'>
   'PUT /orgs/:org/gateways/:gateway/devices': 'org',
   'GET /orgs/:org/sessions': 'org',
   'DELETE /orgs/:org/sessions/:clientId': 'org',
+  'GET /orgs/:org/audit': 'org',
   'POST /orgs/:org/claims': 'org',
   'GET /orgs/:org/claims': 'org',
   'DELETE /orgs/:org/claims/:name': 'org',
