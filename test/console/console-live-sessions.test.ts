@@ -11,8 +11,10 @@ import type { TestCert } from '../support/pki.js'
  * is listed (identity, clientId, address, transport); revoking its
  * certificate closes it and the polled list drops it; Disconnect closes
  * another; an org-admin of another organisation gets the 403 with its code.
+ * Then the audit log page: the revoke with the operator's name, and its
+ * filters by operator, action and time.
  */
-describe('web console: an organisation\'s live sessions', function () {
+describe('web console: an organisation\'s live sessions and audit log', function () {
   this.timeout(120_000)
   let harness: ConsoleHarness
   let page: Page
@@ -98,5 +100,38 @@ describe('web console: an organisation\'s live sessions', function () {
     assert.match(await other.$eval('.refusal', e => e.textContent ?? ''), /ADMIN_ERR_FORBIDDEN_ORG/)
     assert.equal(await other.$('#live-sessions'), null)
     await other.browserContext().close()
+  })
+
+  it('shows the revoke on the audit page with the operator\'s name, and filters by operator, action and time', async () => {
+    const rows = async (query: string): Promise<Array<{ operator: string, action: string, details: string }>> => {
+      await page.goto(`${harness.consoleUrl}/orgs/acme/audit${query}`)
+      return await page.$$eval('#audit tr.entry', trs => trs.map(tr => {
+        const cells = [...tr.querySelectorAll('td')].map(td => td.textContent ?? '')
+        return { operator: cells[1], action: cells[2], details: cells[3] }
+      }))
+    }
+    const all = await rows('')
+    const revoke = all.find(r => r.action === 'cert.revoke')
+    assert.equal(revoke?.operator, 'alice')
+    assert.match(revoke?.details ?? '', /commonName=d:sensor:two/)
+    assert.ok(all.some(r => r.action === 'cert.issue' && r.operator === 'admin'), JSON.stringify(all))
+    assert.ok(all.some(r => r.action === 'session.disconnect' && r.operator === 'alice' && r.details.includes('d:acme:sensor:one')), JSON.stringify(all))
+    await harness.screenshot(page, 'audit')
+
+    // The form, as an operator uses it: operator alice only.
+    await page.goto(`${harness.consoleUrl}/orgs/acme/audit`)
+    await page.type('#audit-operator', 'alice')
+    await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')])
+    const alices = await page.$$eval('#audit tr.entry', trs => trs.map(tr => tr.querySelectorAll('td')[1].textContent ?? ''))
+    assert.ok(alices.length >= 2)
+    assert.deepEqual([...new Set(alices)], ['alice'])
+
+    assert.deepEqual((await rows('?action=cert.revoke')).map(r => r.action), ['cert.revoke'])
+    const certs = await rows('?action=cert')
+    assert.deepEqual([...new Set(certs.map(r => r.action))].sort(), ['cert.issue', 'cert.revoke'])
+    assert.deepEqual(await rows(`?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`), [])
+    assert.ok((await rows('?since=60m')).length === all.length)
+    await rows('?since=yesterday')
+    assert.match(await page.$eval('.refusal', e => e.textContent ?? ''), /ADMIN_ERR_BAD_REQUEST/)
   })
 })
