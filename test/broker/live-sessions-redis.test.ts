@@ -57,4 +57,9 @@ describe('live sessions across broker processes (Redis)', function () {
     assert.deepEqual(await clientIds(a), ['d:acme:sensor:on-b'])
     assert.equal((await adminOf(b, 'DELETE', '/orgs/acme/sessions/d%3Aacme%3Asensor%3Aon-a')).body.error.code, 'ADMIN_ERR_SESSION_NOT_FOUND')
   })
+
+  it('keeps the audit trail in Redis: the disconnect made through one process is listed by the other\'s', async () => {
+    const { body } = await adminOf(a, 'GET', '/orgs/acme/audit?action=session.disconnect')
+    assert.deepEqual(body.entries.map((e: any) => [e.action, e.clientId]), [['session.disconnect', 'd:acme:sensor:on-a']])
+  })
 })
