@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import type { MqttClient } from 'mqtt'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { mqgateCli, showResult } from '../support/mqgate-cli.js'
 import { closed, connect, endAll } from '../support/mqtt-client.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { httpsRequest, within, type HttpAnswer } from '../support/stack.js'
@@ -61,5 +62,19 @@ describe('live sessions across broker processes (Redis)', function () {
   it('keeps the audit trail in Redis: the disconnect made through one process is listed by the other\'s', async () => {
     const { body } = await adminOf(a, 'GET', '/orgs/acme/audit?action=session.disconnect')
     assert.deepEqual(body.entries.map((e: any) => [e.action, e.clientId]), [['session.disconnect', 'd:acme:sensor:on-a']])
+  })
+
+  it('mqgate session list / disconnect and mqgate audit, through the other process\'s admin API', async () => {
+    const onA = await connectTo(a, 'd:sensor:cli', 'd:acme:sensor:cli')
+    await within(5000, async () => (await clientIds(b)).includes('d:acme:sensor:cli') ? true : undefined)
+    const list = await mqgateCli(['session', 'list', 'acme'], b.admin)
+    assert.equal(list.status, 0, showResult(list))
+    assert.match(list.stdout, /d:sensor:cli\s+d:acme:sensor:cli\s+\S+\s+127\.0\.0\.1\s+tls/)
+    const gone = await mqgateCli(['session', 'disconnect', 'acme', 'd:acme:sensor:cli'], b.admin)
+    assert.equal(gone.status, 0, showResult(gone))
+    assert.equal(await closed(onA, 3000), true)
+    const audit = await mqgateCli(['audit', 'acme', '--action', 'session', '--json'], a.admin)
+    assert.equal(audit.status, 0, showResult(audit))
+    assert.deepEqual(JSON.parse(audit.stdout).entries.map((e: any) => e.clientId), ['d:acme:sensor:cli', 'd:acme:sensor:on-a'])
   })
 })
