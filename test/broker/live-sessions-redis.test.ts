@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { mqgateCli, showResult } from '../support/mqgate-cli.js'
 import { closed, connect, endAll } from '../support/mqtt-client.js'
-import { startTestRedis, type TestRedis } from '../support/redis-server.js'
+import { freePort, startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { httpsRequest, within, type HttpAnswer } from '../support/stack.js'
 
 /**
@@ -21,7 +21,7 @@ describe('live sessions across broker processes (Redis)', function () {
 
   before(async () => {
     redis = await startTestRedis()
-    a = await startTestGateway({ orgs: ['acme'], redisUrl: redis.url })
+    a = await startTestGateway({ orgs: ['acme'], redisUrl: redis.url, wsPort: await freePort() })
     b = await startTestGateway({ orgs: ['acme'], redisUrl: redis.url })
   })
   after(async () => {
@@ -76,5 +76,14 @@ describe('live sessions across broker processes (Redis)', function () {
     const audit = await mqgateCli(['audit', 'acme', '--action', 'session', '--json'], a.admin)
     assert.equal(audit.status, 0, showResult(audit))
     assert.deepEqual(JSON.parse(audit.stdout).entries.map((e: any) => e.clientId), ['d:acme:sensor:cli', 'd:acme:sensor:on-a'])
+  })
+
+  it('names the transport: MQTT over a secure WebSocket is wss', async () => {
+    const ws = await connect({ port: a.wsPort as number, transport: 'wss', servername: a.serverName('acme'), caPem: a.caOf('acme'), cert: a.issue('acme', 'd:sensor:ws'), clientId: 'd:acme:sensor:ws' })
+    clients.push(ws)
+    const row = await within(5000, async () => (await adminOf(b, 'GET', '/orgs/acme/sessions')).body.sessions.find((s: any) => s.clientId === 'd:acme:sensor:ws'))
+    assert.equal(row.transport, 'wss')
+    assert.equal(row.identity, 'd:sensor:ws')
+    assert.match(row.remoteAddress, /127\.0\.0\.1/)
   })
 })
