@@ -102,6 +102,23 @@ describe('web console: an organisation\'s live sessions and audit log', function
     await other.browserContext().close()
   })
 
+  it('shows a viewer the list without Disconnect, and refuses its forged disconnect with ADMIN_ERR_FORBIDDEN_ROLE', async () => {
+    const viewer = await harness.newPage()
+    await harness.signIn(viewer, await harness.createOperator('victor', 'viewer', ['acme']))
+    await viewer.goto(`${harness.consoleUrl}/orgs/acme/sessions`)
+    assert.deepEqual(await viewer.$$eval('#live-sessions tr.session', rows => rows.map(r => r.getAttribute('data-client-id'))), ['d:acme:sensor:three'])
+    assert.equal(await viewer.$('#live-sessions button'), null)
+    const forged = await viewer.evaluate(async (url: string) => {
+      const csrf = (globalThis as any).document.querySelector('input[name=_csrf]').value as string
+      const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(csrf)}` })
+      return { status: answer.status, text: await answer.text() }
+    }, `${harness.consoleUrl}/orgs/acme/sessions/d%3Aacme%3Asensor%3Athree/disconnect`)
+    assert.equal(forged.status, 403)
+    assert.match(forged.text, /ADMIN_ERR_FORBIDDEN_ROLE/)
+    assert.deepEqual((await harness.adminCall('GET', '/orgs/acme/sessions')).body.sessions.map((s: any) => s.clientId), ['d:acme:sensor:three'])
+    await viewer.browserContext().close()
+  })
+
   it('shows the revoke on the audit page with the operator\'s name, and filters by operator, action and time', async () => {
     const rows = async (query: string): Promise<Array<{ operator: string, action: string, details: string }>> => {
       await page.goto(`${harness.consoleUrl}/orgs/acme/audit${query}`)
