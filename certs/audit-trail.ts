@@ -93,8 +93,10 @@ export class RedisAuditTrail implements AuditTrail {
   }
 
   async close (): Promise<void> {
-    await Promise.all(this.writing)
-    await this.redis.quit().catch(() => undefined)
+    // Bounded: a Redis that is down must not hold a shutdown (ioredis would queue the QUIT for ever).
+    const grace = async (work: Promise<unknown>): Promise<void> => { await Promise.race([work.catch(() => undefined), new Promise(resolve => setTimeout(resolve, 2000).unref())]) }
+    await grace(Promise.all(this.writing))
+    if (this.redis.status === 'ready') await grace(this.redis.quit())
     this.redis.disconnect()
   }
 }
