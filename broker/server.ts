@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { Aedes as AedesBroker, ConnectPacket } from 'aedes'
 import { ConnectionLimits, TlsFront, type Identity } from '../access/index.js'
-import { FirstUseRecorder, gatewayScopeOf, type OrgRegistry } from '../certs/index.js'
+import { FirstUseRecorder, gatewayScopeOf, type LiveSessionDirectory, type OrgRegistry } from '../certs/index.js'
 import { logClientEvents } from './client-events.js'
 import type { BrokerConfig } from './config.js'
 import { CrlWatch } from './crl-watch.js'
@@ -10,6 +10,7 @@ import { swallowEnrollmentPublishes } from './enrollment/enrollment-topics.js'
 import { MqttEnrollment } from './enrollment/mqtt-enrollment.js'
 import { createHooks, sessionOf } from './hooks/index.js'
 import { LiveSessions } from './live-sessions.js'
+import { SharedLiveSessions } from './shared-sessions.js'
 import { SILENT_OBSERVER, type BrokerObserver } from './observer.js'
 import { OrgLimiter } from './org-limits.js'
 import { createMqttPersistence, type MqttPersistence } from './mqtt-persistence.js'
@@ -42,6 +43,8 @@ export interface RunningBroker {
   readonly transport: TransportDeps
   /** Authenticated clients per organisation on this process. */
   connectionsByOrg (): ReadonlyMap<string, number>
+  /** The authenticated sessions on this process, for the admin API (`GET /orgs/:org/sessions`). */
+  readonly sessions: LiveSessionDirectory
   close (): Promise<void>
 }
 
@@ -71,6 +74,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
   noteFirstUses(aedes, deps.firstUse ?? new FirstUseRecorder(deps.registry, log))
   aedes.on('publish', (_packet, client) => { if (client !== null) observer.messageIn() })
   const live = new LiveSessions(aedes, front.resolver, log)
+  // With Redis, several broker processes may serve one deployment: the admin API lists and disconnects across them.
+  const shared = cfg.redisUrl === undefined ? undefined : new SharedLiveSessions(live, cfg.redisUrl, log)
   // A CRL past its nextUpdate under a closed policy refuses its CA's devices: live ones too.
   const crlWatch = new CrlWatch(deps.registry, log, orgId => live.revalidate(orgId))
   const sockets = new Set<Socket>()
@@ -108,6 +113,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     aedes,
     transport,
     connectionsByOrg: () => live.counts(),
+    sessions: shared ?? live,
     /** Stops accepting, lets publishes being queued finish (their readings are durable), then closes every client. */
     async close () {
       deps.registry.off('changed', onRegistryChange)
@@ -127,6 +133,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       }
       for (const socket of sockets) socket.destroy()
       await closed
+      await shared?.close()
       await mqttPersistence.close()
     }
   }

@@ -49,6 +49,7 @@ export { startAdminApi, type AdminApiConfig, type RunningAdminApi, type RoutePlu
 export { openOperatorStore, FileOperatorStore, RedisOperatorStore, type OperatorStore } from './admin-api/operators/operator-store.js'
 export { openSessionStore as openConsoleSessionStore, type ConsoleSessionStore } from './admin-api/console/session-store.js'
 export { ROUTE_ACCESS, type RouteAccess } from './admin-api/access.js'
+export type { LiveSessionDirectory, LiveSessionRow } from './admin-api/live-sessions.js'
 export { ensureAdminCredentials, adminCaFile, adminTokenFile, type AdminCredentials } from './admin-api/admin-credentials.js'
 export { toPkcs12 } from './pkcs12.js'
 export { TLS_HARDENING } from './tls-hardening.js'

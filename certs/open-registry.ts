@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { MemoryAuditTrail, RedisAuditTrail } from './audit-trail.js'
 import { EncryptingRegistryStore } from './at-rest/encrypting-registry-store.js'
 import type { KeyRing } from './at-rest/kek.js'
 import { sealStoredKeys } from './at-rest/seal-stored-keys.js'
@@ -36,6 +37,8 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
   const inner = openRegistryStore(options)
   const template = options.crlUrlTemplate
   const ocspTemplate = options.ocspUrlTemplate
+  // Beside the registry's store: with Redis every process appends to and reads the same trail.
+  const auditTrail = options.redisUrl === undefined ? new MemoryAuditTrail() : new RedisAuditTrail(options.redisUrl, log)
   try {
     await sealStoredKeys(inner, options.keys, log, 'migrate')
     // Managed CAs whose key is in a PKCS#11 token sign through it (pkcs11-signer.ts).
@@ -44,12 +47,14 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
       serverNameFor: options.serverNameFor,
       log,
       ...tokenKeys,
+      auditTrail,
       ...(template === undefined ? {} : { crlUrlFor: (orgId: string) => template.replaceAll('{org}', orgId) }),
       ...(ocspTemplate === undefined ? {} : { ocspUrlFor: (orgId: string) => ocspTemplate.replaceAll('{org}', orgId) })
     })
   } catch (err) {
     // An open Redis connection would keep a refused process alive after its one-line error.
     await inner.close()
+    await auditTrail.close()
     throw err
   }
 }

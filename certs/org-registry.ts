@@ -12,6 +12,7 @@ import { localSigner, type CaKeyType, type CaSigner } from './signer.js'
 import type { Pkcs11Keys } from './pkcs11-signer.js'
 import { parsePkcs11Uri } from './pkcs11-uri.js'
 import type { RegistryStore } from './registry-store.js'
+import { MemoryAuditTrail, operatorOfActor, type AuditEntry, type AuditFilter, type AuditTrail } from './audit-trail.js'
 
 export interface RegistryOptions {
   /**
@@ -28,6 +29,8 @@ export interface RegistryOptions {
   readonly storeCheckMs?: number
   /** The PKCS#11 token(s) of MQGATE_PKCS11_MODULE, for managed CAs whose key is there; closed with the registry. */
   readonly tokenKeys?: Pkcs11Keys
+  /** Where audit entries are kept for `GET /orgs/:org/audit` (audit-trail.ts); this process's memory when absent. */
+  readonly auditTrail?: AuditTrail
 }
 
 /** Who made a change, for the audit line every change writes. */
@@ -49,9 +52,11 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   private emptiedAt: Date | undefined
   /** The tail of the reloads in progress: each one reads and applies after the one before it (see `inTurn`). */
   private turns: Promise<void> = Promise.resolve()
+  private readonly auditTrail: AuditTrail
 
   private constructor (readonly store: RegistryStore, readonly options: RegistryOptions) {
     super()
+    this.auditTrail = options.auditTrail ?? new MemoryAuditTrail()
   }
 
   static async open (store: RegistryStore, options: RegistryOptions): Promise<OrgRegistry> {
@@ -177,6 +182,12 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
   /** Writes one audit line: who changed what, with the fingerprint of the certificate concerned. */
   audit (actor: Actor, action: string, orgId: string, fields: Record<string, unknown> = {}): void {
     this.options.log.info({ event: 'audit', actor, action, orgId, ...fields }, action)
+    this.auditTrail.append({ at: new Date().toISOString(), actor, operator: operatorOfActor(actor), action, orgId, fields })
+  }
+
+  /** The organisation's stored audit entries, newest first (audit-trail.ts: the last AUDIT_KEEP). */
+  async auditEntries (orgId: string, filter: AuditFilter = {}): Promise<readonly AuditEntry[]> {
+    return await this.auditTrail.list(orgId, filter)
   }
 
   /**
@@ -245,6 +256,7 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     if (this.storeCheck !== undefined) clearInterval(this.storeCheck)
     await this.unwatch()
     await this.store.close()
+    await this.auditTrail.close()
     this.options.tokenKeys?.close()
   }
 

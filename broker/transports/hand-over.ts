@@ -8,6 +8,7 @@ import { rewriteUnsubscribeFilters } from '../hooks/index.js'
 import type { BrokerObserver } from '../observer.js'
 import type { OrgLimiter } from '../org-limits.js'
 import type { ThrottledLog } from '../throttled-log.js'
+import { noteTransport, type Transport } from './transport-of.js'
 
 export interface HandOverDeps {
   readonly aedes: Aedes
@@ -24,7 +25,8 @@ export interface HandOverDeps {
  * WebSocket's stream over it) to aedes, under the same frame guard, per-client
  * limits and UNSUBSCRIBE rewriting whatever the transport.
  */
-export function handOver (stream: Duplex & { remoteAddress?: string }, orgId: string | undefined, deps: HandOverDeps): void {
+export function handOver (stream: Duplex & { remoteAddress?: string }, orgId: string | undefined, deps: HandOverDeps, transport: Transport): void {
+  noteTransport(stream, transport)
   const client = deps.aedes.handle(stream)
   guardFrames(stream, deps.limits.maxPacketBytes, violation => {
     deps.observer.connectionRefused(violation.code)

@@ -32,7 +32,7 @@ export async function listenSharedPort (cfg: TlsListenerConfig & { readonly idle
   server.on('secureConnection', socket => {
     if (typeof socket.alpnProtocol === 'string' && MQTT_ALPN.includes(socket.alpnProtocol)) {
       const admitted = admitOrClose(socket, deps.front, deps.log, deps.observer)
-      if (admitted !== undefined) handOver(socket, admitted.orgId, deps)
+      if (admitted !== undefined) handOver(socket, admitted.orgId, deps, 'shared-port')
       return
     }
     // HTTPS decides per request (some paths, the CRLs, need no certificate).

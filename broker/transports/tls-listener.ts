@@ -25,7 +25,7 @@ export async function listenMqttOverTls (cfg: TlsListenerConfig, deps: Transport
   guardListener(server, deps)
   server.on('secureConnection', socket => {
     const admitted = admitOrClose(socket, deps.front, deps.log, deps.observer)
-    if (admitted !== undefined) handOver(socket, admitted.orgId, deps)
+    if (admitted !== undefined) handOver(socket, admitted.orgId, deps, 'tls')
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

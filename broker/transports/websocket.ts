@@ -39,7 +39,7 @@ export function serveMqttOverWebSocket (server: Server, deps: TransportDeps): vo
       shareState(stream, tlsSocket)
       // A broken WebSocket ends its stream with an error; aedes closes the client on 'close'.
       stream.on('error', () => stream.destroy())
-      handOver(stream, admitted.orgId, deps)
+      handOver(stream, admitted.orgId, deps, 'wss')
     })
   })
 }

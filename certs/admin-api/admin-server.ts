@@ -24,6 +24,9 @@ import type { Principal } from './operators/operator.js'
 import { OperatorAdmin } from './operators/operator-admin.js'
 import type { OperatorStore } from './operators/operator-store.js'
 import { serverCertRoutes } from './routes/server-certs.js'
+import { sessionRoutes } from './routes/sessions.js'
+import { auditRoutes } from './routes/audit.js'
+import type { LiveSessionDirectory } from './live-sessions.js'
 
 export interface AdminApiConfig {
   readonly port: number
@@ -46,6 +49,8 @@ export interface AdminApiDeps {
   readonly extraRoutes?: readonly RoutePlugin[]
   /** The console's sessions (console/session-store.ts); in this process's memory when absent. */
   readonly sessions?: ConsoleSessionStore
+  /** The broker's live MQTT sessions (`GET /orgs/:org/sessions`); absent in a process without a broker (503 ADMIN_ERR_SESSIONS_UNAVAILABLE). */
+  readonly liveSessions?: LiveSessionDirectory
 }
 
 export interface RunningAdminApi {
@@ -110,6 +115,8 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(enrollmentRoutes(context))
   await app.register(operatorRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
+  await app.register(sessionRoutes(context, deps.liveSessions))
+  await app.register(auditRoutes(context))
   for (const extra of deps.extraRoutes ?? []) await app.register(extra)
   const idleMs = cfg.console?.idleMs ?? CONSOLE_IDLE_DEFAULT_MS
   const sessions = deps.sessions ?? openSessionStore({ idleMs })

@@ -13,6 +13,8 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_OPERATOR_EXISTS an operator of that name is active already (409)
  * ADMIN_ERR_OPERATOR_NOT_FOUND no active operator of that name (404)
  * ADMIN_ERR_OPERATOR_INVALID a name, role or organisation list an operator cannot have (400)
+ * ADMIN_ERR_SESSION_NOT_FOUND no live MQTT session of that clientId in the organisation (404)
+ * ADMIN_ERR_SESSIONS_UNAVAILABLE this admin API runs without a broker to ask (503)
  * ADMIN_ERR_CSRF            a console change without its session's CSRF token, or a sign-in form from elsewhere (403)
  * ADMIN_ERR_NOT_FOUND       no such route (404)
  * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
@@ -27,6 +29,8 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_OPERATOR_EXISTS'
   | 'ADMIN_ERR_OPERATOR_NOT_FOUND'
   | 'ADMIN_ERR_OPERATOR_INVALID'
+  | 'ADMIN_ERR_SESSION_NOT_FOUND'
+  | 'ADMIN_ERR_SESSIONS_UNAVAILABLE'
   | 'ADMIN_ERR_CSRF'
   | 'ADMIN_ERR_NOT_FOUND'
   | 'ADMIN_ERR_BAD_REQUEST'
@@ -42,6 +46,8 @@ export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.fre
   ADMIN_ERR_OPERATOR_EXISTS: 409,
   ADMIN_ERR_OPERATOR_NOT_FOUND: 404,
   ADMIN_ERR_OPERATOR_INVALID: 400,
+  ADMIN_ERR_SESSION_NOT_FOUND: 404,
+  ADMIN_ERR_SESSIONS_UNAVAILABLE: 503,
   ADMIN_ERR_CSRF: 403,
   ADMIN_ERR_NOT_FOUND: 404,
   ADMIN_ERR_BAD_REQUEST: 400,

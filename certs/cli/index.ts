@@ -8,6 +8,7 @@ import { registerOperatorVerbs } from './operator-verbs.js'
 import { registerOrgVerbs } from './org-verbs.js'
 import { registerPinVerb } from './pin-verb.js'
 import { registerServerCertVerbs } from './server-cert-verbs.js'
+import { registerSessionVerbs } from './session-verbs.js'
 
 export { AdminApiError, type ClientEnv } from './admin-client.js'
 export { registerEnrollVerbs } from './enroll-verbs.js'
@@ -25,4 +26,5 @@ export function registerPkiVerbs (program: Command, ctx: CliContext): void {
   registerEnrollmentVerbs(program, ctx)
   registerPinVerb(program, ctx)
   registerOperatorVerbs(program, ctx)
+  registerSessionVerbs(program, ctx)
 }

@@ -5,7 +5,7 @@ import type { Part, ProcessOptions } from './context.js'
 
 /** The admin API, with the readings' admin routes, the metrics and the probes. */
 export function adminPart (options: ProcessOptions): Part {
-  return async ({ cfg, log, registry, backend, keys, metrics, ports, started, onClose }) => {
+  return async ({ cfg, log, registry, backend, keys, metrics, ports, started, onClose, liveSessions }) => {
     const credentials = await ensureAdminCredentials(cfg.dataDir, options.adminToken, log, keys.keys)
     metrics.addSources({
       readingCounters: async () => await backend.deadLetters.counters(),
@@ -41,6 +41,7 @@ export function adminPart (options: ProcessOptions): Part {
       log,
       operators,
       sessions,
+      liveSessions,
       extraRoutes: [readingAdminRoutes(backend.deadLetters), observabilityRoutes(metrics, readiness)]
     })
     ports.admin = admin.port

@@ -11,6 +11,7 @@ export function brokerPart (queueReadings: boolean): Part {
     const broker = await startBroker(cfg.broker, { registry, log, readings, observer: metrics, front: front() })
     metrics.addSources({ connectionsByOrg: () => broker.connectionsByOrg() })
     ctx.mqtt = broker.transport
+    ctx.liveSessions = broker.sessions
     ports.mqtt = broker.port
     ports.ws = broker.wsPort
     onClose(async () => await broker.close())

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { TlsFront, type OcspCheckEvent } from '../../access/index.js'
 import type { TransportDeps } from '../../broker/index.js'
 import type { ReadingsBackend } from '../../bridge/index.js'
-import { FetchAllowList, type OcspResponder, type OrgRegistry } from '../../certs/index.js'
+import { FetchAllowList, type LiveSessionDirectory, type OcspResponder, type OrgRegistry } from '../../certs/index.js'
 import type { GatewayConfig, LogFormat } from '../../config/gateway-config.js'
 import type { ResolvedKeys } from '../../config/kek-config.js'
 import type { GatewayMetrics } from '../../metrics/index.js'
@@ -39,6 +39,8 @@ export interface PartContext {
   readonly ocsp: () => OcspResponder
   /** How the broker takes MQTT connections, once it has started: for the shared port. */
   mqtt?: TransportDeps
+  /** The broker's live sessions, once it has started: for the admin API's `/orgs/:org/sessions` in the same process. */
+  liveSessions?: LiveSessionDirectory
   readonly ports: { mqtt?: number, ws?: number, tls?: number, admin?: number, api?: number, pki?: number }
   /** Set once every part has started: listeners bound. */
   readonly started: { value: boolean }

@@ -63,7 +63,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger, observer: options.observer })
   const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl })
-  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators })
+  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators, liveSessions: broker.sessions })
   return {
     port: broker.port,
     wsPort: broker.wsPort,

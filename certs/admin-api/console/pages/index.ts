@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ConsoleDeps } from '../console-plugin.js'
 import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
+import { auditPage } from './audit-page.js'
 import { casPage } from './cas-page.js'
 import { orgsPage } from './orgs-page.js'
+import { sessionsPage } from './sessions-page.js'
 import { signInPage } from './sign-in-page.js'
 
 /**
@@ -27,8 +29,10 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, sessionsPage, auditPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
-  { path: 'cas', title: 'CAs' }
+  { path: 'cas', title: 'CAs' },
+  { path: 'sessions', title: 'Live sessions' },
+  { path: 'audit', title: 'Audit log' }
 ]
