@@ -3,6 +3,7 @@ import type { ConsoleDeps } from '../console-plugin.js'
 import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
 import { casPage } from './cas-page.js'
 import { orgsPage } from './orgs-page.js'
+import { serverCertsPage } from './server-certs-page.js'
 import { signInPage } from './sign-in-page.js'
 
 /**
@@ -27,8 +28,9 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
-  { path: 'cas', title: 'CAs' }
+  { path: 'cas', title: 'CAs' },
+  { path: 'server-certs', title: 'Server certificates' }
 ]
