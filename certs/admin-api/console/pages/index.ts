@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ConsoleDeps } from '../console-plugin.js'
 import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
 import { casPage } from './cas-page.js'
+import { deviceCertsPage } from './device-certs-page.js'
 import { orgsPage } from './orgs-page.js'
 import { serverCertsPage } from './server-certs-page.js'
 import { signInPage } from './sign-in-page.js'
@@ -28,9 +29,10 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'cas', title: 'CAs' },
-  { path: 'server-certs', title: 'Server certificates' }
+  { path: 'server-certs', title: 'Server certificates' },
+  { path: 'device-certs', title: 'Device certificates' }
 ]
