@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Page } from 'puppeteer-core'
 import { startConsoleHarness, type ConsoleHarness } from '../support/console-browser.js'
+import { assertCspClean } from '../support/console-csp.js'
 import { downloadedFile, pageWithDownloads } from '../support/console-downloads.js'
 import { openssl, opensslCsr } from '../support/openssl.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -135,6 +136,10 @@ describe('web console: an organisation\'s device certificates', function () {
     await Promise.all([page.waitForFunction((row: string) => document.querySelector(row + ' .state')?.textContent === 'active', {}, `#cert-${id as string}`), page.click(`#cert-${id as string} form[action$="/restore"] button`)])
     assert.equal((await certOf('d:sensor:pem-1')).status, 'active')
     assert.ok(harness.gateway.logs.find(l => l.event === 'audit' && l.action === 'cert.revoke' && String(l.actor).startsWith('console@')))
+  })
+
+  it('serves the page under the strict CSP with no inline script, style or handler, and the browser reports no violation', async () => {
+    await assertCspClean(page, `${harness.consoleUrl}/orgs/acme/device-certs`)
   })
 
   it('offers a viewer no change, and answers an org-admin of demo the 403 with its code for acme\'s page', async () => {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Page } from 'puppeteer-core'
 import { startConsoleHarness, type ConsoleHarness } from '../support/console-browser.js'
+import { assertCspClean } from '../support/console-csp.js'
 import { downloadedFile, pageWithDownloads } from '../support/console-downloads.js'
 import { openssl, opensslCa, opensslSign, opensslSpkiPin, type OpensslCa } from '../support/openssl.js'
 import { makeTempDir } from '../support/temp-dir.js'
@@ -116,6 +117,10 @@ describe('web console: an organisation\'s server certificates', function () {
     const html = await page.content()
     assert.ok(!html.includes(keyLine) && !html.includes('s3cret-phrase'))
     assert.doesNotMatch(harness.gateway.logs.text(), /s3cret-phrase/)
+  })
+
+  it('serves the page under the strict CSP with no inline script, style or handler, and the browser reports no violation', async () => {
+    await assertCspClean(page, `${harness.consoleUrl}/orgs/acme/server-certs`)
   })
 
   it('offers a viewer no change, and answers an org-admin of demo the 403 with its code for acme\'s page', async () => {
