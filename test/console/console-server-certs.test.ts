@@ -72,10 +72,12 @@ describe('web console: an organisation\'s server certificates', function () {
     await page.goto(`${harness.consoleUrl}/orgs/acme/server-certs`)
     await (await page.$('#sc-cert-pick'))?.uploadFile(signed.certFile)
     await page.waitForFunction(() => (globalThis as any).document.getElementById('sc-cert-file').value !== '')
-    await Promise.all([page.waitForNavigation(), page.click('#upload-form button[type=submit]')])
+    // The forms are boosted by htmx: wait for the page the change answers, not for a navigation.
+    const stateIs = async (state: string): Promise<unknown> => await page.waitForFunction((row: string, want: string) => (globalThis as any).document.querySelector(row + ' .state')?.textContent === want, {}, `#sc-${pending.id as string}`, state)
+    await Promise.all([stateIs('ready'), page.click('#upload-form button[type=submit]')])
     assert.equal((await serverCerts()).find(sc => sc.id === pending.id).status, 'ready')
 
-    await Promise.all([page.waitForNavigation(), page.click(`#sc-${pending.id as string} form[action$="/activate"] button`)])
+    await Promise.all([stateIs('active'), page.click(`#sc-${pending.id as string} form[action$="/activate"] button`)])
     assert.equal((await serverCerts()).find(sc => sc.id === pending.id).active, true)
     const pin = opensslSpkiPin(signed.certFile)
     assert.equal(await page.$eval('#pin-active', e => e.textContent?.trim()), `sha256/${pin}`)
@@ -98,7 +100,7 @@ describe('web console: an organisation\'s server certificates', function () {
     await (await page.$('#sc-key-pick'))?.uploadFile(keyFile)
     await page.waitForFunction(() => (globalThis as any).document.getElementById('sc-key-file').value.includes('ENCRYPTED PRIVATE KEY'))
     await page.type('#sc-passphrase', 'wrong')
-    await Promise.all([page.waitForNavigation(), page.click('#upload-form button[type=submit]')])
+    await Promise.all([page.waitForSelector('main > .refusal'), page.click('#upload-form button[type=submit]')])
     // The CLI's code and message for a wrong passphrase, and the form comes back empty.
     const api = await harness.adminCall('POST', '/orgs/acme/server-certs', { certificate: signed.certPem, key: readFileSync(keyFile, 'utf8'), passphrase: 'wrong' })
     assert.equal(await page.$eval('main > .refusal', e => e.textContent?.replace(/\s+/g, ' ').trim()), `${api.body.error.code as string} ${api.body.error.message as string}`)
@@ -110,7 +112,7 @@ describe('web console: an organisation\'s server certificates', function () {
     await (await page.$('#sc-key-pick'))?.uploadFile(keyFile)
     await page.waitForFunction(() => (globalThis as any).document.getElementById('sc-key-file').value.includes('ENCRYPTED PRIVATE KEY'))
     await page.type('#sc-passphrase', 's3cret-phrase')
-    await Promise.all([page.waitForNavigation(), page.click('#upload-form button[type=submit]')])
+    await Promise.all([page.waitForFunction(() => (globalThis as any).document.querySelector('main > .refusal') === null), page.click('#upload-form button[type=submit]')])
     const all = await serverCerts()
     assert.equal(all.length, before + 1)
     assert.ok(all.some(sc => sc.status === 'ready' && sc.spki_pin === opensslSpkiPin(signed.certFile)))
