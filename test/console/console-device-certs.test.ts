@@ -124,7 +124,8 @@ describe('web console: an organisation\'s device certificates', function () {
     // Through the form, as a person uses it.
     await page.goto(`${harness.consoleUrl}/orgs/acme/device-certs`)
     await page.select('#cert-expiring', '7d')
-    await Promise.all([page.waitForNavigation(), page.click('form.search button')])
+    // The search form is boosted by htmx: wait for the answer's caption, not for a navigation.
+    await Promise.all([page.waitForFunction(() => document.querySelector('caption')?.textContent?.includes('expiring within 7d') === true), page.click('form.search button')])
     assert.deepEqual(await page.$$eval('tbody .subject', cells => cells.map(c => c.textContent)), ['d:sensor:short-1'])
   })
 
