@@ -61,7 +61,7 @@ export function welcomeText (welcome: Welcome): string {
   ].join('\n')
 }
 
-/** The admin API and how to sign in to it (README, "Operators and roles"); there is no web console yet. */
+/** The admin API and its web console, and how to sign in to them (README, "Operators and roles", "Web console"). */
 function adminLines (welcome: Welcome): string[] {
   const adminPort = welcome.ports.admin ?? 0
   const caFile = adminCaFile(welcome.dataDir)
@@ -75,7 +75,8 @@ function adminLines (welcome: Welcome): string[] {
     `${cliEnvironment(welcome.dataDir, adminPort)}npx mqgate org list`,
     `curl -sS --cacert ${quote(caFile)} -H "Authorization: Bearer ${bearer}" https://127.0.0.1:${adminPort}/orgs`,
     'Give each operator a token of their own, limited to their organisations (printed once, stored only hashed), to send as the bearer token or to set as MQGATE_ADMIN_TOKEN for the CLI:',
-    `${cliEnvironment(welcome.dataDir, adminPort)}npx mqgate operator create alice --role org-admin --org ${DEMO_ORG}`
+    `${cliEnvironment(welcome.dataDir, adminPort)}npx mqgate operator create alice --role org-admin --org ${DEMO_ORG}`,
+    `The web console is https://127.0.0.1:${adminPort}/console (trust its CA, or accept the warning once): sign in there with the same token.`
   ]
 }
 

@@ -148,6 +148,11 @@ describe('mqgate start: how the welcome text says to sign in to the admin API', 
       whileRunning: async output => {
         assert.match(paste(output, /^curl .*\/orgs$/), /"id":"demo"/)
         assert.match(paste(output, /^(MQGATE_\S+ )*npx mqgate org list$/), /^demo\s+demo\.messaging\.localhost/m)
+        // The console's URL as printed answers with its sign-in page over the admin API's CA.
+        const consoleUrl = /https:\/\/127\.0\.0\.1:\d+\/console\b/.exec(output.welcome.join('\n'))?.[0]
+        assert.ok(consoleUrl !== undefined, output.welcome.join('\n'))
+        const page = spawnSync('curl', ['-sS', '-L', '--cacert', path.join(temp.dir, 'admin', 'ca.pem'), consoleUrl], { encoding: 'utf8', timeout: 30_000 })
+        assert.match(page.stdout, /<form[^>]*sign-in/i, page.stdout + page.stderr)
       }
     })
     const token = readFileSync(path.join(temp.dir, 'admin-token'), 'utf8').trim()

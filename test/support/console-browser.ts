@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import puppeteer, { type Browser, type HTTPResponse, type Page } from 'puppeteer-core'
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
@@ -25,14 +26,19 @@ export interface ConsoleHarness {
   createOperator (name: string, role: 'admin' | 'org-admin' | 'viewer', orgs: readonly string[]): Promise<string>
   /** The admin API with the bootstrap token, as the CLI calls it. */
   adminCall (method: string, route: string, body?: unknown): Promise<HttpAnswer>
-  /** Saves the page's screenshot as docs/console/<name>.png (committed: the README shows them). */
+  /**
+   * Saves the page's screenshot as docs/console/<name>.png (committed: the README shows them)
+   * when MQGATE_UPDATE_SCREENSHOTS=1, else into a temporary folder, so a test run leaves the tree clean.
+   */
   screenshot (page: Page, name: string): Promise<void>
   close (): Promise<void>
 }
 
 export const CHROMIUM = process.env.MQGATE_TEST_CHROMIUM ?? '/usr/bin/chromium'
-/** dist/test/support/ -> the repository's docs/console/. */
-const SCREENSHOTS = path.resolve(new URL('../../../docs/console/', import.meta.url).pathname)
+/** dist/test/support/ -> the repository's docs/console/, only when asked: otherwise a run would rewrite committed files. */
+const SCREENSHOTS = process.env.MQGATE_UPDATE_SCREENSHOTS === '1'
+  ? path.resolve(new URL('../../../docs/console/', import.meta.url).pathname)
+  : path.join(tmpdir(), 'mqgate-console-screenshots')
 
 export async function startConsoleHarness (options: TestGatewayOptions = {}): Promise<ConsoleHarness> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set MQGATE_TEST_CHROMIUM`)
@@ -78,6 +84,7 @@ export async function startConsoleHarness (options: TestGatewayOptions = {}): Pr
     },
     adminCall,
     async screenshot (page, name) {
+      mkdirSync(SCREENSHOTS, { recursive: true })
       await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
     },
     async close () {

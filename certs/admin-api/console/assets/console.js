@@ -26,10 +26,12 @@ async function loadFile (file, fieldId) {
   if (file === undefined || field === null) return
   const bytes = new Uint8Array(await file.arrayBuffer())
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes)
-  field.value = text.includes('-----BEGIN ') ? withoutKeys(text) : base64Of(bytes)
+  // data-keep-keys: the field is a key's own (a server certificate's key, sent to the API as `server-cert upload --key` does).
+  const keep = field.hasAttribute('data-keep-keys')
+  field.value = text.includes('-----BEGIN ') ? (keep ? text : withoutKeys(text)) : base64Of(bytes)
   const name = document.getElementById(fieldId + '-name')
   if (name !== null) name.textContent = 'Loaded ' + file.name + ' (' + bytes.length + ' bytes)'
-  const pasted = field.form && field.form.querySelector('textarea')
+  const pasted = field.dataset.pasted ? document.getElementById(field.dataset.pasted) : field.form && field.form.querySelector('textarea')
   if (pasted) pasted.value = ''
   const next = field.dataset.afterLoad && document.getElementById(field.dataset.afterLoad)
   if (next) next.click()
@@ -69,4 +71,15 @@ document.addEventListener('drop', function (event) {
   event.preventDefault()
   zone.classList.remove('dragging')
   void loadFile(event.dataTransfer.files[0], zone.dataset.dropTarget)
+})
+
+// A [data-copy] button copies the text of the element it names (the SPKI pins) and says so beside it.
+document.addEventListener('click', function (event) {
+  const button = event.target.closest ? event.target.closest('button[data-copy]') : null
+  if (button === null) return
+  const source = document.getElementById(button.dataset.copy)
+  const status = document.getElementById(button.dataset.copy + '-copied')
+  if (source === null) return
+  const said = function (text) { if (status !== null) status.textContent = text }
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () { said('Copied') }, function () { said('Copy failed: select the text and copy it') })
 })
