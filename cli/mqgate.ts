@@ -58,6 +58,9 @@ Environment (processes):
   MQGATE_BRIDGE_NAME         the bridge's consumer name (default: the host name)
   MQGATE_READING_EVENT       event carrying readings (default temp); MQGATE_READING_FORMAT (json)
   MQGATE_READINGS_PER_DEVICE readings kept per device (default 10000)
+  MQGATE_RENEW_GRACE         how long after a renewed certificate's first use the certificate it
+                             replaces is revoked (default 10m; at its own expiry at the latest)
+  MQGATE_CONSOLE_IDLE_MINUTES minutes a web console session may idle (default 30)
   MQGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
   MQGATE_LOG_FORMAT          json|pretty (default: pretty when stdout is a terminal, else json;
                              --log-format on start, broker, bridge, api beats it)
