@@ -86,6 +86,9 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   const consoleCalls = new ConsoleCalls()
   const routes = declaredRoutes(app)
   app.addHook('onRequest', async (request, reply) => {
+    // Operator data, and the one answer that carries a generated key (cert issue, claim create):
+    // no cache on the way may keep any of it (RFC 9111 5.2.2.5).
+    void reply.header('cache-control', 'no-store')
     const access = (request.routeOptions.config as { access?: RouteAccess }).access
     // The console's pages check their own session (console/console-plugin.ts) and act through the routes below.
     if ((access === 'public' || access === 'console') && !request.is404) return

@@ -225,6 +225,14 @@ describe('EST enrollment with claim certificates and one-time tokens (curl, open
     assert.equal(attrs.stdout, '204')
   })
 
+  it('answers claim create, whose answer carries the claim key once, with Cache-Control: no-store', async () => {
+    const run = await runCommand('curl', ['-sS', '-D', '-', '-o', '/dev/null', '--cacert', admin.caFile, '-H', `Authorization: Bearer ${admin.token}`,
+      '-H', 'Content-Type: application/json', '--data', '{"name":"cached-1","types":["sensor"]}', `${admin.url}/orgs/demo/claims`])
+    assertExitedZero(run)
+    assert.match(run.stdout, /^HTTP\/1\.1 201/m, showResult(run))
+    assert.match(run.stdout, /^cache-control: no-store\r?$/im, showResult(run))
+  })
+
   it('README\'s "Enrollment (EST)" section shows these same commands', () => {
     const readme = readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../README.md'), 'utf8')
     const section = readme.slice(readme.indexOf('## Enrollment (EST)'))
