@@ -107,6 +107,7 @@ function rowOf (client: Client): LiveSessionRow | undefined {
   return {
     identity: identity !== undefined ? identity.identity.commonName : `claim:${(session as { claimName: string }).claimName}`,
     clientId: session.clientId,
+    fingerprint: session.fingerprint,
     since: new Date(session.connectedAt).toISOString(),
     remoteAddress: knownStateOf(client.conn)?.admitted?.remoteAddress ?? null,
     transport: transportOf(client.conn) ?? null

@@ -8,6 +8,8 @@ export interface LiveSessionRow {
   /** The certificate's identity (`d:<type>:<id>`, `g:…`, `a:…`), or `claim:<name>` for an enrollment claim session. */
   readonly identity: string
   readonly clientId: string
+  /** SHA-256 fingerprint of the certificate the session connected with (hex), as the issued records name theirs. */
+  readonly fingerprint: string
   /** When CONNECT was accepted (ISO 8601). */
   readonly since: string
   readonly remoteAddress: string | null

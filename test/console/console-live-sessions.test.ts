@@ -65,6 +65,17 @@ describe('web console: an organisation\'s live sessions and audit log', function
     assert.match(row, /\btls\b/)
   })
 
+  it('says on the device certificates page which certificate is connected now', async () => {
+    const offline = await harness.adminCall('POST', '/orgs/acme/certs', { cn: 'd:sensor:offline' })
+    assert.equal(offline.status, 201, offline.text)
+    await page.goto(`${harness.consoleUrl}/orgs/acme/device-certs`)
+    const connectedOf = async (cn: string): Promise<string> => await page.$eval(`xpath///tr[th//span[@class="subject" and text()="${cn}"]]/td[@class="connected"]`, td => (td.textContent ?? '').trim())
+    assert.equal(await connectedOf('d:sensor:one'), 'yes')
+    assert.equal(await connectedOf('d:sensor:offline'), 'no')
+    // The tests below watch the sessions page.
+    await page.goto(`${harness.consoleUrl}/orgs/acme/sessions`)
+  })
+
   it('drops the session from the list when the operator revokes its certificate, and the client is disconnected', async () => {
     const { client, serial } = await connectDevice('d:sensor:two', 'd:acme:sensor:two')
     // The page polls its table: the new session appears without a reload.

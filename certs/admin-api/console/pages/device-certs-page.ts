@@ -31,9 +31,17 @@ export const deviceCertsPage: ConsolePage = ({ app, context }) => {
     const expiring = EXPIRING_WINDOWS.find(w => w === query.expiring)
     const { certificates } = await context.api(request, { method: 'GET', url: `${orgUrl(request.params.org)}/certs${expiring === undefined ? '' : `?expiring=${expiring}`}` })
     const q = (query.q ?? '').trim()
+    const connected = await connectedFingerprints(request)
     return await context.render(request, reply, 'device-certs', {
-      title: `Device certificates of ${org.id as string}`, org, certificates: (certificates as any[]).filter(matches(q)), q, expiring, windows: EXPIRING_WINDOWS, ...extra
+      title: `Device certificates of ${org.id as string}`, org, certificates: (certificates as any[]).filter(matches(q)), q, expiring, windows: EXPIRING_WINDOWS, connected, ...extra
     }, status)
+  }
+
+  /** The certificates live sessions connected with (GET /orgs/:org/sessions); undefined where the admin API runs without a broker. */
+  const connectedFingerprints = async (request: FastifyRequest<OrgParams>): Promise<ReadonlySet<string> | undefined> => {
+    const answer = await context.apiAnswer(request, { method: 'GET', url: `${orgUrl(request.params.org)}/sessions` })
+    if (answer.status !== 200) return undefined
+    return new Set((answer.body?.sessions as Array<{ fingerprint: string }> ?? []).map(row => row.fingerprint))
   }
 
   app.get<OrgParams & ListQuery>('/orgs/:org/device-certs', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
