@@ -5,6 +5,7 @@ import { auditPage } from './audit-page.js'
 import { casPage } from './cas-page.js'
 import { claimsPage } from './claims-page.js'
 import { deviceCertsPage } from './device-certs-page.js'
+import { gatewaysPage } from './gateways-page.js'
 import { orgsPage } from './orgs-page.js'
 import { serverCertsPage } from './server-certs-page.js'
 import { sessionsPage } from './sessions-page.js'
@@ -32,7 +33,7 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'cas', title: 'CAs' },
@@ -40,5 +41,6 @@ export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'device-certs', title: 'Device certificates' },
   { path: 'sessions', title: 'Live sessions' },
   { path: 'audit', title: 'Audit log' },
-  { path: 'claims', title: 'Claims and tokens' }
+  { path: 'claims', title: 'Claims and tokens' },
+  { path: 'gateways', title: 'Gateways' }
 ]
