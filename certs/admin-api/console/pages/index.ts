@@ -4,6 +4,7 @@ import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
 import { auditPage } from './audit-page.js'
 import { casPage } from './cas-page.js'
 import { claimsPage } from './claims-page.js'
+import { deadLettersPage } from './dead-letters-page.js'
 import { deviceCertsPage } from './device-certs-page.js'
 import { gatewaysPage } from './gateways-page.js'
 import { orgsPage } from './orgs-page.js'
@@ -33,7 +34,7 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage, deadLettersPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'cas', title: 'CAs' },
