@@ -1,6 +1,6 @@
 import { startBroker, type BrokerObserver, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
-import { ensureAdminCredentials, managedCaOf, openOperatorStore, openRegistry, startAdminApi, type OrgRegistry } from '../../certs/index.js'
+import { ensureAdminCredentials, managedCaOf, openOperatorStore, openRegistry, startAdminApi, type OrgRegistry, type RoutePlugin } from '../../certs/index.js'
 import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
@@ -15,6 +15,8 @@ export interface TestGatewayOptions {
   readonly redisUrl?: string
   /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
   readonly dataDir?: string
+  /** More admin API routes, as `mqgate start` adds the bridge's (`readingAdminRoutes`). */
+  readonly adminRoutes?: readonly RoutePlugin[]
   readonly port?: number
   /** MQTT over secure WebSocket on this port; off (0) by default. */
   readonly wsPort?: number
@@ -63,7 +65,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger, observer: options.observer })
   const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl })
-  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators, liveSessions: broker.sessions })
+  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators, liveSessions: broker.sessions, extraRoutes: options.adminRoutes })
   return {
     port: broker.port,
     wsPort: broker.wsPort,

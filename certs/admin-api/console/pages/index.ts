@@ -3,7 +3,10 @@ import type { ConsoleDeps } from '../console-plugin.js'
 import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
 import { auditPage } from './audit-page.js'
 import { casPage } from './cas-page.js'
+import { claimsPage } from './claims-page.js'
+import { deadLettersPage } from './dead-letters-page.js'
 import { deviceCertsPage } from './device-certs-page.js'
+import { gatewaysPage } from './gateways-page.js'
 import { orgsPage } from './orgs-page.js'
 import { serverCertsPage } from './server-certs-page.js'
 import { sessionsPage } from './sessions-page.js'
@@ -31,12 +34,14 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage, deadLettersPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'cas', title: 'CAs' },
   { path: 'server-certs', title: 'Server certificates' },
   { path: 'device-certs', title: 'Device certificates' },
   { path: 'sessions', title: 'Live sessions' },
-  { path: 'audit', title: 'Audit log' }
+  { path: 'audit', title: 'Audit log' },
+  { path: 'claims', title: 'Claims and tokens' },
+  { path: 'gateways', title: 'Gateways' }
 ]

@@ -1,0 +1,18 @@
+import { CONSOLE_ROUTE } from '../../access.js'
+import type { ConsolePage } from './index.js'
+
+type LettersQuery = { Querystring: { org?: string } }
+
+/**
+ * The bridge's dead letters (readings it could not deliver), newest first,
+ * read-only. `GET /readings/dead-letters` is admin-only (it spans every
+ * organisation), so another operator's request is the API's 403 page; the
+ * organisations page links here only for admins.
+ */
+export const deadLettersPage: ConsolePage = ({ app, context }) => {
+  app.get<LettersQuery>('/dead-letters', CONSOLE_ROUTE, async (request, reply) => {
+    const org = (request.query.org ?? '').trim()
+    const { dead_letters: letters } = await context.api(request, { method: 'GET', url: `/readings/dead-letters${org === '' ? '' : `?org=${encodeURIComponent(org)}`}` })
+    return await context.render(request, reply, 'dead-letters', { title: 'Dead letters', letters, filterOrg: org })
+  })
+}
