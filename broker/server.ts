@@ -118,6 +118,8 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
     async close () {
       deps.registry.off('changed', onRegistryChange)
       crlWatch.close()
+      // Begun now, beside aedes' close: its own Redis connections may each wait their grace on a Redis that is down.
+      const sharedClosed = shared?.close()
       if (deps.front === undefined) front.close()
       const closed = Promise.all([server, ...(ws === undefined ? [] : [ws.server])].map(async listener => await new Promise(resolve => listener.close(resolve))))
       const until = Date.now() + IN_FLIGHT_GRACE_MS
@@ -133,7 +135,7 @@ export async function startBroker (cfg: BrokerConfig, deps: BrokerDeps): Promise
       }
       for (const socket of sockets) socket.destroy()
       await closed
-      await shared?.close()
+      await sharedClosed
       await mqttPersistence.close()
     }
   }

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { LiveSessionDirectory, LiveSessionRow } from '../certs/index.js'
 import type { LiveSessions } from './live-sessions.js'
-import { closeRedis } from './redis-close.js'
+import { closeRedis, settlesWithin } from './redis-close.js'
 
 /**
  * The live sessions of every broker process sharing a Redis (`mqgate start
@@ -59,9 +59,10 @@ export class SharedLiveSessions implements LiveSessionDirectory {
     clearInterval(this.heartbeat)
     clearTimeout(this.pending)
     this.local.onChange = () => {}
-    await this.redis.del(this.key()).catch(() => undefined)
-    await closeRedis(this.subscriber)
-    await closeRedis(this.redis)
+    // Bounded: ioredis queues the DEL for as long as Redis is down; the key expires by itself (15 s) anyway.
+    await settlesWithin(this.redis.del(this.key()), 1000)
+    // Together: each may wait its grace on a Redis that is down, and a shutdown has 10 s in all.
+    await Promise.all([closeRedis(this.subscriber), closeRedis(this.redis)])
   }
 
   private key (): string {

@@ -95,8 +95,8 @@ export class RedisAuditTrail implements AuditTrail {
   async close (): Promise<void> {
     // Bounded: a Redis that is down must not hold a shutdown (ioredis would queue the QUIT for ever).
     const grace = async (work: Promise<unknown>): Promise<void> => { await Promise.race([work.catch(() => undefined), new Promise(resolve => setTimeout(resolve, 2000).unref())]) }
-    await grace(Promise.all(this.writing))
-    if (this.redis.status === 'ready') await grace(this.redis.quit())
+    // One grace for the writes and the QUIT together: a shutdown has 10 s in all, shared with the other parts.
+    await grace(Promise.all(this.writing).then(async () => { if (this.redis.status === 'ready') await this.redis.quit() }))
     this.redis.disconnect()
   }
 }
