@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { adminCaFile } from '../../certs/index.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
+import { secretOf } from '../support/operator-token.js'
 
 /**
  * Issue 14.1: every route of the admin API, as `mqgate start` wires it (the
@@ -203,9 +204,4 @@ function expectation (need: string, role: Role, method: string, orgId: string): 
   if (need === 'admin') return 'ADMIN_ERR_FORBIDDEN_ROLE'
   if (orgId !== 'acme') return 'ADMIN_ERR_FORBIDDEN_ORG'
   return role === 'viewer' && method !== 'GET' ? 'ADMIN_ERR_FORBIDDEN_ROLE' : undefined
-}
-
-/** The secret part of `mqg_<id>_<secret>`: 43 base64url characters, which may hold `_` themselves. */
-function secretOf (token: string): string {
-  return token.slice('mqg_'.length + 16 + 1)
 }

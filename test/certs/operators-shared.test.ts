@@ -5,6 +5,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js'
 import { createLogSink } from '../support/log-sink.js'
 import { startTestRedis, type TestRedis } from '../support/redis-server.js'
 import { makeTempDir } from '../support/temp-dir.js'
+import { secretOf } from '../support/operator-token.js'
 
 describe('operators shared by processes on one Redis', function () {
   this.timeout(120_000)
@@ -61,8 +62,3 @@ describe('admin API routes without an access declaration', () => {
     }
   })
 })
-
-/** The secret part of `mqg_<id>_<secret>`: 43 base64url characters, which may hold `_` themselves. */
-function secretOf (token: string): string {
-  return token.slice('mqg_'.length + 16 + 1)
-}
