@@ -12,6 +12,8 @@ import type { Principal } from './operators/operator.js'
  * org-list any operator; the handler shows only the operator's organisations
  * admin    an admin only: organisations, operators, and what spans every
  *          organisation (metrics, the readings' dead letters)
+ * self     any operator, acting on its own record only (its password): the
+ *          handler finds the record by the caller, never by the URL
  * public   no token at all (health probes)
  * console  the web console's pages (console/): signed in by the console's
  *          session cookie, not a bearer token; a page holds no power of its
@@ -19,13 +21,14 @@ import type { Principal } from './operators/operator.js'
  *          (console/api-calls.ts) with the session's operator, so refusalOf
  *          decides for the console as for the API
  */
-export const ROUTE_ACCESS = ['org', 'org-list', 'admin', 'public', 'console'] as const
+export const ROUTE_ACCESS = ['org', 'org-list', 'self', 'admin', 'public', 'console'] as const
 export type RouteAccess = typeof ROUTE_ACCESS[number]
 
 /** Route options that declare the access, for `app.get(url, ORG_ROUTE, handler)`. */
 export const ORG_ROUTE = Object.freeze({ config: Object.freeze({ access: 'org' as RouteAccess }) })
 export const ADMIN_ROUTE = Object.freeze({ config: Object.freeze({ access: 'admin' as RouteAccess }) })
 export const PUBLIC_ROUTE = Object.freeze({ config: Object.freeze({ access: 'public' as RouteAccess }) })
+export const SELF_ROUTE = Object.freeze({ config: Object.freeze({ access: 'self' as RouteAccess }) })
 export const CONSOLE_ROUTE = Object.freeze({ config: Object.freeze({ access: 'console' as RouteAccess }) })
 
 export function isRouteAccess (value: unknown): value is RouteAccess {
@@ -44,7 +47,7 @@ export function refusalOf (who: Principal, request: AccessRequest): AdminErrorCo
   if (request.access === 'public' || who.role === 'admin') return undefined
   // A console page is authorised call by call, by the API routes it calls (see above).
   if (request.access === 'console') return undefined
-  if (request.access === 'org-list') return undefined
+  if (request.access === 'org-list' || request.access === 'self') return undefined
   if (request.access === 'admin') return 'ADMIN_ERR_FORBIDDEN_ROLE'
   // 'org': a route declared org-scoped without an organisation in its path is refused, not guessed.
   if (request.orgId === undefined || !who.orgs.includes(request.orgId)) return 'ADMIN_ERR_FORBIDDEN_ORG'

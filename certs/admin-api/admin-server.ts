@@ -19,6 +19,7 @@ import { gatewayRoutes } from './routes/gateways.js'
 import { orgLimitRoutes } from './routes/org-limits.js'
 import { orgRenewalRoutes } from './routes/org-renewal.js'
 import { operatorRoutes } from './routes/operators.js'
+import { operatorSelfRoutes } from './routes/operator-self.js'
 import { orgRoutes } from './routes/orgs.js'
 import type { Principal } from './operators/operator.js'
 import { OperatorAdmin } from './operators/operator-admin.js'
@@ -117,6 +118,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   await app.register(gatewayRoutes(context))
   await app.register(enrollmentRoutes(context))
   await app.register(operatorRoutes(context, operators))
+  await app.register(operatorSelfRoutes(context, operators))
   await app.register(clientCertificateRoutes(context, log))
   await app.register(sessionRoutes(context, deps.liveSessions))
   await app.register(auditRoutes(context))
@@ -154,7 +156,7 @@ function declaredRoutes (app: FastifyInstance): Array<{ method: string, url: str
   app.addHook('onRoute', route => {
     const access = (route.config as { access?: unknown } | undefined)?.access
     for (const method of [route.method].flat()) {
-      if (!isRouteAccess(access)) throw new Error(`admin API route ${method} ${route.url} declares no access (config.access: org, org-list, admin or public)`)
+      if (!isRouteAccess(access)) throw new Error(`admin API route ${method} ${route.url} declares no access (config.access: org, org-list, self, admin, public or console)`)
       routes.push({ method, url: route.url, access })
     }
   })

@@ -13,6 +13,9 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_OPERATOR_EXISTS an operator of that name is active already (409)
  * ADMIN_ERR_OPERATOR_NOT_FOUND no active operator of that name (404)
  * ADMIN_ERR_OPERATOR_INVALID a name, role or organisation list an operator cannot have (400)
+ * ADMIN_ERR_PASSWORD_WEAK   a password outside the policy: under 12 or over 1024 characters (400)
+ * ADMIN_ERR_BOOTSTRAP_NO_PASSWORD the bootstrap token asked for its own password: it has no operator record to keep one (403)
+ * ADMIN_ERR_PASSWORD_MISMATCH the console's account form: the password and its confirmation differ (400; the console's own check)
  * ADMIN_ERR_SESSION_NOT_FOUND no live MQTT session of that clientId in the organisation (404)
  * ADMIN_ERR_SESSIONS_UNAVAILABLE this admin API runs without a broker to ask (503)
  * ADMIN_ERR_CSRF            a console change without its session's CSRF token, or a sign-in form from elsewhere (403)
@@ -29,6 +32,9 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_OPERATOR_EXISTS'
   | 'ADMIN_ERR_OPERATOR_NOT_FOUND'
   | 'ADMIN_ERR_OPERATOR_INVALID'
+  | 'ADMIN_ERR_PASSWORD_WEAK'
+  | 'ADMIN_ERR_BOOTSTRAP_NO_PASSWORD'
+  | 'ADMIN_ERR_PASSWORD_MISMATCH'
   | 'ADMIN_ERR_SESSION_NOT_FOUND'
   | 'ADMIN_ERR_SESSIONS_UNAVAILABLE'
   | 'ADMIN_ERR_CSRF'
@@ -46,6 +52,9 @@ export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.fre
   ADMIN_ERR_OPERATOR_EXISTS: 409,
   ADMIN_ERR_OPERATOR_NOT_FOUND: 404,
   ADMIN_ERR_OPERATOR_INVALID: 400,
+  ADMIN_ERR_PASSWORD_WEAK: 400,
+  ADMIN_ERR_BOOTSTRAP_NO_PASSWORD: 403,
+  ADMIN_ERR_PASSWORD_MISMATCH: 400,
   ADMIN_ERR_SESSION_NOT_FOUND: 404,
   ADMIN_ERR_SESSIONS_UNAVAILABLE: 503,
   ADMIN_ERR_CSRF: 403,

@@ -12,7 +12,7 @@ import { secretOf } from '../support/operator-token.js'
  */
 
 /** What each route needs, written here by hand: the server's own declarations are what is under test. */
-const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'public'>> = {
+const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'self' | 'public'>> = {
   'GET /orgs': 'org-list',
   'POST /orgs': 'admin',
   'GET /orgs/:org': 'org',
@@ -57,6 +57,9 @@ const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'public'>
   'GET /operators': 'admin',
   'DELETE /operators/:name': 'admin',
   'POST /operators/:name/rotate': 'admin',
+  'GET /operators/self': 'self',
+  'PUT /operators/self/password': 'self',
+  'DELETE /operators/self/password': 'self',
   'POST /client/v4/zones/:org/client_certificates': 'org',
   'GET /client/v4/zones/:org/client_certificates': 'org',
   'GET /client/v4/zones/:org/client_certificates/:id': 'org',
@@ -200,7 +203,7 @@ describe('operators and roles (admin API)', function () {
 
 /** The refusal a role gets on a route, or undefined when it is allowed. */
 function expectation (need: string, role: Role, method: string, orgId: string): string | undefined {
-  if (need === 'public' || need === 'org-list' || role === 'admin') return undefined
+  if (need === 'public' || need === 'org-list' || need === 'self' || role === 'admin') return undefined
   if (need === 'admin') return 'ADMIN_ERR_FORBIDDEN_ROLE'
   if (orgId !== 'acme') return 'ADMIN_ERR_FORBIDDEN_ORG'
   return role === 'viewer' && method !== 'GET' ? 'ADMIN_ERR_FORBIDDEN_ROLE' : undefined

@@ -45,6 +45,26 @@ describe('mqgate operator', function () {
     assert.match(again.stderr, /ADMIN_ERR_OPERATOR_NOT_FOUND/)
   })
 
+  it('sets its own console password from stdin (never argv), refuses a short one with its code, and clears it', async () => {
+    const created = JSON.parse((await mqgateCli(['operator', 'create', 'carol', '--role', 'viewer', '--org', 'demo', '--json'], admin)).stdout)
+    const asCarol = { ...admin, token: created.token }
+    const set = await mqgateCli(['operator', 'password', '--json'], asCarol, 'a password with spaces  \nignored second line\n')
+    assertExitedZero(set)
+    assert.deepEqual([JSON.parse(set.stdout).name, JSON.parse(set.stdout).password_set], ['carol', true])
+    assert.ok(!set.stdout.includes('a password with spaces'))
+    const weak = await mqgateCli(['operator', 'password'], asCarol, 'short\n')
+    assert.notEqual(weak.status, 0)
+    assert.match(weak.stderr, /ADMIN_ERR_PASSWORD_WEAK/)
+    const bootstrap = await mqgateCli(['operator', 'password'], admin, 'long enough for the policy\n')
+    assert.match(bootstrap.stderr, /ADMIN_ERR_BOOTSTRAP_NO_PASSWORD/)
+    const cleared = await mqgateCli(['operator', 'password', '--clear'], asCarol)
+    assertExitedZero(cleared)
+    assert.match(cleared.stdout, /cleared the password of operator carol/)
+    const help = await mqgateCli(['operator', 'password', '--help'], admin)
+    assert.match(help.stdout, /first line of\s+stdin/)
+    assert.match(help.stdout, /--clear/)
+  })
+
   it('explains the verbs in --help', async () => {
     const help = await mqgateCli(['operator', 'create', '--help'], admin)
     assertExitedZero(help)

@@ -25,9 +25,11 @@ export function cleanEnv (): Record<string, string> {
  * Runs a command asynchronously (the gateway it talks to runs in this
  * process, so a synchronous spawn would block it) and collects its output.
  */
-export async function runCommand (command: string, args: readonly string[], options: { env?: Record<string, string>, cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCommand (command: string, args: readonly string[], options: { env?: Record<string, string>, cwd?: string, timeoutMs?: number, input?: string } = {}): Promise<CliResult> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...cleanEnv(), ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...cleanEnv(), ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    // Nothing to give: stdin ends at once, as /dev/null would; a child that exits unread must not fail the write.
+    child.stdin.on('error', () => {}).end(options.input)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', chunk => { stdout += chunk })
@@ -38,9 +40,9 @@ export async function runCommand (command: string, args: readonly string[], opti
   })
 }
 
-/** `mqgate <args>` against an admin API given by its URL, CA file and token. */
-export async function mqgateCli (args: readonly string[], admin: { url: string, caFile: string, token: string }): Promise<CliResult> {
-  return await runCommand(process.execPath, [MQGATE_BIN, ...args], { env: { MQGATE_ADMIN_URL: admin.url, MQGATE_ADMIN_CA: admin.caFile, MQGATE_ADMIN_TOKEN: admin.token } })
+/** `mqgate <args>` against an admin API given by its URL, CA file and token; `input` is piped to its stdin. */
+export async function mqgateCli (args: readonly string[], admin: { url: string, caFile: string, token: string }, input?: string): Promise<CliResult> {
+  return await runCommand(process.execPath, [MQGATE_BIN, ...args], { env: { MQGATE_ADMIN_URL: admin.url, MQGATE_ADMIN_CA: admin.caFile, MQGATE_ADMIN_TOKEN: admin.token }, input })
 }
 
 export const showResult = (result: CliResult): string => `exit ${String(result.status)}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`

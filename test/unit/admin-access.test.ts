@@ -19,6 +19,8 @@ const cases: Array<{ name: string, who: Principal, request: AccessRequest, want:
   { name: 'a viewer reads no other organisation', who: viewer, request: { access: 'org', method: 'GET', orgId: 'demo' }, want: 'ADMIN_ERR_FORBIDDEN_ORG' },
   { name: 'an org-scoped route without an organisation is refused', who: orgAdmin, request: { access: 'org', method: 'GET' }, want: 'ADMIN_ERR_FORBIDDEN_ORG' },
   { name: 'anyone lists organisations', who: viewer, request: { access: 'org-list', method: 'GET' }, want: undefined },
+  // The handler finds the record by the caller (routes/operator-self.ts): a viewer's change to itself is its own.
+  { name: 'a viewer sets its own password', who: viewer, request: { access: 'self', method: 'PUT' }, want: undefined },
   { name: 'anyone reaches a public route', who: viewer, request: { access: 'public', method: 'GET' }, want: undefined },
   // A console page is signed in by its session and decided call by call by the API routes it calls (test/console/).
   { name: 'a console page is decided by the routes it calls', who: viewer, request: { access: 'console', method: 'POST' }, want: undefined }

@@ -34,7 +34,7 @@ const ASSET_FILES: Readonly<Record<string, string>> = { 'htmx.min.js': 'text/jav
 /**
  * The web console under /console, in the admin API's process: server-rendered
  * Eta templates (escaping by Eta), htmx for partial updates, a session cookie
- * after sign-in with an operator token. See page-context.ts for what a page
+ * after sign-in with an operator token or an operator's password. See page-context.ts for what a page
  * gets, pages/index.ts for how one is added.
  */
 export function consolePlugin (deps: ConsoleDeps) {
@@ -107,7 +107,7 @@ async function sessionOf (request: FastifyRequest, deps: ConsoleDeps): Promise<S
     await deps.sessions.remove(sessionId)
     return undefined
   }
-  return { sessionId, principal, csrf: session.csrf }
+  return { sessionId, principal, csrf: session.csrf, signedInWith: session.credential.kind === 'password' ? 'password' : 'token' }
 }
 
 /** Signed out (or idle too long): a page goes to the sign-in form; a change is refused (401) rather than replayed after it. */

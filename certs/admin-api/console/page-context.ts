@@ -27,6 +27,8 @@ export interface SignedIn {
   readonly sessionId: string
   readonly principal: Principal
   readonly csrf: string
+  /** How the session signed in: a password session ends when the password changes (authentication.ts). */
+  readonly signedInWith: 'token' | 'password'
 }
 
 /** A refusal of the admin API as the console shows it: the same code and message the CLI prints. */

@@ -3,6 +3,7 @@ import type { OrgRegistry } from '../../org-registry.js'
 import { AdminError } from '../errors.js'
 import { hashMatches, isOperatorName, mintToken, principalOf, ROLES, tokenId, tokenMatches, type OperatorRecord, type Principal, type Role } from './operator.js'
 import type { OperatorStore } from './operator-store.js'
+import { DUMMY_PASSWORD_HASH, hashPassword, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from './password.js'
 
 /** What create and rotate answer, the one time the token is shown. */
 export interface OperatorCredential {
@@ -10,6 +11,13 @@ export interface OperatorCredential {
   readonly role: Role
   readonly orgs: readonly string[]
   readonly token: string
+}
+
+/** An operator signed in by name and password: what a console session keeps is the record id and the digest of the stored hash. */
+export interface PasswordSignIn {
+  readonly principal: Principal
+  readonly operatorId: string
+  readonly passwordDigest: string
 }
 
 /**
@@ -76,6 +84,52 @@ export class OperatorAdmin {
     return principalOf(record)
   }
 
+  /** The record of the operator `who` (its own), undefined for the bootstrap token, which has none. */
+  async own (who: Principal): Promise<OperatorRecord | undefined> {
+    return who.bootstrap ? undefined : await this.require(who.name)
+  }
+
+  /**
+   * Sets (a string) or clears (undefined) the password of the operator `who`
+   * itself. The bootstrap token has no record to keep one. A new password
+   * changes the stored hash, so console sessions signed in with the old one end.
+   */
+  async setPassword (who: Principal, password: string | undefined, actor: string): Promise<OperatorRecord> {
+    if (who.bootstrap) throw new AdminError('ADMIN_ERR_BOOTSTRAP_NO_PASSWORD', 'the bootstrap token is no operator of the store and has no password: create an operator (mqgate operator create) and set its password with its token')
+    const refusal = password === undefined ? undefined : passwordRefusal(password)
+    if (refusal !== undefined) throw new AdminError('ADMIN_ERR_PASSWORD_WEAK', refusal)
+    // Hashed before taking the turn: scrypt's 100 ms need not hold up other operator changes.
+    const passwordHash = password === undefined ? undefined : await hashPassword(password)
+    return await this.inTurn(async () => {
+      const current = withoutPassword(await this.require(who.name))
+      const record = passwordHash === undefined ? current : { ...current, passwordHash, passwordSetAt: new Date().toISOString() }
+      await this.store.put(record)
+      this.audit(actor, passwordHash === undefined ? 'operator.password-clear' : 'operator.password-set', record)
+      return record
+    })
+  }
+
+  /**
+   * The active operator of a name and password, read from the store now;
+   * undefined when there is none, it has no password, or the password is
+   * wrong. Every refusal costs one scrypt (an unknown name's against a dummy
+   * hash), so its time does not tell whether the name exists.
+   */
+  async authenticatePassword (name: string, password: string): Promise<PasswordSignIn | undefined> {
+    const record = isOperatorName(name) ? await this.active(name) : undefined
+    const stored = record?.passwordHash
+    const matches = await verifyPassword(stored ?? DUMMY_PASSWORD_HASH, password)
+    if (record === undefined || stored === undefined || !matches) return undefined
+    return { principal: principalOf(record), operatorId: record.id, passwordDigest: passwordHashDigest(stored) }
+  }
+
+  /** The same, for a console session that kept the digest of the stored hash: undefined once revoked, or the password changed or cleared. */
+  async authenticatePasswordDigest (id: string, passwordDigest: string): Promise<Principal | undefined> {
+    const record = await this.store.get(id)
+    if (record === undefined || record.revokedAt !== undefined || record.passwordHash === undefined) return undefined
+    return passwordDigestMatches(record.passwordHash, passwordDigest) ? principalOf(record) : undefined
+  }
+
   private validate (name: string, role: string, orgs: readonly string[]): { role: Role, orgs: string[] } {
     if (!isOperatorName(name)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', 'an operator name is 1-64 letters, digits, . _ @ -, starting with a letter or digit')
     if (!(ROLES as readonly string[]).includes(role)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', `role must be one of ${ROLES.join(', ')}`)
@@ -97,6 +151,7 @@ export class OperatorAdmin {
     return record
   }
 
+  /** Never the password nor its hash: only who did what to which operator. */
   private audit (actor: string, action: string, record: OperatorRecord): void {
     this.log.info({ event: 'audit', actor, action, orgId: null, operator: record.name, role: record.role, orgs: record.orgs }, action)
   }
@@ -106,4 +161,9 @@ export class OperatorAdmin {
     this.turn = result.catch(() => {})
     return await result
   }
+}
+
+function withoutPassword (record: OperatorRecord): OperatorRecord {
+  const { passwordHash, passwordSetAt, ...rest } = record
+  return rest
 }

@@ -5,8 +5,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
  * limited to, and the SHA-256 of its token (never the token: it is shown once,
  * by create and rotate). A token is `mqg_<id>_<secret>`: the id finds the
  * record, the secret (32 random bytes) is compared as a hash. A fast hash is
- * right for a 256-bit random secret: nothing to guess, so nothing to slow down
- * (a password would need scrypt).
+ * right for a 256-bit random secret: nothing to guess, so nothing to slow down.
+ * An operator may also set a password for the console's sign-in, which
+ * can be guessed, so it is kept as scrypt (password.ts).
  */
 
 export const ROLES = ['admin', 'org-admin', 'viewer'] as const
@@ -20,6 +21,9 @@ export interface OperatorRecord {
   readonly orgs: readonly string[]
   /** Hex SHA-256 of the whole token. */
   readonly tokenHash: string
+  /** The console password the operator set for itself (password.ts: `scrypt$N$r$p$salt$hash`); absent when none. */
+  readonly passwordHash?: string
+  readonly passwordSetAt?: string
   readonly createdAt: string
   readonly rotatedAt?: string
   readonly revokedAt?: string
@@ -73,7 +77,7 @@ export function principalOf (record: OperatorRecord): Principal {
   return { name: record.name, role: record.role, orgs: record.orgs, bootstrap: false }
 }
 
-/** What the API shows of an operator: never the hash. */
+/** What the API shows of an operator: never a hash, only whether a password is set. */
 export function operatorView (record: OperatorRecord): Record<string, unknown> {
   return {
     name: record.name,
@@ -81,6 +85,8 @@ export function operatorView (record: OperatorRecord): Record<string, unknown> {
     orgs: record.orgs,
     created_at: record.createdAt,
     rotated_at: record.rotatedAt ?? null,
-    revoked_at: record.revokedAt ?? null
+    revoked_at: record.revokedAt ?? null,
+    password_set: record.passwordHash !== undefined,
+    password_set_at: record.passwordSetAt ?? null
   }
 }

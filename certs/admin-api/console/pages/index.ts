@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ConsoleDeps } from '../console-plugin.js'
 import type { OrgPageLink, PageContext, SignedIn } from '../page-context.js'
+import { accountPage } from './account-page.js'
 import { auditPage } from './audit-page.js'
 import { casPage } from './cas-page.js'
 import { claimsPage } from './claims-page.js'
@@ -34,7 +35,7 @@ export interface PageDeps {
 
 export type ConsolePage = (page: PageDeps) => void
 
-export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage, deadLettersPage]
+export const CONSOLE_PAGES: readonly ConsolePage[] = [signInPage, orgsPage, casPage, serverCertsPage, deviceCertsPage, sessionsPage, auditPage, claimsPage, gatewaysPage, deadLettersPage, accountPage]
 
 export const ORG_PAGE_LINKS: readonly OrgPageLink[] = [
   { path: 'cas', title: 'CAs' },

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
+import type { Authentication, Credential } from '../../authentication.js'
+import type { Principal } from '../../operators/operator.js'
+import { beginSession } from '../begin-session.js'
 import { COOKIE_BASE, csrfMatches, newCsrfToken, SESSION_COOKIE } from '../security.js'
 import { SignInThrottle } from '../sign-in-throttle.js'
 import type { ConsolePage } from './index.js'
@@ -9,11 +12,15 @@ import type { ConsolePage } from './index.js'
 const SIGN_IN_COOKIE = 'mqgate_console_sign_in'
 const SIGNED_OUT = { config: { access: 'console', signedOut: true } } as const
 
+type SignInForm = { token?: unknown, name?: unknown, password?: unknown, _csrf?: string }
+
 /**
- * Sign-in with an operator token (or the bootstrap token), checked by the
- * admin API's own Authentication; the session keeps the token's hash only.
- * A failure is logged with its code and the address's count, and answered
- * after a delay that grows per address (sign-in-throttle.ts).
+ * Sign-in with an operator token (or the bootstrap token), or with an
+ * operator's name and the password it set, checked by the admin API's own
+ * Authentication; the session keeps a hash only. A failure of either kind is
+ * logged with its code and the address's count, and answered after a delay
+ * that grows per address (sign-in-throttle.ts), with one message that does
+ * not tell which part was wrong nor whether the name exists.
  */
 export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
   const throttle = new SignInThrottle()
@@ -26,26 +33,23 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
   app.get('/', CONSOLE_ROUTE, async (_request, reply) => context.redirect(reply, '/console/orgs'))
   app.get('/sign-in', SIGNED_OUT, async (_request, reply) => await form(reply, 200))
 
-  app.post<{ Body: { token?: string, _csrf?: string } }>('/sign-in', SIGNED_OUT, async (request, reply) => {
+  app.post<{ Body: SignInForm }>('/sign-in', SIGNED_OUT, async (request, reply) => {
     if (!csrfMatches(request.body?._csrf, request.cookies[SIGN_IN_COOKIE] ?? '')) {
       return await form(reply, 403, { code: 'ADMIN_ERR_CSRF', message: 'the sign-in form expired or came from elsewhere: try again' })
     }
-    const token = (request.body?.token ?? '').trim()
-    const principal = await deps.authentication.principalOf(token)
-    if (principal === undefined) {
+    const method = request.body?.password === undefined ? 'token' : 'password'
+    const signedIn = await signInOf(request.body ?? {}, deps.authentication)
+    if (signedIn === undefined) {
       const { failures, delayMs } = throttle.failed(request.ip)
-      deps.log.warn({ event: 'console.sign-in-failed', code: 'ADMIN_ERR_UNAUTHORIZED', remoteAddress: request.ip, failures, delayMs }, 'console sign-in refused')
+      // Neither the token, the name nor the password: a name field may hold a mistyped password.
+      deps.log.warn({ event: 'console.sign-in-failed', code: 'ADMIN_ERR_UNAUTHORIZED', method, remoteAddress: request.ip, failures, delayMs }, 'console sign-in refused')
       await sleep(delayMs)
-      return await form(reply, 401, { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'that token is not an active operator\'s' })
+      return await form(reply, 401, { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'that token, or that name and password, is not an active operator\'s' })
     }
     throttle.succeeded(request.ip)
-    // A new session id at every sign-in (no fixation); a session this browser had before ends.
-    const earlier = request.cookies[SESSION_COOKIE]
-    if (earlier !== undefined && earlier !== '') await deps.sessions.remove(earlier)
-    const sessionId = await deps.sessions.create({ credential: deps.authentication.credentialOf(token), csrf: newCsrfToken(), createdAt: new Date().toISOString() })
-    deps.log.info({ event: 'console.signed-in', operator: principal.name, role: principal.role, remoteAddress: request.ip }, 'console sign-in')
+    await beginSession(request, reply, deps, signedIn.credential)
+    deps.log.info({ event: 'console.signed-in', operator: signedIn.principal.name, role: signedIn.principal.role, method, remoteAddress: request.ip }, 'console sign-in')
     void reply.clearCookie(SIGN_IN_COOKIE, COOKIE_BASE)
-    void reply.setCookie(SESSION_COOKIE, sessionId, { ...COOKIE_BASE, maxAge: Math.floor(deps.idleMs / 1000) })
     return context.redirect(reply, '/console/orgs')
   })
 
@@ -56,4 +60,17 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
     void reply.clearCookie(SESSION_COOKIE, COOKIE_BASE)
     return context.redirect(reply, '/console/sign-in')
   })
+}
+
+/** The form's password (with the name) when it has one, else its token; undefined when neither is an active operator's. */
+async function signInOf (body: SignInForm, authentication: Authentication): Promise<{ principal: Principal, credential: Credential } | undefined> {
+  if (body.password !== undefined) {
+    // A repeated field arrives as an array: not a name or password, but still one scrypt so it is answered as late.
+    const name = typeof body.name === 'string' ? body.name.trim() : ''
+    const password = typeof body.password === 'string' ? body.password : ''
+    return await authentication.passwordSignIn(name, password)
+  }
+  const token = typeof body.token === 'string' ? body.token.trim() : ''
+  const principal = await authentication.principalOf(token)
+  return principal === undefined ? undefined : { principal, credential: authentication.credentialOf(token) }
 }
