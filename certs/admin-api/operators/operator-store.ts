@@ -33,6 +33,11 @@ export interface OperatorStore {
 
 const ID_PATTERN = /^[0-9a-f]{16}$/
 
+/** A record id as tokens carry it (16 hex digits): also what keeps a file name inside the directory. */
+export function isOperatorId (value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value)
+}
+
 /**
  * `<dataDir>/admin/operators/<id>.json`, 0600, each replaced by rename; the
  * name index is `<dataDir>/admin/operator-names/<name>`, holding the id (a
@@ -66,6 +71,7 @@ export class FileOperatorStore implements OperatorStore {
   }
 
   async put (record: OperatorRecord): Promise<void> {
+    if (!isOperatorId(record.id)) throw storeError(new Error('not an operator id'))
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 })
       await writeFileAtomic(path.join(this.dir, `${record.id}.json`), JSON.stringify(record, null, 2) + '\n', 0o600)
@@ -181,9 +187,9 @@ export class RedisOperatorStore implements OperatorStore {
 }
 
 /** The operators on the registry's backend: Redis when `redisUrl` is set, the data dir otherwise. */
-export function openOperatorStore (options: { dataDir: string, redisUrl?: string }): OperatorStore {
+export function openOperatorStore (options: { dataDir: string, redisUrl?: string, maxRetriesPerRequest?: number }): OperatorStore {
   if (options.redisUrl === undefined) return new FileOperatorStore(options.dataDir)
-  const redis = new Redis(options.redisUrl)
+  const redis = new Redis(options.redisUrl, options.maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest: options.maxRetriesPerRequest })
   // Failures reach the request that met them (CERTS_ERR_STORE, 503); the registry's connection logs the outage.
   redis.on('error', () => {})
   return new RedisOperatorStore(redis)
