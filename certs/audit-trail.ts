@@ -6,8 +6,9 @@ import type { Logger } from 'pino'
  * beside the `audit` log lines (which stay the complete record), so that the
  * admin API (`GET /orgs/:org/audit`) and the console can show them. With Redis
  * a list per organisation (`mqgate:audit:<org>`, LPUSH then LTRIM), shared by
- * every process; on the file store in this process's memory (a restart
- * forgets it; the log keeps everything).
+ * every process; on the file store a file per organisation
+ * (file-audit-trail.ts). MemoryAuditTrail is the registry's default where no
+ * store is named (tests): a restart forgets it.
  */
 export const AUDIT_KEEP = 1000
 

@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { MemoryAuditTrail, RedisAuditTrail } from './audit-trail.js'
+import { RedisAuditTrail } from './audit-trail.js'
 import { EncryptingRegistryStore } from './at-rest/encrypting-registry-store.js'
 import type { KeyRing } from './at-rest/kek.js'
 import { sealStoredKeys } from './at-rest/seal-stored-keys.js'
+import { FileAuditTrail } from './file-audit-trail.js'
 import { FileRegistryStore } from './file-registry-store.js'
 import { OrgRegistry } from './org-registry.js'
 import { Pkcs11Keys } from './pkcs11-signer.js'
@@ -37,8 +38,8 @@ export async function openRegistry (options: OpenRegistryOptions): Promise<OrgRe
   const inner = openRegistryStore(options)
   const template = options.crlUrlTemplate
   const ocspTemplate = options.ocspUrlTemplate
-  // Beside the registry's store: with Redis every process appends to and reads the same trail.
-  const auditTrail = options.redisUrl === undefined ? new MemoryAuditTrail() : new RedisAuditTrail(options.redisUrl, log)
+  // Beside the registry's store: with Redis every process appends to and reads the same trail; on files it outlives a restart.
+  const auditTrail = options.redisUrl === undefined ? new FileAuditTrail(options.dataDir, log) : new RedisAuditTrail(options.redisUrl, log)
   try {
     await sealStoredKeys(inner, options.keys, log, 'migrate')
     // Managed CAs whose key is in a PKCS#11 token sign through it (pkcs11-signer.ts).

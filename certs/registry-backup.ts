@@ -8,7 +8,9 @@ import type { RegistryStore } from './registry-store.js'
  * certificates and keys, revocations, gateway scopes, the issued
  * certificates on record, and the enrollment claims and token hashes. Read and written through the RegistryStore
  * interface, below any decorator: what is backed up is what the store holds
- * (keys encrypted at rest stay ciphertext in the file).
+ * (keys encrypted at rest stay ciphertext in the file). The verb adds the
+ * admin API's operators (`operators`, admin-api/operators/operator-backup.ts),
+ * which this layer carries without reading.
  */
 export interface RegistryBackup {
   readonly format: typeof FORMAT
@@ -18,6 +20,8 @@ export interface RegistryBackup {
   readonly from: RegistryStore['kind']
   /** `claims` and `enrollTokens` are absent from backups made before enrollment existed: none then. */
   readonly orgs: ReadonlyArray<{ readonly state: OrgState, readonly issued: readonly IssuedCertRecord[], readonly claims?: readonly ClaimRecord[], readonly enrollTokens?: readonly EnrollTokenRecord[] }>
+  /** The operator records as their store holds them (token hashes only); absent from backups made before they were carried: none restored then. */
+  readonly operators?: readonly unknown[]
 }
 
 const FORMAT = 'mqgate-registry-backup'
@@ -41,7 +45,8 @@ export function parseBackup (text: string): RegistryBackup {
     throw new CertsError('CERTS_ERR_BACKUP_INVALID', 'the file is not JSON: not a registry backup')
   }
   if (backup?.format !== FORMAT || backup.version !== 1 || !Array.isArray(backup.orgs) ||
-    !backup.orgs.every(o => typeof o?.state?.org?.id === 'string' && Array.isArray(o.issued) && Array.isArray(o.state.cas))) {
+    !backup.orgs.every(o => typeof o?.state?.org?.id === 'string' && Array.isArray(o.issued) && Array.isArray(o.state.cas)) ||
+    (backup.operators !== undefined && !Array.isArray(backup.operators))) {
     throw new CertsError('CERTS_ERR_BACKUP_INVALID', `not a version 1 ${FORMAT} file`)
   }
   return backup as RegistryBackup

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { OrgRegistry } from '../../org-registry.js'
 import { AdminError } from '../errors.js'
 import { hashMatches, isOperatorName, mintToken, principalOf, ROLES, tokenId, tokenMatches, type OperatorRecord, type Principal, type Role } from './operator.js'
+import { activeOperatorOfName, claimOperatorName } from './operator-names.js'
 import type { OperatorStore } from './operator-store.js'
 import { DUMMY_PASSWORD_HASH, hashPassword, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from './password.js'
 
@@ -22,9 +23,9 @@ export interface PasswordSignIn {
 
 /**
  * The operator verbs. Changes are audited (event `audit`, the acting
- * operator as `actor`); no token or hash ever reaches a log line. Creates are
- * serialised in this process so two of the same name cannot both pass the
- * name check (processes sharing a store could still race: admins are few).
+ * operator as `actor`); no token or hash ever reaches a log line. A name is
+ * held by one active operator at the store (operator-names.ts), whatever
+ * the processes sharing it do; changes are also serialised in this process.
  */
 export class OperatorAdmin {
   private turn: Promise<unknown> = Promise.resolve()
@@ -34,10 +35,15 @@ export class OperatorAdmin {
   async create (name: string, role: string, orgs: readonly string[], actor: string): Promise<OperatorCredential> {
     return await this.inTurn(async () => {
       const checked = this.validate(name, role, orgs)
-      if (await this.active(name) !== undefined) throw new AdminError('ADMIN_ERR_OPERATOR_EXISTS', `operator ${name} exists; revoke it first or rotate its token`)
       const { id, token, tokenHash } = mintToken()
       const record: OperatorRecord = { id, name, role: checked.role, orgs: checked.orgs, tokenHash, createdAt: new Date().toISOString() }
+      // Written before the name is claimed (operator-names.ts); removed again unless the name is its.
       await this.store.put(record)
+      const holder = await claimOperatorName(this.store, name).catch(async (err: unknown) => { await this.store.delete(id).catch(() => {}); throw err })
+      if (holder !== id) {
+        await this.store.delete(id)
+        throw new AdminError('ADMIN_ERR_OPERATOR_EXISTS', `operator ${name} exists; revoke it first or rotate its token`)
+      }
       this.audit(actor, 'operator.create', record)
       return { name, role: record.role, orgs: record.orgs, token }
     })
@@ -51,6 +57,8 @@ export class OperatorAdmin {
     return await this.inTurn(async () => {
       const record = { ...await this.require(name), revokedAt: new Date().toISOString() }
       await this.store.put(record)
+      // After the record: a release that never comes leaves a claim of a revoked record, which a create takes over.
+      await this.store.releaseName(name, record.id)
       this.audit(actor, 'operator.revoke', record)
       return record
     })
@@ -141,12 +149,8 @@ export class OperatorAdmin {
     return { role: role as Role, orgs: unique }
   }
 
-  private async active (name: string): Promise<OperatorRecord | undefined> {
-    return (await this.store.list()).find(r => r.name === name && r.revokedAt === undefined)
-  }
-
   private async require (name: string): Promise<OperatorRecord> {
-    const record = await this.active(name)
+    const record = await activeOperatorOfName(this.store, name)
     if (record === undefined) throw new AdminError('ADMIN_ERR_OPERATOR_NOT_FOUND', `no active operator ${name.slice(0, 64)}`)
     return record
   }
