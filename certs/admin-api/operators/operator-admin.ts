@@ -124,7 +124,7 @@ export class OperatorAdmin {
    * hash), so its time does not tell whether the name exists.
    */
   async authenticatePassword (name: string, password: string): Promise<PasswordSignIn | undefined> {
-    const record = isOperatorName(name) ? await this.active(name) : undefined
+    const record = isOperatorName(name) ? await activeOperatorOfName(this.store, name) : undefined
     const stored = record?.passwordHash
     const matches = await verifyPassword(stored ?? DUMMY_PASSWORD_HASH, password)
     if (record === undefined || stored === undefined || !matches) return undefined
