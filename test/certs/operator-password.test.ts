@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { adminCaFile } from '../../certs/index.js'
 import { OperatorAdmin } from '../../certs/admin-api/operators/operator-admin.js'
-import { FileOperatorStore } from '../../certs/admin-api/operators/operator-store.js'
+import { FileOperatorStore } from '../../certs/admin-api/operators/file-operator-store.js'
 import { createLogSink } from '../support/log-sink.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 
