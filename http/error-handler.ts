@@ -27,6 +27,8 @@ export interface Failure {
 /** An error carrying one of the API's stable codes (CertsError, BridgeError). */
 export interface CodedError<C extends string> extends Error {
   readonly code: C
+  /** Fields for the refusal's log line only: the caller may not learn them (another organisation's id). */
+  readonly logFields?: Readonly<Record<string, unknown>>
 }
 
 /** What each API brings of its own: its error family, its codes, its log lines. */
@@ -58,7 +60,7 @@ export function failureOf<C extends string, F extends string> (mapping: ErrorMap
   const url = mapping.logUrl(request)
   if (mapping.isOwn(err)) {
     const status = mapping.status[err.code] ?? 400
-    log.warn({ event: mapping.events.refused, code: err.code, method: request.method, url, status }, err.message)
+    log.warn({ ...err.logFields, event: mapping.events.refused, code: err.code, method: request.method, url, status }, err.message)
     return { status, code: err.code, message: err.message }
   }
   const statusCode = (err as Partial<FastifyError>).statusCode
