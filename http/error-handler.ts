@@ -81,3 +81,30 @@ export function createErrorHandler<C extends string, F extends string> (mapping:
     void reply.status(failure.status).send(envelope(failure))
   }
 }
+
+/** fastify's router refusals, in the API's words (its own echo the path, and name no fix). */
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the URL has a malformed percent-escape (a % not followed by two hex digits)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a part of the URL is too long'
+}
+
+/**
+ * What fastify's router refuses before any route, hook or error handler runs
+ * (fastify's `frameworkErrors`: FST_ERR_BAD_URL for `/orgs/%`): the API's code
+ * as failureOf gives it, and a refusal line, which fastify's own answer had not.
+ */
+export function routerFailureOf<C extends string, F extends string> (mapping: ErrorMapping<C, F>, err: FastifyError, request: FastifyRequest, log: Logger): Failure {
+  const failure = failureOf(mapping, err, request, log)
+  if (failure.status >= 500) return failure
+  const message = ROUTER_MESSAGES[err.code] ?? failure.message
+  log.warn({ event: mapping.events.refused, code: failure.code, cause: err.code, method: request.method, url: mapping.logUrl(request), status: failure.status }, message)
+  return { ...failure, message }
+}
+
+/** fastify's `frameworkErrors` option: its router's refusals leave like every other failure, as `{"error":{"code","message"}}`. */
+export function createFrameworkErrorHandler<C extends string, F extends string> (mapping: ErrorMapping<C, F>, log: Logger) {
+  return function handleFrameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    const failure = routerFailureOf(mapping, err, request, log)
+    void reply.status(failure.status).send(errorBody(failure.code, failure.message))
+  }
+}

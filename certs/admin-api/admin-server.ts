@@ -9,6 +9,7 @@ import { CONSOLE_CALL_HEADER, ConsoleCalls } from './console/api-calls.js'
 import { consolePlugin } from './console/console-plugin.js'
 import { openSessionStore, type ConsoleSessionStore } from './console/session-store.js'
 import { AdminError, adminFailure } from './errors.js'
+import { createFrameworkErrorHandler, isCloudflareUrl, isConsoleUrl } from './framework-errors.js'
 import { createErrorHandler, errorBody } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
@@ -73,7 +74,9 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     bodyLimit: BODY_LIMIT,
     logger: false,
     // Refuse what does not fit the schema rather than silently dropping or coercing it.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // A URL the router refuses (`/orgs/%`) is answered like every other refusal, not in fastify's own body.
+    frameworkErrors: createFrameworkErrorHandler(log)
   })
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => {
@@ -99,7 +102,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
       log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
       // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
-      const body = request.url.startsWith('/client/v4/') ? failed(refusal) : errorBody(refusal.code, refusal.message)
+      const body = isCloudflareUrl(request.url) ? failed(refusal) : errorBody(refusal.code, refusal.message)
       return await reply.status(refusal.status).header('www-authenticate', 'Bearer').send(body)
     }
     principals.set(request, who)
@@ -139,11 +142,6 @@ export interface RouteContext {
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
-
-/** Under /console: the web console's (console/console-plugin.ts). */
-function isConsoleUrl (url: string): boolean {
-  return url === '/console' || url.startsWith('/console/') || url.startsWith('/console?')
-}
 
 /**
  * Deny by default: a route that does not declare its access (access.ts) stops

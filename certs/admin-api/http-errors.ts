@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
+import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, routerFailureOf as sharedRouterFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
 import { ADMIN_STATUS, AdminError, type AdminErrorCode } from './errors.js'
 
@@ -49,4 +49,9 @@ export function failureOf (err: FastifyError | Error, request: FastifyRequest, l
 /** Every failure of the native routes leaves as `{"error":{"code","message"}}`. */
 export function createErrorHandler (log: Logger) {
   return sharedErrorHandler(ADMIN_MAPPING, log)
+}
+
+/** A refusal of fastify's router (a malformed URL), before any route or hook: framework-errors.ts answers it. */
+export function routerFailureOf (err: FastifyError, request: FastifyRequest, log: Logger): Failure {
+  return sharedRouterFailureOf(ADMIN_MAPPING, err, request, log)
 }
