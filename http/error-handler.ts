@@ -17,6 +17,14 @@ export function errorBody (code: string, message: string): ErrorBody {
   return { error: { code, message } }
 }
 
+/**
+ * The URL as log lines give it: the path, never the query string, which may
+ * carry what a caller should have sent elsewhere (`GET /orgs?token=...`).
+ */
+export function pathOf (request: FastifyRequest): string {
+  return request.url.split('?')[0]
+}
+
 /** A refusal as it leaves an API, whatever envelope carries it. */
 export interface Failure {
   readonly status: number
@@ -45,7 +53,7 @@ export interface ErrorMapping<C extends string, F extends string> {
   readonly events: { readonly refused: string, readonly failed: string }
   /** The message of the `failed` line. */
   readonly failedMessage: string
-  /** The URL as the log lines give it (the temps API leaves the query string out). */
+  /** The URL as the log lines give it (pathOf: both APIs leave the query string out). */
   readonly logUrl: (request: FastifyRequest) => string
 }
 

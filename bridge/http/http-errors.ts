@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { AccessError } from '../../access/index.js'
-import { createErrorHandler as sharedErrorHandler, createFrameworkErrorHandler, errorBody, type ErrorMapping } from '../../http/error-handler.js'
+import { createErrorHandler as sharedErrorHandler, createFrameworkErrorHandler, errorBody, pathOf, type ErrorMapping } from '../../http/error-handler.js'
 import { BridgeError, type BridgeErrorCode } from '../errors.js'
 import { hostOf } from './caller.js'
 
@@ -28,7 +28,7 @@ const BRIDGE_MAPPING: ErrorMapping<BridgeErrorCode, BridgeErrorCode> = {
   tooLargeMessage: 'the body is larger than 16 KiB',
   events: { refused: 'api.refused', failed: 'api.error' },
   failedMessage: 'temps API request failed',
-  logUrl: request => request.url.split('?')[0]
+  logUrl: pathOf
 }
 
 /**

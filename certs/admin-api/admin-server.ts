@@ -10,7 +10,7 @@ import { consolePlugin } from './console/console-plugin.js'
 import { openSessionStore, type ConsoleSessionStore } from './console/session-store.js'
 import { AdminError, adminFailure } from './errors.js'
 import { createFrameworkErrorHandler, isCloudflareUrl, isConsoleUrl } from './framework-errors.js'
-import { createErrorHandler, errorBody } from './http-errors.js'
+import { createErrorHandler, errorBody, pathOf } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
 import { clientCertificateRoutes } from './routes/client-certificates.js'
@@ -80,7 +80,7 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
   })
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => {
-    const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
+    const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${pathOf(request)}`)
     void reply.status(refusal.status).send(errorBody(refusal.code, refusal.message))
   })
   const principals = new WeakMap<FastifyRequest, Principal>()
@@ -100,7 +100,8 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     const who = consoleCalls.principalOf(request.headers[CONSOLE_CALL_HEADER]) ?? await authentication.principalOf(bearerOf(request.headers.authorization))
     if (who === undefined) {
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
-      log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
+      // The path only: a token sent in the query string (`/orgs?token=`) is not a log line's.
+      log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'missing or wrong admin token')
       // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
       const body = isCloudflareUrl(request.url) ? failed(refusal) : errorBody(refusal.code, refusal.message)
       return await reply.status(refusal.status).header('www-authenticate', 'Bearer').send(body)
@@ -164,7 +165,7 @@ function authorize (request: FastifyRequest, who: Principal, access: RouteAccess
   const orgId = (request.params as { org?: unknown } | undefined)?.org
   const code = refusalOf(who, { access, method: request.method, orgId: typeof orgId === 'string' ? orgId : undefined })
   if (code === undefined) return
-  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: request.url, remoteAddress: request.ip }, 'operator not allowed')
+  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
   throw new AdminError(code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`)
 }
 
