@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
 import { TLS_HARDENING } from '../tls-hardening.js'
-import { isRouteAccess, refusalOf, type RouteAccess } from './access.js'
+import { fetchRefusalOf, isRouteAccess, refusalOf, type RouteAccess } from './access.js'
 import { Authentication, bearerOf } from './authentication.js'
 import { CONSOLE_CALL_HEADER, ConsoleCalls } from './console/api-calls.js'
 import { consolePlugin } from './console/console-plugin.js'
@@ -36,6 +36,12 @@ export interface AdminApiConfig {
   readonly tls: { readonly keyPem: string, readonly certPem: string }
   /** The web console (/console): how long a session may idle (MQGATE_CONSOLE_IDLE_MINUTES); 30 minutes when absent. */
   readonly console?: { readonly idleMs: number }
+  /**
+   * MQGATE_CRL_FETCH_ALLOW is set: it bounds what the gateway fetches for an
+   * organisation (CRL sources, OCSP responders), so an org-admin may ask for
+   * such fetches; absent or false, only an admin may (access.ts, fetchRefusalOf).
+   */
+  readonly fetchAllowListSet?: boolean
 }
 
 export interface AdminApiDeps {
@@ -111,7 +117,8 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     if (!request.is404) authorize(request, who, access as RouteAccess, log)
   })
   const principalOf = (request: FastifyRequest): Principal => principals.get(request) as Principal
-  const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf }
+  const refuseUnboundedFetch = (request: FastifyRequest): void => refuseFetch(request, principalOf(request), cfg.fetchAllowListSet === true, log)
+  const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf, refuseUnboundedFetch }
   await app.register(orgRoutes(context))
   await app.register(orgLimitRoutes(context))
   await app.register(orgRenewalRoutes(context))
@@ -140,6 +147,8 @@ export interface RouteContext {
   readonly actorOf: (request: FastifyRequest) => string
   /** Who is asking (authenticated before any handler runs). */
   readonly principalOf: (request: FastifyRequest) => Principal
+  /** Throws 403 ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST when the caller may not make the gateway fetch an organisation's URLs (fetchRefusalOf). */
+  readonly refuseUnboundedFetch: (request: FastifyRequest) => void
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
@@ -167,6 +176,15 @@ function authorize (request: FastifyRequest, who: Principal, access: RouteAccess
   if (code === undefined) return
   log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
   throw new AdminError(code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`)
+}
+
+/** fetchRefusalOf's refusal, logged and thrown as a 403 like authorize's. */
+function refuseFetch (request: FastifyRequest, who: Principal, allowListSet: boolean, log: Logger): void {
+  const code = fetchRefusalOf(who, allowListSet)
+  if (code === undefined) return
+  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
+  throw new AdminError(code, 'the gateway\'s operator must set MQGATE_CRL_FETCH_ALLOW (the hosts and addresses the CRL fetcher and the OCSP check may reach) ' +
+    'before an org-admin may set a CRL source or turn the OCSP check on: without it the gateway would fetch from any address it can reach. Until then an admin may')
 }
 
 /**
