@@ -36,13 +36,19 @@ export function sameCaElsewhere (registry: OrgRegistry, orgId: string, facts: Ce
   return found
 }
 
-/** Throws CERTS_ERR_CA_IN_OTHER_ORG unless the operator acknowledged sharing. */
+/**
+ * Throws CERTS_ERR_CA_IN_OTHER_ORG unless the operator acknowledged sharing.
+ * The message does not name the other organisations: an org-admin of this one
+ * may not learn which others the gateway serves (issue 14). The refusal's log
+ * line names them (`otherOrgs`), for the gateway's operators.
+ */
 export function refuseUnacknowledgedSharing (elsewhere: readonly CaElsewhere[], shared: boolean): void {
   if (elsewhere.length === 0 || shared) return
-  const orgs = [...new Set(elsewhere.map(e => e.orgId))].join(', ')
+  const otherOrgs = [...new Set(elsewhere.map(e => e.orgId))]
   throw new CertsError('CERTS_ERR_CA_IN_OTHER_ORG',
-    `the same CA (subject and key) is already trusted by organisation ${orgs}: its devices would be trusted in both, ` +
-    'and a CRL loaded in one does not protect the other. Pass --shared (API: "shared": true) if that is intended')
+    'the same CA (subject and key) is already trusted by another organisation: its devices would be trusted in both, ' +
+    'and a CRL loaded in one does not protect the other. Pass --shared (API: "shared": true) if that is intended',
+    { logFields: { otherOrgs } })
 }
 
 function spkiOf (x509: X509Certificate): Buffer {

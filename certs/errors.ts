@@ -131,9 +131,12 @@ export type CertsErrorCode =
 
 export class CertsError extends Error {
   override readonly name = 'CertsError'
+  /** What the gateway's log line of the refusal may say and its message may not (another organisation's id, say). */
+  readonly logFields?: Readonly<Record<string, unknown>>
 
-  constructor (readonly code: CertsErrorCode, message: string, options?: ErrorOptions) {
+  constructor (readonly code: CertsErrorCode, message: string, options?: ErrorOptions & { logFields?: Readonly<Record<string, unknown>> }) {
     super(message, options)
+    if (options?.logFields !== undefined) this.logFields = options.logFields
   }
 }
 

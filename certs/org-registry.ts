@@ -162,7 +162,8 @@ export class OrgRegistry extends EventEmitter<{ changed: [orgId: string], 'store
     if (tokenKeys === undefined) throw new CertsError('CERTS_ERR_HSM_NOT_CONFIGURED', 'a CA key in a PKCS#11 token needs MQGATE_PKCS11_MODULE and MQGATE_PKCS11_PIN in the gateway\'s environment')
     const name = JSON.stringify(parsePkcs11Uri(uri))
     const user = this.list().find(state => { const ca = managedCaOf(state); return ca.keyUri !== undefined && JSON.stringify(parsePkcs11Uri(ca.keyUri)) === name })
-    if (user !== undefined) throw new CertsError('CERTS_ERR_HSM_KEY_IN_USE', `organisation ${user.org.id}'s CA already signs with that token key`)
+    // Not named in the message (an org-admin may move its CA key): the log line names it (issue 14).
+    if (user !== undefined) throw new CertsError('CERTS_ERR_HSM_KEY_IN_USE', `${user.org.id === orgId ? 'this' : 'another'} organisation's CA already signs with that token key`, { logFields: { otherOrgs: [user.org.id] } })
     const key = tokenKeys.prepare(uri, keyType ?? DEFAULT_CA_KEY_TYPE)
     if (keyType !== undefined && key.signer.keyType !== keyType) throw new CertsError('CERTS_ERR_KEY_MISMATCH', `the token's key ${uri} is ${key.signer.keyType}, not ${keyType}`)
     const ca = await createManagedCa(orgId, { key })

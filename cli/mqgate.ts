@@ -42,7 +42,8 @@ Environment (processes):
   MQGATE_OCSP_URL            OCSP responder written into certificates, and stapling on the TLS listeners
                              (default the PKI HTTP port's /ocsp/{org}; none when that port is off; "none": none)
   MQGATE_CRL_FETCH_ALLOW     hosts, addresses, CIDR blocks the CRL fetcher (ca crl-source) and the
-                             OCSP check (ca ocsp on) may reach, comma separated (default: anywhere)
+                             OCSP check (ca ocsp on) may reach, comma separated (default: anywhere,
+                             and then only an admin may set a CRL source or turn the OCSP check on)
   MQGATE_ADMIN_PORT          admin API, HTTPS (default 9443)
   MQGATE_ADMIN_HOST          address the admin API binds (default: all)
   MQGATE_ADMIN_TOKEN         the bootstrap admin's bearer token (default: generated into <data dir>/admin-token);

@@ -17,6 +17,14 @@ export function errorBody (code: string, message: string): ErrorBody {
   return { error: { code, message } }
 }
 
+/**
+ * The URL as log lines give it: the path, never the query string, which may
+ * carry what a caller should have sent elsewhere (`GET /orgs?token=...`).
+ */
+export function pathOf (request: FastifyRequest): string {
+  return request.url.split('?')[0]
+}
+
 /** A refusal as it leaves an API, whatever envelope carries it. */
 export interface Failure {
   readonly status: number
@@ -27,6 +35,8 @@ export interface Failure {
 /** An error carrying one of the API's stable codes (CertsError, BridgeError). */
 export interface CodedError<C extends string> extends Error {
   readonly code: C
+  /** Fields for the refusal's log line only: the caller may not learn them (another organisation's id). */
+  readonly logFields?: Readonly<Record<string, unknown>>
 }
 
 /** What each API brings of its own: its error family, its codes, its log lines. */
@@ -43,7 +53,7 @@ export interface ErrorMapping<C extends string, F extends string> {
   readonly events: { readonly refused: string, readonly failed: string }
   /** The message of the `failed` line. */
   readonly failedMessage: string
-  /** The URL as the log lines give it (the temps API leaves the query string out). */
+  /** The URL as the log lines give it (pathOf: both APIs leave the query string out). */
   readonly logUrl: (request: FastifyRequest) => string
 }
 
@@ -58,7 +68,7 @@ export function failureOf<C extends string, F extends string> (mapping: ErrorMap
   const url = mapping.logUrl(request)
   if (mapping.isOwn(err)) {
     const status = mapping.status[err.code] ?? 400
-    log.warn({ event: mapping.events.refused, code: err.code, method: request.method, url, status }, err.message)
+    log.warn({ ...err.logFields, event: mapping.events.refused, code: err.code, method: request.method, url, status }, err.message)
     return { status, code: err.code, message: err.message }
   }
   const statusCode = (err as Partial<FastifyError>).statusCode
@@ -77,5 +87,32 @@ export function createErrorHandler<C extends string, F extends string> (mapping:
   return function handleError (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
     const failure = failureOf(mapping, err, request, log)
     void reply.status(failure.status).send(envelope(failure))
+  }
+}
+
+/** fastify's router refusals, in the API's words (its own echo the path, and name no fix). */
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'the URL has a malformed percent-escape (a % not followed by two hex digits)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a part of the URL is too long'
+}
+
+/**
+ * What fastify's router refuses before any route, hook or error handler runs
+ * (fastify's `frameworkErrors`: FST_ERR_BAD_URL for `/orgs/%`): the API's code
+ * as failureOf gives it, and a refusal line, which fastify's own answer had not.
+ */
+export function routerFailureOf<C extends string, F extends string> (mapping: ErrorMapping<C, F>, err: FastifyError, request: FastifyRequest, log: Logger): Failure {
+  const failure = failureOf(mapping, err, request, log)
+  if (failure.status >= 500) return failure
+  const message = ROUTER_MESSAGES[err.code] ?? failure.message
+  log.warn({ event: mapping.events.refused, code: failure.code, cause: err.code, method: request.method, url: mapping.logUrl(request), status: failure.status }, message)
+  return { ...failure, message }
+}
+
+/** fastify's `frameworkErrors` option: its router's refusals leave like every other failure, as `{"error":{"code","message"}}`. */
+export function createFrameworkErrorHandler<C extends string, F extends string> (mapping: ErrorMapping<C, F>, log: Logger) {
+  return function handleFrameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    const failure = routerFailureOf(mapping, err, request, log)
+    void reply.status(failure.status).send(errorBody(failure.code, failure.message))
   }
 }

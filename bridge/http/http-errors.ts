@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { AccessError } from '../../access/index.js'
-import { createErrorHandler as sharedErrorHandler, errorBody, type ErrorMapping } from '../../http/error-handler.js'
+import { createErrorHandler as sharedErrorHandler, createFrameworkErrorHandler, errorBody, pathOf, type ErrorMapping } from '../../http/error-handler.js'
 import { BridgeError, type BridgeErrorCode } from '../errors.js'
 import { hostOf } from './caller.js'
 
@@ -28,7 +28,7 @@ const BRIDGE_MAPPING: ErrorMapping<BridgeErrorCode, BridgeErrorCode> = {
   tooLargeMessage: 'the body is larger than 16 KiB',
   events: { refused: 'api.refused', failed: 'api.error' },
   failedMessage: 'temps API request failed',
-  logUrl: request => request.url.split('?')[0]
+  logUrl: pathOf
 }
 
 /**
@@ -44,4 +44,9 @@ export function createErrorHandler (log: Logger) {
     log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: BRIDGE_MAPPING.logUrl(request) }, err.message)
     void reply.status(403).send(errorBody(err.code, 'a trusted client certificate of this organisation is required; the code says why it was refused'))
   }
+}
+
+/** fastify's `frameworkErrors`: a URL its router refuses (a malformed percent-escape) answers BRIDGE_ERR_API_BAD_REQUEST, logged. */
+export function createRouterErrorHandler (log: Logger) {
+  return createFrameworkErrorHandler(BRIDGE_MAPPING, log)
 }

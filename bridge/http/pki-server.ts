@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import type { Logger } from 'pino'
 import type { OcspResponder, OrgRegistry } from '../../certs/index.js'
 import { crlRoute } from './crl-route.js'
-import { createErrorHandler, errorBody } from './http-errors.js'
+import { createErrorHandler, createRouterErrorHandler, errorBody } from './http-errors.js'
 import { ocspRoute } from './ocsp-route.js'
 
 /** Requests are a few hundred octets (RFC 6960 4.1.1): a bound well above any real one. */
@@ -32,7 +32,7 @@ export interface RunningPkiHttp {
  */
 export async function startPkiHttp (cfg: PkiHttpConfig, deps: { registry: OrgRegistry, responder: OcspResponder, log: Logger }): Promise<RunningPkiHttp> {
   const log = deps.log.child({ component: 'pki-http' })
-  const app = Fastify({ bodyLimit: MAX_REQUEST_BYTES, connectionTimeout: IDLE_TIMEOUT_MS, logger: false })
+  const app = Fastify({ bodyLimit: MAX_REQUEST_BYTES, connectionTimeout: IDLE_TIMEOUT_MS, logger: false, frameworkErrors: createRouterErrorHandler(log) })
   // RFC 6960 A.1 names application/ocsp-request; the body is decoded as DER whatever a client says it is.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))

@@ -13,7 +13,7 @@ import { crlRoute, isPublicPath } from './crl-route.js'
 import { estRoutes, isEstPath } from './est-routes.js'
 import { estReenrollRoute } from './est-reenroll-route.js'
 import { firstUseHook } from './first-use-hook.js'
-import { createErrorHandler, errorBody } from './http-errors.js'
+import { createErrorHandler, createRouterErrorHandler, errorBody } from './http-errors.js'
 import { tempsRoutes } from './temps-routes.js'
 
 export interface TempsApiServerConfig {
@@ -78,7 +78,7 @@ export async function startTempsApi (cfg: TempsApiServerConfig, deps: TempsApiSe
 export async function createTempsApp (cfg: TempsApiServerConfig, deps: TempsApiServerDeps & { readonly front: TlsFront }, serverFactory: FastifyServerFactory): Promise<FastifyInstance> {
   const log = deps.log.child({ component: 'temps-api' })
   const resolver = deps.front.resolver
-  const app = Fastify({ serverFactory, bodyLimit: MAX_READING_BYTES, logger: false })
+  const app = Fastify({ serverFactory, bodyLimit: MAX_READING_BYTES, logger: false, frameworkErrors: createRouterErrorHandler(log) })
   // Readings are decoded by parseReading alone, whatever the content type a curl user forgot to set.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))

@@ -55,6 +55,21 @@ export function refusalOf (who: Principal, request: AccessRequest): AdminErrorCo
   return undefined
 }
 
+/**
+ * The one decision that depends on a route's body as well as its access: a
+ * change that makes the gateway fetch URLs an organisation chooses (`ca
+ * crl-source`; `ca ocsp on`, whose responder URLs come from certificates the
+ * organisation makes). Without MQGATE_CRL_FETCH_ALLOW (`allowListSet` false)
+ * the fetcher goes wherever the gateway can reach, its own Redis or a cloud
+ * metadata address included, so only an admin may ask for it; with the list,
+ * the list bounds every organisation's fetches and an org-admin may too. The
+ * route calls it when its body asks for a fetch (ocsp: enabled true), after
+ * refusalOf has allowed the route. undefined when allowed.
+ */
+export function fetchRefusalOf (who: Principal, allowListSet: boolean): AdminErrorCode | undefined {
+  return who.role === 'admin' || allowListSet ? undefined : 'ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST'
+}
+
 /** Whether the operator sees organisation `orgId` in lists. */
 export function seesOrg (who: Principal, orgId: string): boolean {
   return who.role === 'admin' || who.orgs.includes(orgId)

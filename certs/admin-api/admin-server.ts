@@ -3,13 +3,14 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { OrgRegistry } from '../org-registry.js'
 import { TLS_HARDENING } from '../tls-hardening.js'
-import { isRouteAccess, refusalOf, type RouteAccess } from './access.js'
+import { fetchRefusalOf, isRouteAccess, refusalOf, type RouteAccess } from './access.js'
 import { Authentication, bearerOf } from './authentication.js'
 import { CONSOLE_CALL_HEADER, ConsoleCalls } from './console/api-calls.js'
 import { consolePlugin } from './console/console-plugin.js'
 import { openSessionStore, type ConsoleSessionStore } from './console/session-store.js'
 import { AdminError, adminFailure } from './errors.js'
-import { createErrorHandler, errorBody } from './http-errors.js'
+import { createFrameworkErrorHandler, isCloudflareUrl, isConsoleUrl } from './framework-errors.js'
+import { createErrorHandler, errorBody, pathOf } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
 import { certRoutes } from './routes/certs.js'
 import { clientCertificateRoutes } from './routes/client-certificates.js'
@@ -36,6 +37,12 @@ export interface AdminApiConfig {
   readonly tls: { readonly keyPem: string, readonly certPem: string }
   /** The web console (/console): how long a session may idle (MQGATE_CONSOLE_IDLE_MINUTES); 30 minutes when absent. */
   readonly console?: { readonly idleMs: number }
+  /**
+   * MQGATE_CRL_FETCH_ALLOW is set: it bounds what the gateway fetches for an
+   * organisation (CRL sources, OCSP responders), so an org-admin may ask for
+   * such fetches; absent or false, only an admin may (access.ts, fetchRefusalOf).
+   */
+  readonly fetchAllowListSet?: boolean
 }
 
 export interface AdminApiDeps {
@@ -74,11 +81,13 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     bodyLimit: BODY_LIMIT,
     logger: false,
     // Refuse what does not fit the schema rather than silently dropping or coercing it.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // A URL the router refuses (`/orgs/%`) is answered like every other refusal, not in fastify's own body.
+    frameworkErrors: createFrameworkErrorHandler(log)
   })
   app.setErrorHandler(createErrorHandler(log))
   app.setNotFoundHandler((request, reply) => {
-    const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
+    const refusal = adminFailure('ADMIN_ERR_NOT_FOUND', `no route ${request.method} ${pathOf(request)}`)
     void reply.status(refusal.status).send(errorBody(refusal.code, refusal.message))
   })
   const principals = new WeakMap<FastifyRequest, Principal>()
@@ -98,9 +107,10 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     const who = consoleCalls.principalOf(request.headers[CONSOLE_CALL_HEADER]) ?? await authentication.principalOf(bearerOf(request.headers.authorization))
     if (who === undefined) {
       const refusal = adminFailure('ADMIN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
-      log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: request.url, remoteAddress: request.ip }, 'missing or wrong admin token')
+      // The path only: a token sent in the query string (`/orgs?token=`) is not a log line's.
+      log.warn({ event: 'admin.unauthorized', code: refusal.code, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'missing or wrong admin token')
       // Cloudflare's clients read every answer of /client/v4 in its envelope, refusals included.
-      const body = request.url.startsWith('/client/v4/') ? failed(refusal) : errorBody(refusal.code, refusal.message)
+      const body = isCloudflareUrl(request.url) ? failed(refusal) : errorBody(refusal.code, refusal.message)
       return await reply.status(refusal.status).header('www-authenticate', 'Bearer').send(body)
     }
     principals.set(request, who)
@@ -108,7 +118,8 @@ export async function startAdminApi (cfg: AdminApiConfig, deps: AdminApiDeps): P
     if (!request.is404) authorize(request, who, access as RouteAccess, log)
   })
   const principalOf = (request: FastifyRequest): Principal => principals.get(request) as Principal
-  const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf }
+  const refuseUnboundedFetch = (request: FastifyRequest): void => refuseFetch(request, principalOf(request), cfg.fetchAllowListSet === true, log)
+  const context = { registry: deps.registry, actorOf: (request: FastifyRequest) => actorOf(request, principalOf(request)), principalOf, refuseUnboundedFetch }
   await app.register(orgRoutes(context))
   await app.register(orgLimitRoutes(context))
   await app.register(orgRenewalRoutes(context))
@@ -138,14 +149,11 @@ export interface RouteContext {
   readonly actorOf: (request: FastifyRequest) => string
   /** Who is asking (authenticated before any handler runs). */
   readonly principalOf: (request: FastifyRequest) => Principal
+  /** Throws 403 ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST when the caller may not make the gateway fetch an organisation's URLs (fetchRefusalOf). */
+  readonly refuseUnboundedFetch: (request: FastifyRequest) => void
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>
-
-/** Under /console: the web console's (console/console-plugin.ts). */
-function isConsoleUrl (url: string): boolean {
-  return url === '/console' || url.startsWith('/console/') || url.startsWith('/console?')
-}
 
 /**
  * Deny by default: a route that does not declare its access (access.ts) stops
@@ -168,8 +176,17 @@ function authorize (request: FastifyRequest, who: Principal, access: RouteAccess
   const orgId = (request.params as { org?: unknown } | undefined)?.org
   const code = refusalOf(who, { access, method: request.method, orgId: typeof orgId === 'string' ? orgId : undefined })
   if (code === undefined) return
-  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: request.url, remoteAddress: request.ip }, 'operator not allowed')
+  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
   throw new AdminError(code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`)
+}
+
+/** fetchRefusalOf's refusal, logged and thrown as a 403 like authorize's. */
+function refuseFetch (request: FastifyRequest, who: Principal, allowListSet: boolean, log: Logger): void {
+  const code = fetchRefusalOf(who, allowListSet)
+  if (code === undefined) return
+  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
+  throw new AdminError(code, 'the gateway\'s operator must set MQGATE_CRL_FETCH_ALLOW (the hosts and addresses the CRL fetcher and the OCSP check may reach) ' +
+    'before an org-admin may set a CRL source or turn the OCSP check on: without it the gateway would fetch from any address it can reach. Until then an admin may')
 }
 
 /**

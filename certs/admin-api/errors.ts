@@ -10,6 +10,7 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_UNAUTHORIZED    no bearer token, or the wrong one, or a revoked or rotated operator's (401)
  * ADMIN_ERR_FORBIDDEN_ORG   the operator's organisations do not include the route's (403)
  * ADMIN_ERR_FORBIDDEN_ROLE  the operator's role may not do that: a viewer's change, an org-admin's global route (403)
+ * ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST an org-admin's CRL source or `ca ocsp on` while MQGATE_CRL_FETCH_ALLOW is unset: the gateway would fetch from anywhere (403)
  * ADMIN_ERR_OPERATOR_EXISTS an operator of that name is active already (409)
  * ADMIN_ERR_OPERATOR_NOT_FOUND no active operator of that name (404)
  * ADMIN_ERR_OPERATOR_INVALID a name, role or organisation list an operator cannot have (400)
@@ -29,6 +30,7 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_UNAUTHORIZED'
   | 'ADMIN_ERR_FORBIDDEN_ORG'
   | 'ADMIN_ERR_FORBIDDEN_ROLE'
+  | 'ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST'
   | 'ADMIN_ERR_OPERATOR_EXISTS'
   | 'ADMIN_ERR_OPERATOR_NOT_FOUND'
   | 'ADMIN_ERR_OPERATOR_INVALID'
@@ -49,6 +51,7 @@ export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.fre
   ADMIN_ERR_UNAUTHORIZED: 401,
   ADMIN_ERR_FORBIDDEN_ORG: 403,
   ADMIN_ERR_FORBIDDEN_ROLE: 403,
+  ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST: 403,
   ADMIN_ERR_OPERATOR_EXISTS: 409,
   ADMIN_ERR_OPERATOR_NOT_FOUND: 404,
   ADMIN_ERR_OPERATOR_INVALID: 400,

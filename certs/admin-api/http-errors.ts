@@ -1,10 +1,10 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
+import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, pathOf, routerFailureOf as sharedRouterFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
 import { ADMIN_STATUS, AdminError, type AdminErrorCode } from './errors.js'
 
-export { errorBody, type ErrorBody, type Failure } from '../../http/error-handler.js'
+export { errorBody, pathOf, type ErrorBody, type Failure } from '../../http/error-handler.js'
 
 /** The HTTP status of each refusal, attached here at the edge (the PKI itself knows nothing of HTTP). */
 const STATUS: Partial<Record<CertsErrorCode | AdminErrorCode, number>> = {
@@ -38,7 +38,7 @@ const ADMIN_MAPPING: ErrorMapping<CertsErrorCode | AdminErrorCode, AdminErrorCod
   fastifyCodes: { badRequest: 'ADMIN_ERR_BAD_REQUEST', tooLarge: 'ADMIN_ERR_TOO_LARGE', mediaType: 'ADMIN_ERR_MEDIA_TYPE', internal: 'ADMIN_ERR_INTERNAL' },
   events: { refused: 'admin.refused', failed: 'admin.error' },
   failedMessage: 'admin request failed',
-  logUrl: request => request.url
+  logUrl: pathOf
 }
 
 /** A failure of the admin API, for the routes that answer in another envelope (Cloudflare's). */
@@ -49,4 +49,9 @@ export function failureOf (err: FastifyError | Error, request: FastifyRequest, l
 /** Every failure of the native routes leaves as `{"error":{"code","message"}}`. */
 export function createErrorHandler (log: Logger) {
   return sharedErrorHandler(ADMIN_MAPPING, log)
+}
+
+/** A refusal of fastify's router (a malformed URL), before any route or hook: framework-errors.ts answers it. */
+export function routerFailureOf (err: FastifyError, request: FastifyRequest, log: Logger): Failure {
+  return sharedRouterFailureOf(ADMIN_MAPPING, err, request, log)
 }

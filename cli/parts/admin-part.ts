@@ -36,7 +36,7 @@ export function adminPart (options: ProcessOptions): Part {
     // Beside the operators: with Redis, every worker of `start --workers` knows every console session.
     const sessions = openConsoleSessionStore({ redisUrl: cfg.redisUrl, idleMs: cfg.admin.console.idleMs })
     onClose(async () => await sessions.close())
-    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials }, {
+    const admin = await startAdminApi({ ...cfg.admin, token: credentials.token, tls: credentials, fetchAllowListSet: cfg.crlFetchAllow !== undefined }, {
       registry,
       log,
       operators,

@@ -193,9 +193,25 @@ describe('CA uploads', function () {
       await api.request('POST', '/orgs/acme/cas', { certificate: factory.certPem })
     })
 
-    it('refuses it with CERTS_ERR_CA_IN_OTHER_ORG (409) without the acknowledgement', async () => {
+    it('refuses it with CERTS_ERR_CA_IN_OTHER_ORG (409) without the acknowledgement, naming the other organisation in the log only', async () => {
       const err = await refused('globex', { certificate: factory.certPem }, 409, 'CERTS_ERR_CA_IN_OTHER_ORG')
-      assert.match(err.message, /acme/)
+      assert.match(err.message, /another organisation/)
+      assert.doesNotMatch(err.message, /acme/)
+      const line = gw.logs.find(l => l.event === 'admin.refused' && l.code === 'CERTS_ERR_CA_IN_OTHER_ORG')
+      assert.deepEqual(line?.otherOrgs, ['acme'])
+    })
+
+    it('tells an org-admin of globex, by preview or add, nothing of which organisation trusts the CA (issue 14)', async () => {
+      const { token } = await api.request('POST', '/operators', { name: 'globex-admin', role: 'org-admin', orgs: ['globex'] })
+      const orgAdmin = new AdminClient({ apiUrl: gw.admin.url, token, caPem: gw.admin.caPem, operator: 'globex-admin' })
+      const preview = await orgAdmin.request('POST', '/orgs/globex/cas/preview', { certificate: factory.certPem })
+      assert.deepEqual(preview.refusals.map((r: any) => r.code), ['CERTS_ERR_CA_IN_OTHER_ORG'])
+      assert.doesNotMatch(JSON.stringify(preview), /acme/)
+      await assert.rejects(orgAdmin.request('POST', '/orgs/globex/cas', { certificate: factory.certPem }), (err: AdminApiError) => {
+        assert.equal(err.code, 'CERTS_ERR_CA_IN_OTHER_ORG')
+        assert.doesNotMatch(err.message, /acme/)
+        return true
+      })
     })
 
     it('refuses a re-issued certificate of that CA too (same subject and key, other serial and dates)', async () => {

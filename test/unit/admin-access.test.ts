@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { refusalOf, seesOrg, type AccessRequest } from '../../certs/admin-api/access.js'
+import { fetchRefusalOf, refusalOf, seesOrg, type AccessRequest } from '../../certs/admin-api/access.js'
 import type { Principal } from '../../certs/admin-api/operators/operator.js'
 
 const admin: Principal = { name: 'root', role: 'admin', orgs: [], bootstrap: false }
@@ -30,6 +30,13 @@ describe('admin API access (refusalOf)', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(refusalOf(c.who, c.request), c.want))
   }
+
+  it('lets only an admin make the gateway fetch an organisation\'s URLs unless MQGATE_CRL_FETCH_ALLOW bounds them (fetchRefusalOf)', () => {
+    assert.equal(fetchRefusalOf(admin, false), undefined)
+    assert.equal(fetchRefusalOf(orgAdmin, false), 'ADMIN_ERR_FETCH_NEEDS_ALLOW_LIST')
+    assert.equal(fetchRefusalOf(admin, true), undefined)
+    assert.equal(fetchRefusalOf(orgAdmin, true), undefined)
+  })
 
   it('shows an operator only its organisations in lists', () => {
     assert.equal(seesOrg(orgAdmin, 'acme'), true)

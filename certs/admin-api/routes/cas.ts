@@ -12,7 +12,7 @@ import { caPreviewView, caView } from '../views.js'
 /** A certificate or CRL travels as PEM text, or as base64 of its DER bytes. */
 const PEM_OR_BASE64 = { type: 'string', minLength: 1, maxLength: 512 * 1024 }
 
-export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
+export function caRoutes ({ registry, actorOf, refuseUnboundedFetch }: RouteContext): RoutePlugin {
   return async (app: FastifyInstance) => {
     app.get<{ Params: { org: string } }>('/orgs/:org/cas', ORG_ROUTE, async request => ({ cas: registry.require(request.params.org).cas.map(caView) }))
 
@@ -68,6 +68,8 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
         }
       }
     }, async request => {
+      // Every source is a URL the gateway will fetch: bounded by MQGATE_CRL_FETCH_ALLOW, or an admin's (access.ts).
+      refuseUnboundedFetch(request)
       const { url, from_certificate: fromCertificate, certificate, every_seconds: everySeconds } = request.body
       return caView(await setCrlSource(registry, request.params.org, request.params.ca, { url, fromCertificate, certificate, everySeconds }, actorOf(request)))
     })
@@ -77,6 +79,10 @@ export function caRoutes ({ registry, actorOf }: RouteContext): RoutePlugin {
     app.put<{ Params: { org: string, ca: string }, Body: { enabled: boolean } }>('/orgs/:org/cas/:ca/ocsp', {
       ...ORG_ROUTE,
       schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: { type: 'boolean' } } } }
-    }, async request => caView(await setOcspCheck(registry, request.params.org, request.params.ca, request.body.enabled, actorOf(request))))
+    }, async request => {
+      // On, the gateway asks the responders its devices' certificates name (AIA); off fetches nothing.
+      if (request.body.enabled) refuseUnboundedFetch(request)
+      return caView(await setOcspCheck(registry, request.params.org, request.params.ca, request.body.enabled, actorOf(request)))
+    })
   }
 }

@@ -1,8 +1,9 @@
 import { CONSOLE_ROUTE } from '../../access.js'
+import { queryFields } from '../form-fields.js'
 import { refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
-type AuditParams = { Params: { org: string }, Querystring: { operator?: string, action?: string, since?: string } }
+type AuditParams = { Params: { org: string } }
 
 /**
  * An organisation's audit log (`GET /orgs/:org/audit`), filtered by operator,
@@ -12,9 +13,10 @@ type AuditParams = { Params: { org: string }, Querystring: { operator?: string, 
 export const auditPage: ConsolePage = ({ app, context }) => {
   app.get<AuditParams>('/orgs/:org/audit', CONSOLE_ROUTE, async (request, reply) => {
     const org = await context.api(request, { method: 'GET', url: `/orgs/${encodeURIComponent(request.params.org)}` })
-    const filter = { operator: text(request.query.operator), action: text(request.query.action), since: text(request.query.since) }
-    const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== '')).toString()
-    const answer = await context.apiAnswer(request, { method: 'GET', url: `/orgs/${encodeURIComponent(request.params.org)}/audit${query === '' ? '' : `?${query}`}` })
+    const query = queryFields(request, ['operator', 'action', 'since'])
+    const filter = { operator: text(query.operator), action: text(query.action), since: text(query.since) }
+    const search = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== '')).toString()
+    const answer = await context.apiAnswer(request, { method: 'GET', url: `/orgs/${encodeURIComponent(request.params.org)}/audit${search === '' ? '' : `?${search}`}` })
     if (answer.status === 401 || answer.status === 403) throw refusalOf(answer)
     const entries = answer.status < 300 ? answer.body.entries : []
     const refusal = answer.status < 300 ? undefined : refusalOf(answer)

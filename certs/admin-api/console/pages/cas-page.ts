@@ -1,13 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
 import type { ApiCall } from '../api-calls.js'
+import { formFields, type Fields } from '../form-fields.js'
 import { isHtmx, refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type OrgParams = { Params: { org: string } }
 type CaParams = { Params: { org: string, ca: string } }
 /** The file's content (console.js reads a dropped or chosen file into `certificate`), or the pasted PEM. */
-type CaForm = { certificate?: string, certificate_pem?: string, description?: string }
+const CA_FIELDS = ['certificate', 'certificate_pem', 'description'] as const
+type CaForm = Fields<typeof CA_FIELDS[number]>
 
 /**
  * An organisation's CAs: the list (with each CRL's age and next update),
@@ -32,17 +34,20 @@ export const casPage: ConsolePage = ({ app, context }) => {
 
   app.get<OrgParams>('/orgs/:org/cas', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
-  app.post<OrgParams & { Body: CaForm }>('/orgs/:org/cas/preview', CONSOLE_ROUTE, async (request, reply) => {
-    const answer = await context.apiAnswer(request, { method: 'POST', url: `${orgUrl(request.params.org)}/cas/preview`, body: { certificate: certificateOf(request.body) } })
+  app.post<OrgParams>('/orgs/:org/cas/preview', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, CA_FIELDS)
+    const answer = await context.apiAnswer(request, { method: 'POST', url: `${orgUrl(request.params.org)}/cas/preview`, body: { certificate: certificateOf(form) } })
     const preview = answer.status < 300 ? answer.body : undefined
     const refusal = answer.status < 300 ? undefined : refusalOf(answer)
     if (refusal !== undefined && (answer.status === 401 || answer.status === 403)) throw refusal
     if (isHtmx(request)) return await context.fragment(request, reply, 'ca-preview', { preview, refusal })
-    return await page(request, reply, { preview, previewRefusal: refusal, form: { description: request.body.description } })
+    return await page(request, reply, { preview, previewRefusal: refusal, form: { description: form.description } })
   })
 
-  app.post<OrgParams & { Body: CaForm }>('/orgs/:org/cas', CONSOLE_ROUTE, async (request, reply) =>
-    await act(request, reply, { method: 'POST', url: `${orgUrl(request.params.org)}/cas`, body: { certificate: certificateOf(request.body), description: request.body.description ?? '' } }, { description: request.body.description }))
+  app.post<OrgParams>('/orgs/:org/cas', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, CA_FIELDS)
+    return await act(request, reply, { method: 'POST', url: `${orgUrl(request.params.org)}/cas`, body: { certificate: certificateOf(form), description: form.description ?? '' } }, { description: form.description })
+  })
 
   for (const action of ['disable', 'enable'] as const) {
     app.post<CaParams>(`/orgs/:org/cas/:ca/${action}`, CONSOLE_ROUTE, async (request, reply) =>
@@ -52,8 +57,8 @@ export const casPage: ConsolePage = ({ app, context }) => {
   app.post<CaParams>('/orgs/:org/cas/:ca/remove', CONSOLE_ROUTE, async (request, reply) =>
     await act(request, reply, { method: 'DELETE', url: caUrl(request.params) }))
 
-  app.post<CaParams & { Body: { crl?: string } }>('/orgs/:org/cas/:ca/crl', CONSOLE_ROUTE, async (request, reply) =>
-    await act(request, reply, { method: 'PUT', url: `${caUrl(request.params)}/crl`, body: { crl: request.body.crl ?? '' } }))
+  app.post<CaParams>('/orgs/:org/cas/:ca/crl', CONSOLE_ROUTE, async (request, reply) =>
+    await act(request, reply, { method: 'PUT', url: `${caUrl(request.params)}/crl`, body: { crl: formFields(request, ['crl']).crl ?? '' } }))
 }
 
 /** Never echoed back into the page: a pasted file may hold a private key. */

@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
+import { formFields } from '../form-fields.js'
 import { ApiRefusal, refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type OrgParams = { Params: { org: string } }
 type ClaimParams = { Params: { org: string, name: string } }
-type ClaimForm = { name?: string, types?: string, max_uses?: string, expires?: string }
-type TokenForm = { cn?: string, ttl?: string }
+const CLAIM_FIELDS = ['name', 'types', 'max_uses', 'expires'] as const
+const TOKEN_FIELDS = ['cn', 'ttl'] as const
 
 /**
  * An organisation's enrollment: claims (list, create, revoke) and one-time
@@ -29,8 +30,8 @@ export const claimsPage: ConsolePage = ({ app, context }) => {
 
   app.get<OrgParams>('/orgs/:org/claims', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
-  app.post<OrgParams & { Body: ClaimForm }>('/orgs/:org/claims', CONSOLE_ROUTE, async (request, reply) => {
-    const form = request.body ?? {}
+  app.post<OrgParams>('/orgs/:org/claims', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, CLAIM_FIELDS)
     const body: Record<string, unknown> = {
       name: (form.name ?? '').trim(),
       types: (form.types ?? '').split(/[\s,]+/).filter(type => type !== '')
@@ -48,8 +49,8 @@ export const claimsPage: ConsolePage = ({ app, context }) => {
     return await refuse(request, reply, refusalOf(answer))
   })
 
-  app.post<OrgParams & { Body: TokenForm }>('/orgs/:org/enroll-tokens', CONSOLE_ROUTE, async (request, reply) => {
-    const form = request.body ?? {}
+  app.post<OrgParams>('/orgs/:org/enroll-tokens', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, TOKEN_FIELDS)
     const body: Record<string, unknown> = { cn: (form.cn ?? '').trim() }
     if ((form.ttl ?? '').trim() !== '') body.ttl = (form.ttl ?? '').trim()
     const answer = await context.apiAnswer(request, { method: 'POST', url: `${orgUrl(request.params.org)}/enroll-tokens`, body })

@@ -1,7 +1,6 @@
 import { CONSOLE_ROUTE } from '../../access.js'
+import { queryFields } from '../form-fields.js'
 import type { ConsolePage } from './index.js'
-
-type LettersQuery = { Querystring: { org?: string } }
 
 /**
  * The bridge's dead letters (readings it could not deliver), newest first,
@@ -10,8 +9,8 @@ type LettersQuery = { Querystring: { org?: string } }
  * organisations page links here only for admins.
  */
 export const deadLettersPage: ConsolePage = ({ app, context }) => {
-  app.get<LettersQuery>('/dead-letters', CONSOLE_ROUTE, async (request, reply) => {
-    const org = (request.query.org ?? '').trim()
+  app.get('/dead-letters', CONSOLE_ROUTE, async (request, reply) => {
+    const org = (queryFields(request, ['org']).org ?? '').trim()
     const { dead_letters: letters } = await context.api(request, { method: 'GET', url: `/readings/dead-letters${org === '' ? '' : `?org=${encodeURIComponent(org)}`}` })
     return await context.render(request, reply, 'dead-letters', { title: 'Dead letters', letters, filterOrg: org })
   })

@@ -1,17 +1,18 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { toPkcs12 } from '../../../pkcs12.js'
 import { CONSOLE_ROUTE } from '../../access.js'
+import { formFields, queryFields } from '../form-fields.js'
 import { ApiRefusal, refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type OrgParams = { Params: { org: string } }
 type CertParams = { Params: { org: string, id: string } }
-type ListQuery = { Querystring: { q?: string, expiring?: string } }
 /**
  * The issue form. `csr` is a chosen file (console.js reads it), `csr_pem` a pasted one; without
  * either the API generates the key, which goes back to the browser once, as `key_format`.
  */
-type IssueForm = { cn?: string, days?: string, csr?: string, csr_pem?: string, key_format?: string, password?: string }
+const ISSUE_FIELDS = ['cn', 'days', 'csr', 'csr_pem', 'key_format', 'password'] as const
+const KEY_FORMATS = ['pem', 'p12'] as const
 
 /** How far ahead "expiring soon" looks, as `mqgate cert list --expiring 30d`. */
 export const EXPIRING_WINDOWS = ['7d', '30d', '90d'] as const
@@ -27,7 +28,7 @@ export const deviceCertsPage: ConsolePage = ({ app, context }) => {
   const page = async (request: FastifyRequest<OrgParams>, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200): Promise<FastifyReply> => {
     const org = await context.api(request, { method: 'GET', url: orgUrl(request.params.org) })
     // A POST's page (a refusal) shows the whole list: its query is empty.
-    const query = (request.query ?? {}) as ListQuery['Querystring']
+    const query = queryFields(request, ['q', 'expiring'])
     const expiring = EXPIRING_WINDOWS.find(w => w === query.expiring)
     const { certificates } = await context.api(request, { method: 'GET', url: `${orgUrl(request.params.org)}/certs${expiring === undefined ? '' : `?expiring=${expiring}`}` })
     const q = (query.q ?? '').trim()
@@ -44,18 +45,19 @@ export const deviceCertsPage: ConsolePage = ({ app, context }) => {
     return new Set((answer.body?.sessions as Array<{ fingerprint: string }> ?? []).map(row => row.fingerprint))
   }
 
-  app.get<OrgParams & ListQuery>('/orgs/:org/device-certs', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
+  app.get<OrgParams>('/orgs/:org/device-certs', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
-  app.post<OrgParams & { Body: IssueForm }>('/orgs/:org/device-certs', CONSOLE_ROUTE, async (request, reply) => {
-    const form = request.body ?? {}
+  app.post<OrgParams>('/orgs/:org/device-certs', CONSOLE_ROUTE, async (request, reply) => {
+    // Every field is read and checked here, before issuing: a certificate whose generated key could not be handed over would be lost.
+    const form = formFields(request, ISSUE_FIELDS)
     const csr = (form.csr ?? '').trim() !== '' ? (form.csr ?? '').trim() : (form.csr_pem ?? '').trim()
-    const keyFormat = form.key_format === 'p12' ? 'p12' : 'pem'
-    const shown = { cn: form.cn, days: form.days, key_format: keyFormat }
+    const keyFormat = KEY_FORMATS.find(format => format === (form.key_format === undefined || form.key_format === '' ? 'pem' : form.key_format))
+    const shown = { cn: form.cn, days: form.days, key_format: keyFormat ?? 'pem' }
     const refuse = async (refusal: ApiRefusal): Promise<FastifyReply> => {
       if (refusal.status === 401 || refusal.status === 403) throw refusal
       return await page(request, reply, { refusal, form: shown }, refusal.status)
     }
-    // Checked before issuing: a certificate whose generated key could not be handed over would be lost.
+    if (keyFormat === undefined) return await refuse(new ApiRefusal(400, 'ADMIN_ERR_BAD_REQUEST', 'the key format is pem or p12'))
     if (csr === '' && keyFormat === 'p12' && (form.password ?? '') === '') {
       return await refuse(new ApiRefusal(400, 'ADMIN_ERR_BAD_REQUEST', 'a PKCS#12 bundle needs a password (as `cert issue --p12` needs --password)'))
     }

@@ -1,12 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
+import { formFields, queryFields } from '../form-fields.js'
 import { refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type OrgParams = { Params: { org: string } }
 type GatewayParams = { Params: { org: string, gateway: string } }
-type LookupQuery = { Querystring: { gateway?: string } }
-type ScopeForm = { allow?: string }
 
 /**
  * An organisation's gateways and the devices each may act for
@@ -22,16 +21,17 @@ export const gatewaysPage: ConsolePage = ({ app, context }) => {
     return await context.render(request, reply, 'gateways', { title: `Gateways of ${org.id as string}`, org, gatewayId, gateway, ...extra }, status)
   }
 
-  app.get<OrgParams & LookupQuery>('/orgs/:org/gateways', CONSOLE_ROUTE, async (request, reply) => await page(request, reply, (request.query.gateway ?? '').trim()))
+  app.get<OrgParams>('/orgs/:org/gateways', CONSOLE_ROUTE, async (request, reply) => await page(request, reply, (queryFields(request, ['gateway']).gateway ?? '').trim()))
 
-  app.post<GatewayParams & { Body: ScopeForm }>('/orgs/:org/gateways/:gateway/devices', CONSOLE_ROUTE, async (request, reply) => {
+  app.post<GatewayParams>('/orgs/:org/gateways/:gateway/devices', CONSOLE_ROUTE, async (request, reply) => {
     // One entry a line (or comma separated): <typeId>:<deviceId> or <typeId>:*.
-    const allow = (request.body?.allow ?? '').split(/[\s,]+/).filter(entry => entry !== '')
+    const typed = formFields(request, ['allow']).allow ?? ''
+    const allow = typed.split(/[\s,]+/).filter(entry => entry !== '')
     const answer = await context.apiAnswer(request, { method: 'PUT', url: devicesUrl(request.params.org, request.params.gateway), body: { allow } })
     if (answer.status < 300) return context.redirect(reply, pageUrl(request.params.org, request.params.gateway))
     const refusal = refusalOf(answer)
     if (refusal.status === 401 || refusal.status === 403) throw refusal
-    return await page(request, reply, '', { refusal, gatewayId: request.params.gateway, typed: request.body?.allow ?? '' }, refusal.status)
+    return await page(request, reply, '', { refusal, gatewayId: request.params.gateway, typed }, refusal.status)
   })
 }
 

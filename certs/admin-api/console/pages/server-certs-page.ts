@@ -1,14 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
 import type { ApiCall } from '../api-calls.js'
+import { formFields } from '../form-fields.js'
 import { ApiRefusal, refusalOf } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type OrgParams = { Params: { org: string } }
 type CertParams = { Params: { org: string, id: string } }
-type CsrForm = { cn?: string, sans?: string, reuse_key?: string }
+const CSR_FIELDS = ['cn', 'sans', 'reuse_key'] as const
 /** `certificate`/`key`: chosen files (console.js reads them); `certificate_pem`/`key_pem`: pasted. */
-type UploadForm = { certificate?: string, certificate_pem?: string, key?: string, key_pem?: string, passphrase?: string }
+const UPLOAD_FIELDS = ['certificate', 'certificate_pem', 'key', 'key_pem', 'passphrase'] as const
 
 /**
  * An organisation's server certificates: generate a CSR from a form and
@@ -37,8 +38,8 @@ export const serverCertsPage: ConsolePage = ({ app, context }) => {
   app.get<OrgParams>('/orgs/:org/server-certs', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
   // The new CSR is the answer, as a download; it also stays on the page (pending) to download again.
-  app.post<OrgParams & { Body: CsrForm }>('/orgs/:org/server-certs/csr', CONSOLE_ROUTE, async (request, reply) => {
-    const form = request.body ?? {}
+  app.post<OrgParams>('/orgs/:org/server-certs/csr', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, CSR_FIELDS)
     const sans = (form.sans ?? '').split(/[\s,]+/).filter(name => name !== '')
     const body: Record<string, unknown> = { sans, reuse_key: form.reuse_key === 'on' }
     if ((form.cn ?? '').trim() !== '') body.cn = (form.cn ?? '').trim()
@@ -58,8 +59,8 @@ export const serverCertsPage: ConsolePage = ({ app, context }) => {
     return csrDownload(reply, request.params.org, record)
   })
 
-  app.post<OrgParams & { Body: UploadForm }>('/orgs/:org/server-certs', CONSOLE_ROUTE, async (request, reply) => {
-    const form = request.body ?? {}
+  app.post<OrgParams>('/orgs/:org/server-certs', CONSOLE_ROUTE, async (request, reply) => {
+    const form = formFields(request, UPLOAD_FIELDS)
     const key = either(form.key, form.key_pem)
     const body: Record<string, unknown> = { certificate: either(form.certificate, form.certificate_pem) }
     if (key !== '') body.key = key
