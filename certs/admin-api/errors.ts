@@ -20,6 +20,8 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_SESSION_NOT_FOUND no live MQTT session of that clientId in the organisation (404)
  * ADMIN_ERR_SESSIONS_UNAVAILABLE this admin API runs without a broker to ask (503)
  * ADMIN_ERR_CSRF            a console change without its session's CSRF token, or a sign-in form from elsewhere (403)
+ * ADMIN_ERR_SIGN_IN_BUSY    a console sign-in while 4 others of the same address are still being answered (429)
+ * ADMIN_ERR_SIGN_IN_RATE    a console sign-in after 30 successful ones of the same address within a minute (429)
  * ADMIN_ERR_NOT_FOUND       no such route (404)
  * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
  * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit (413)
@@ -40,6 +42,8 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_SESSION_NOT_FOUND'
   | 'ADMIN_ERR_SESSIONS_UNAVAILABLE'
   | 'ADMIN_ERR_CSRF'
+  | 'ADMIN_ERR_SIGN_IN_BUSY'
+  | 'ADMIN_ERR_SIGN_IN_RATE'
   | 'ADMIN_ERR_NOT_FOUND'
   | 'ADMIN_ERR_BAD_REQUEST'
   | 'ADMIN_ERR_TOO_LARGE'
@@ -61,6 +65,8 @@ export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.fre
   ADMIN_ERR_SESSION_NOT_FOUND: 404,
   ADMIN_ERR_SESSIONS_UNAVAILABLE: 503,
   ADMIN_ERR_CSRF: 403,
+  ADMIN_ERR_SIGN_IN_BUSY: 429,
+  ADMIN_ERR_SIGN_IN_RATE: 429,
   ADMIN_ERR_NOT_FOUND: 404,
   ADMIN_ERR_BAD_REQUEST: 400,
   ADMIN_ERR_TOO_LARGE: 413,

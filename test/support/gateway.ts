@@ -24,6 +24,8 @@ export interface TestGatewayOptions {
   readonly limits?: Partial<BrokerLimits>
   /** Where the broker reports what it counts (a GatewayMetrics to read counters back). */
   readonly observer?: BrokerObserver
+  /** How long a console session may idle (MQGATE_CONSOLE_IDLE_MINUTES, which cannot go below a minute); 30 minutes by default. */
+  readonly consoleIdleMs?: number
 }
 
 export interface TestGateway {
@@ -65,7 +67,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger, observer: options.observer })
   const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl })
-  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials }, { registry, log: logs.logger, operators, liveSessions: broker.sessions, extraRoutes: options.adminRoutes })
+  const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials, ...(options.consoleIdleMs === undefined ? {} : { console: { idleMs: options.consoleIdleMs } }) }, { registry, log: logs.logger, operators, liveSessions: broker.sessions, extraRoutes: options.adminRoutes })
   return {
     port: broker.port,
     wsPort: broker.wsPort,

@@ -23,8 +23,12 @@ export interface ConsoleDeps {
   readonly log: Logger
 }
 
-/** Route config of the pages reached signed out (sign-in, assets): `config: { access: 'console', signedOut: true }`. */
-export interface ConsoleRouteConfig { readonly access?: string, readonly signedOut?: boolean }
+/**
+ * Route config of the pages reached signed out (sign-in, assets): `config: { access: 'console', signedOut: true }`;
+ * of what a page polls by itself (`passive: true`): signed in, but no sign that anybody is there,
+ * so it neither restarts the session's idle clock nor renews its cookie.
+ */
+export interface ConsoleRouteConfig { readonly access?: string, readonly signedOut?: boolean, readonly passive?: boolean }
 
 const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url))
 const ASSETS = new URL('./assets/', import.meta.url)
@@ -45,12 +49,14 @@ export function consolePlugin (deps: ConsoleDeps) {
     await app.register(fastifyView, { engine: { eta: new Eta({ views: TEMPLATES, autoEscape: true, cache: true }) }, templates: TEMPLATES })
     app.addHook('onSend', async (_request, reply) => addSecurityHeaders(reply))
     app.addHook('onRequest', async (request, reply) => {
-      if ((request.routeOptions.config as ConsoleRouteConfig | undefined)?.signedOut === true) return
-      const who = await sessionOf(request, deps)
+      const config = request.routeOptions.config as ConsoleRouteConfig | undefined
+      if (config?.signedOut === true) return
+      const passive = config?.passive === true
+      const who = await sessionOf(request, deps, passive)
       if (who === undefined) return await signedOutAnswer(request, reply)
       signedIn.set(request, who)
-      // The cookie lives as long as the session may idle, renewed with each request like the session.
-      void reply.setCookie(SESSION_COOKIE, who.sessionId, { ...COOKIE_BASE, maxAge: Math.floor(deps.idleMs / 1000) })
+      // The cookie lives as long as the session may idle, renewed with each request like the session (a poll renews neither).
+      if (!passive) void reply.setCookie(SESSION_COOKIE, who.sessionId, { ...COOKIE_BASE, maxAge: Math.floor(deps.idleMs / 1000) })
     })
     app.addHook('preHandler', async request => {
       const who = signedIn.get(request)
@@ -96,11 +102,11 @@ export function consolePlugin (deps: ConsoleDeps) {
   }
 }
 
-/** The session of the request's cookie, with its operator as the token would authenticate now. */
-async function sessionOf (request: FastifyRequest, deps: ConsoleDeps): Promise<SignedIn | undefined> {
+/** The session of the request's cookie (its idle clock restarted unless `passive`), with its operator as the token would authenticate now. */
+async function sessionOf (request: FastifyRequest, deps: ConsoleDeps, passive: boolean): Promise<SignedIn | undefined> {
   const sessionId = request.cookies[SESSION_COOKIE]
   if (sessionId === undefined || sessionId === '') return undefined
-  const session = await deps.sessions.touch(sessionId)
+  const session = passive ? await deps.sessions.peek(sessionId) : await deps.sessions.touch(sessionId)
   if (session === undefined) return undefined
   const principal = await deps.authentication.recheck(session.credential)
   if (principal === undefined) {

@@ -1,28 +1,63 @@
 import { LRUCache } from 'lru-cache'
+import type { AdminErrorCode } from '../errors.js'
 
 /**
- * Failed console sign-ins, per source address: each failure's answer waits
- * longer (250 ms, doubling, at most 8 s), counted before the wait so parallel
- * guesses wait too; a success forgets the address, and so does a quarter of
- * an hour without failures. Tokens are 256-bit random, so this is not what
- * keeps them safe: it keeps a guessing client slow and visible in the log.
+ * Sign-in attempts, per source address. Tokens are 256-bit random, so this is
+ * not what keeps them safe (passwords are at least 12 characters and scrypt):
+ * it keeps a guessing client slow and visible in the log, and a signed-in one
+ * from flooding the session store.
+ *
+ * - Failures: each failure's answer waits longer (250 ms, doubling, at most
+ *   8 s), counted before the wait. A success does not forget them (else a
+ *   guesser holding any valid token resets the count between guesses); a
+ *   quarter of an hour without failures does.
+ * - In flight: at most MAX_IN_FLIGHT attempts of an address at once, delays
+ *   included (a delay that only holds each answer would let a guesser run a
+ *   thousand in parallel); one more is refused at once.
+ * - Successes: at most MAX_SIGN_INS a minute (each makes a session); more are
+ *   refused until the minute since the first is over.
  */
 const FIRST_DELAY_MS = 250
 const MAX_DELAY_MS = 8000
 const FORGET_AFTER_MS = 15 * 60_000
+export const MAX_IN_FLIGHT = 4
+export const MAX_SIGN_INS = 30
+const SIGN_IN_WINDOW_MS = 60_000
+
+/** Why an attempt is not even tried; answered 429. */
+export type SignInRefusalCode = Extract<AdminErrorCode, 'ADMIN_ERR_SIGN_IN_BUSY' | 'ADMIN_ERR_SIGN_IN_RATE'>
 
 export class SignInThrottle {
   private readonly failures = new LRUCache<string, number>({ max: 10_000, ttl: FORGET_AFTER_MS })
+  private readonly signIns = new LRUCache<string, number>({ max: 10_000, ttl: SIGN_IN_WINDOW_MS })
+  private readonly inFlight = new Map<string, number>()
 
-  /** Counts a failure of `address`; answers how many in a row and how long its answer waits. */
+  /** Admits an attempt of `address` (then `end` it, whatever happens), or answers why not. */
+  begin (address: string): SignInRefusalCode | undefined {
+    if ((this.signIns.get(address) ?? 0) >= MAX_SIGN_INS) return 'ADMIN_ERR_SIGN_IN_RATE'
+    const running = this.inFlight.get(address) ?? 0
+    if (running >= MAX_IN_FLIGHT) return 'ADMIN_ERR_SIGN_IN_BUSY'
+    this.inFlight.set(address, running + 1)
+    return undefined
+  }
+
+  end (address: string): void {
+    const running = (this.inFlight.get(address) ?? 1) - 1
+    if (running > 0) this.inFlight.set(address, running)
+    else this.inFlight.delete(address)
+  }
+
+  /** Counts a failure of `address`; answers how many (without 15 quiet minutes between) and how long its answer waits. */
   failed (address: string): { failures: number, delayMs: number } {
     const failures = (this.failures.get(address) ?? 0) + 1
     this.failures.set(address, failures)
     return { failures, delayMs: delayAfter(failures) }
   }
 
+  /** Counts a success of `address` (its failures stay counted). */
   succeeded (address: string): void {
-    this.failures.delete(address)
+    // noUpdateTTL: the minute runs from the first success, more do not extend it.
+    this.signIns.set(address, (this.signIns.get(address) ?? 0) + 1, { noUpdateTTL: true })
   }
 }
 

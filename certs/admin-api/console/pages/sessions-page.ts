@@ -4,6 +4,9 @@ import { isHtmx, refusalOf } from '../page-context.js'
 import { age } from './cas-page.js'
 import type { ConsolePage } from './index.js'
 
+/** A polled fragment's route (console-plugin.ts, ConsoleRouteConfig): signed in, but no activity. */
+const POLLED = { config: { access: 'console', passive: true } } as const
+
 type OrgParams = { Params: { org: string } }
 type SessionParams = { Params: { org: string, clientId: string } }
 
@@ -24,8 +27,9 @@ export const sessionsPage: ConsolePage = ({ app, context, whoOf }) => {
 
   app.get<OrgParams>('/orgs/:org/sessions', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
-  // The polled fragment: the table alone, with the operator's role to offer (or not) Disconnect.
-  app.get<OrgParams>('/orgs/:org/sessions/table', CONSOLE_ROUTE, async (request, reply) => {
+  // The polled fragment: the table alone, with the operator's role to offer (or not) Disconnect. A poll
+  // is the page's doing, not the operator's: passive, or an open tab would keep its session alive for ever.
+  app.get<OrgParams>('/orgs/:org/sessions/table', POLLED, async (request, reply) => {
     return await context.fragment(request, reply, 'sessions-table', { ...await data(request), operator: whoOf(request).principal })
   })
 

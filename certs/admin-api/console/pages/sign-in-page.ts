@@ -2,15 +2,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
 import type { Authentication, Credential } from '../../authentication.js'
+import { ADMIN_STATUS } from '../../errors.js'
 import type { Principal } from '../../operators/operator.js'
 import { beginSession } from '../begin-session.js'
 import { COOKIE_BASE, csrfMatches, newCsrfToken, SESSION_COOKIE } from '../security.js'
-import { SignInThrottle } from '../sign-in-throttle.js'
+import { SignInThrottle, type SignInRefusalCode } from '../sign-in-throttle.js'
 import type { ConsolePage } from './index.js'
 
 /** The sign-in form's own CSRF token (no session yet): a cookie and a hidden field that must match (double submit). */
 const SIGN_IN_COOKIE = 'mqgate_console_sign_in'
 const SIGNED_OUT = { config: { access: 'console', signedOut: true } } as const
+
+const NOT_TRIED: Readonly<Record<SignInRefusalCode, string>> = Object.freeze({
+  ADMIN_ERR_SIGN_IN_BUSY: 'too many sign-ins from this address at once: wait for their answers, then try again',
+  ADMIN_ERR_SIGN_IN_RATE: 'too many sign-ins from this address within a minute: try again in a minute'
+})
 
 type SignInForm = { token?: unknown, name?: unknown, password?: unknown, _csrf?: string }
 
@@ -20,7 +26,9 @@ type SignInForm = { token?: unknown, name?: unknown, password?: unknown, _csrf?:
  * Authentication; the session keeps a hash only. A failure of either kind is
  * logged with its code and the address's count, and answered after a delay
  * that grows per address (sign-in-throttle.ts), with one message that does
- * not tell which part was wrong nor whether the name exists.
+ * not tell which part was wrong nor whether the name exists. An address with
+ * too many attempts in flight, or too many sign-ins this minute, is refused
+ * (429) before anything is checked.
  */
 export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
   const throttle = new SignInThrottle()
@@ -38,19 +46,29 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
       return await form(reply, 403, { code: 'ADMIN_ERR_CSRF', message: 'the sign-in form expired or came from elsewhere: try again' })
     }
     const method = request.body?.password === undefined ? 'token' : 'password'
-    const signedIn = await signInOf(request.body ?? {}, deps.authentication)
-    if (signedIn === undefined) {
-      const { failures, delayMs } = throttle.failed(request.ip)
-      // Neither the token, the name nor the password: a name field may hold a mistyped password.
-      deps.log.warn({ event: 'console.sign-in-failed', code: 'ADMIN_ERR_UNAUTHORIZED', method, remoteAddress: request.ip, failures, delayMs }, 'console sign-in refused')
-      await sleep(delayMs)
-      return await form(reply, 401, { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'that token, or that name and password, is not an active operator\'s' })
+    const refused = throttle.begin(request.ip)
+    if (refused !== undefined) {
+      // Not tried at all (no scrypt, no delay): the address is over a limit of sign-in-throttle.ts.
+      deps.log.warn({ event: 'console.sign-in-refused', code: refused, method, remoteAddress: request.ip }, 'console sign-in not tried')
+      return await form(reply, ADMIN_STATUS[refused], { code: refused, message: NOT_TRIED[refused] })
     }
-    throttle.succeeded(request.ip)
-    await beginSession(request, reply, deps, signedIn.credential)
-    deps.log.info({ event: 'console.signed-in', operator: signedIn.principal.name, role: signedIn.principal.role, method, remoteAddress: request.ip }, 'console sign-in')
-    void reply.clearCookie(SIGN_IN_COOKIE, COOKIE_BASE)
-    return context.redirect(reply, '/console/orgs')
+    try {
+      const signedIn = await signInOf(request.body ?? {}, deps.authentication)
+      if (signedIn === undefined) {
+        const { failures, delayMs } = throttle.failed(request.ip)
+        // Neither the token, the name nor the password: a name field may hold a mistyped password.
+        deps.log.warn({ event: 'console.sign-in-failed', code: 'ADMIN_ERR_UNAUTHORIZED', method, remoteAddress: request.ip, failures, delayMs }, 'console sign-in refused')
+        await sleep(delayMs)
+        return await form(reply, 401, { code: 'ADMIN_ERR_UNAUTHORIZED', message: 'that token, or that name and password, is not an active operator\'s' })
+      }
+      throttle.succeeded(request.ip)
+      await beginSession(request, reply, deps, signedIn.credential)
+      deps.log.info({ event: 'console.signed-in', operator: signedIn.principal.name, role: signedIn.principal.role, method, remoteAddress: request.ip }, 'console sign-in')
+      void reply.clearCookie(SIGN_IN_COOKIE, COOKIE_BASE)
+      return context.redirect(reply, '/console/orgs')
+    } finally {
+      throttle.end(request.ip)
+    }
   })
 
   app.post('/sign-out', CONSOLE_ROUTE, async (request, reply) => {
