@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { consoleRequest, consoleSignIn, sessionCookieOf } from '../support/console-http.js'
 import { httpsRequest, type HttpAnswer } from '../support/stack.js'
 
 /**
@@ -49,7 +50,16 @@ describe('admin API log lines leave the query string out', function () {
     assert.equal(line.url, '/orgs/nowhere')
   })
 
+  it('console.csrf-refused: a console change without its CSRF token', async () => {
+    const session = sessionCookieOf(await consoleSignIn(gateway.admin.port, gateway.admin.caPem, gateway.admin.token))
+    const answer = await consoleRequest(gateway.admin.port, gateway.admin.caPem, 'POST', `/console/orgs/acme/sessions?token=${secret(4)}`,
+      { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, 'clientId=x')
+    assert.equal(answer.status, 403)
+    const line = await gateway.logs.waitFor(l => l.event === 'console.csrf-refused')
+    assert.equal(line.url, '/console/orgs/acme/sessions')
+  })
+
   it('wrote none of the query strings anywhere in the log', () => {
-    for (const n of [1, 2, 3]) assert.ok(!gateway.logs.text().includes(secret(n)), `secret ${n} is in the log`)
+    for (const n of [1, 2, 3, 4]) assert.ok(!gateway.logs.text().includes(secret(n)), `secret ${n} is in the log`)
   })
 })

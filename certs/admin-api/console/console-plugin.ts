@@ -7,6 +7,7 @@ import { Eta } from 'eta'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Authentication } from '../authentication.js'
+import { pathOf } from '../http-errors.js'
 import type { ConsoleCalls } from './api-calls.js'
 import { ApiRefusal, isHtmx, refusalOf, type PageContext, type SignedIn } from './page-context.js'
 import { CONSOLE_PAGES, ORG_PAGE_LINKS } from './pages/index.js'
@@ -63,7 +64,7 @@ export function consolePlugin (deps: ConsoleDeps) {
       if (who === undefined || request.method === 'GET' || request.method === 'HEAD') return
       const presented = (request.body as { _csrf?: unknown } | undefined)?._csrf ?? request.headers['x-csrf-token']
       if (!csrfMatches(presented, who.csrf)) {
-        deps.log.warn({ event: 'console.csrf-refused', code: 'ADMIN_ERR_CSRF', operator: who.principal.name, method: request.method, url: request.url, remoteAddress: request.ip }, 'console change without its CSRF token')
+        deps.log.warn({ event: 'console.csrf-refused', code: 'ADMIN_ERR_CSRF', operator: who.principal.name, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'console change without its CSRF token')
         throw new ApiRefusal(403, 'ADMIN_ERR_CSRF', 'the form is missing its CSRF token or it does not match this session: reload the page and try again')
       }
     })
@@ -129,6 +130,6 @@ function internalRefusal (err: Error & { statusCode?: number }, request: Fastify
   const status = err.statusCode ?? 500
   if (status < 500) return new ApiRefusal(status, status === 413 ? 'ADMIN_ERR_TOO_LARGE' : status === 415 ? 'ADMIN_ERR_MEDIA_TYPE' : 'ADMIN_ERR_BAD_REQUEST', 'the request could not be read')
   // The cause is logged, never shown (it could hold anything).
-  log.error({ event: 'console.error', code: 'ADMIN_ERR_INTERNAL', err, method: request.method, url: request.url }, 'console request failed')
+  log.error({ event: 'console.error', code: 'ADMIN_ERR_INTERNAL', err, method: request.method, url: pathOf(request) }, 'console request failed')
   return new ApiRefusal(500, 'ADMIN_ERR_INTERNAL', 'the console failed; the cause is in the gateway log')
 }
