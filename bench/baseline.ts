@@ -12,6 +12,8 @@ export interface Figure {
   readonly mqgate?: number
   readonly mqgateRedis?: number
   readonly mosquitto?: number
+  /** The bench's floor (bench/floor/): Node's TLS and MQTT framing with no broker behind them. Not in the table. */
+  readonly floor?: number
 }
 
 export const BASELINE = {

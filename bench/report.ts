@@ -30,12 +30,12 @@ export interface Row extends Figure {
   readonly note?: string
 }
 
-const COLUMNS = ['figure', 'unit', 'mqgate', 'on Redis', 'Mosquitto', 'ratio', 'target'] as const
+const COLUMNS = ['figure', 'unit', 'mqgate', 'on Redis', 'Mosquitto', 'Node floor', 'ratio', 'target'] as const
 
 export function printTable (rows: readonly Row[], print: (line: string) => void): void {
   const cells = rows.map(row => [
     row.scenario, row.unit,
-    beside(row.baseline?.mqgate, row.mqgate), beside(row.baseline?.mqgateRedis, row.mqgateRedis), beside(row.baseline?.mosquitto, row.mosquitto),
+    beside(row.baseline?.mqgate, row.mqgate), beside(row.baseline?.mqgateRedis, row.mqgateRedis), beside(row.baseline?.mosquitto, row.mosquitto), figure(row.floor),
     ratioCell(ratioOf(row)), (row.goals ?? []).map(goalText).join('; ')
   ])
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.map(c => c[i].length)))

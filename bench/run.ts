@@ -11,6 +11,7 @@ import pMap from 'p-map'
 import { startTestRedis } from '../test/support/redis-server.js'
 import { printTable, writeResults } from './report.js'
 import { tableRows, type Figures } from './table.js'
+import { startFloor } from './floor/floor-target.js'
 import { measureBridgeStore } from './scenarios/bridge-store.js'
 import { measureConnects } from './scenarios/connect.js'
 import { measureFlood, measureIdleConnections } from './scenarios/memory.js'
@@ -80,6 +81,15 @@ async function main (): Promise<void> {
     log('mosquitto is not installed: no comparison (apt-get install mosquitto)')
   }
 
+  log('node:tls floor: Node\'s TLS and MQTT framing with no broker behind them (bench/floor/)')
+  const floor = await startFloor(embedded.caPem)
+  try {
+    // No flood: the floor queues for a slow subscriber without bound, as Node's streams do; nothing to learn.
+    await mqttScenarios(floor, certs, 'floor', record, true, false)
+  } finally {
+    await floor.stop()
+  }
+
   if (redisAvailable()) await redisScenarios(record)
   else log('redis-server is not installed: no Redis figures (apt-get install redis-server)')
 
@@ -94,7 +104,7 @@ async function main (): Promise<void> {
  * with several, their RSS moves with each one's garbage collector more than
  * with the connections.
  */
-async function mqttScenarios (target: Target, certs: Certs, name: string, record: (s: string, t: string, v: object) => void, singleProcess: boolean): Promise<void> {
+async function mqttScenarios (target: Target, certs: Certs, name: string, record: (s: string, t: string, v: object) => void, singleProcess: boolean, flood = singleProcess): Promise<void> {
   record('connect', name, await measureConnects(target, certs.connect, SIZE.connects, false))
   record('resumed', name, await measureConnects(target, certs.connect, SIZE.connects, true))
   record('qos0', name, await measureThroughput(target, certs.publishers, certs.subscriber, 0, SIZE.seconds))
@@ -104,7 +114,7 @@ async function mqttScenarios (target: Target, certs: Certs, name: string, record
   record('rated100', name, await measureRated(target, certs.rated, 100, SIZE.rated))
   if (!singleProcess) return
   record('idle', name, await measureIdleConnections(target, certs.idle, SIZE.idle))
-  record('flood', name, await measureFlood(target, certs.flood, certs.slow, SIZE.flood))
+  if (flood) record('flood', name, await measureFlood(target, certs.flood, certs.slow, SIZE.flood))
 }
 
 async function redisScenarios (record: (s: string, t: string, v: object) => void): Promise<void> {

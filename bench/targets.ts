@@ -145,6 +145,15 @@ export function mosquittoAvailable (): boolean {
   return spawnSync('mosquitto', ['-h']).error === undefined
 }
 
+/** A P-256 server certificate (localhost, 127.0.0.1) from a throwaway CA of the bench's own, for a target that is not mqgate. */
+export async function benchServerCert (caId: string): Promise<{ certPem: string, keyPem: string, caPem: string }> {
+  const ca = await createManagedCa(caId)
+  // Nothing to record: the CA lives as long as the run.
+  const authority = { caId, signer: localSigner(ca.certPem, createPrivateKey(ca.keyPem)), record: async () => {}, audit: () => {} }
+  const issued = await issue(authority, { kind: 'server', profile: 'server', names: ['localhost', '127.0.0.1'], keyType: 'ec' }, 'bench')
+  return { certPem: issued.record.certPem, keyPem: issued.keyPem as string, caPem: ca.certPem }
+}
+
 /**
  * Mosquitto with the same client certificates (require_certificate, the CN as
  * username), a P-256 server certificate like mqgate's, no ACL, pinned to core 0,
@@ -153,11 +162,7 @@ export function mosquittoAvailable (): boolean {
  */
 export async function startMosquitto (clientCaPem: string): Promise<Target> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mosquitto-bench-'))
-  const ca = await createManagedCa('mosquitto-bench')
-  // A throwaway CA of the bench's own: nothing to record.
-  const authority = { caId: 'mosquitto-bench', signer: localSigner(ca.certPem, createPrivateKey(ca.keyPem)), record: async () => {}, audit: () => {} }
-  const issued = await issue(authority, { kind: 'server', profile: 'server', names: ['localhost', '127.0.0.1'], keyType: 'ec' }, 'bench')
-  const server = { certPem: issued.record.certPem, keyPem: issued.keyPem as string }
+  const server = await benchServerCert('mosquitto-bench')
   writeFileSync(path.join(dir, 'clients-ca.pem'), clientCaPem)
   writeFileSync(path.join(dir, 'server.crt'), server.certPem)
   writeFileSync(path.join(dir, 'server.key'), server.keyPem)
@@ -176,7 +181,7 @@ export async function startMosquitto (clientCaPem: string): Promise<Target> {
   return {
     name: 'mosquitto',
     mqttPort: port,
-    caPem: ca.certPem,
+    caPem: server.caPem,
     pids: () => [pid],
     clientId: (kind, type, id) => `${kind}-${type}-${id}`,
     eventTopic: (type, id, event) => `iot-2/type/${type}/id/${id}/evt/${event}/fmt/json`,
