@@ -24,7 +24,7 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_SIGN_IN_RATE    a console sign-in after 30 successful ones of the same address within a minute (429)
  * ADMIN_ERR_NOT_FOUND       no such route (404)
  * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
- * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit (413)
+ * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit, or a console sign-in's over 16 KiB, the account page's password form over 32 KiB (413)
  * ADMIN_ERR_MEDIA_TYPE      a body in a content type the route does not read (415)
  * ADMIN_ERR_INTERNAL        anything unexpected: the cause is logged, never returned (500)
  */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { DUMMY_PASSWORD_HASH, hashPassword, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
+import { DUMMY_PASSWORD_HASH, hashPassword, PASSWORD_MAX_UNITS, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
+import { normalisedLengths } from '../support/normalise-spy.js'
 
 /** The console password's policy and its scrypt hash (certs/admin-api/operators/password.ts). */
 describe('operator passwords (scrypt)', function () {
@@ -16,6 +17,22 @@ describe('operator passwords (scrypt)', function () {
     { name: 'the empty password is refused', input: '', refused: true }
   ]
   for (const c of policy) it(c.name, () => assert.equal(passwordRefusal(c.input) !== undefined, c.refused))
+
+  it('never normalises a presented or new password longer than 4096 UTF-16 units (NFC is quadratic on combining marks)', async () => {
+    const marks = 'a' + '\u0301\u0316'.repeat(150_000)
+    const stored = await hashPassword(password)
+    let verified: boolean | undefined
+    const lengths = await normalisedLengths(async () => {
+      verified = await verifyPassword(stored, marks)
+      assert.match(passwordRefusal(marks) ?? '', /at most 1024 characters/)
+      assert.match(passwordRefusal('a'.repeat(PASSWORD_MAX_UNITS + 1)) ?? '', /at most 1024 characters/)
+    })
+    assert.equal(verified, false)
+    assert.ok(lengths.every(length => length <= PASSWORD_MAX_UNITS), `normalised ${Math.max(...lengths)} units`)
+    // At the bound it is normalised, and a decomposed password of 1024 characters is still one.
+    assert.equal(passwordRefusal('e\u0301'.repeat(1024)), undefined)
+    assert.equal((await normalisedLengths(async () => passwordRefusal('a'.repeat(PASSWORD_MAX_UNITS)))).length, 1)
+  })
 
   it('keeps a self-describing scrypt string with its cost, a 16-byte salt and a 32-byte hash', async () => {
     const stored = await hashPassword(password)

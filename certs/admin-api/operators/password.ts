@@ -14,6 +14,15 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } 
 export const PASSWORD_MIN_LENGTH = 12
 /** Longer is refused before hashing: a bound on the work one request can ask for. */
 export const PASSWORD_MAX_LENGTH = 1024
+/**
+ * Longer, in UTF-16 units, is refused before it is even normalised: NFC
+ * reorders a run of combining marks in quadratic time on the event loop (a
+ * 320 KB run of alternating classes held it 8.5 s), so only what could still
+ * normalise to PASSWORD_MAX_LENGTH characters is normalised (a character
+ * decomposes into at most 4 code points in practice; 4096 units take some 5 ms
+ * at worst).
+ */
+export const PASSWORD_MAX_UNITS = 4 * PASSWORD_MAX_LENGTH
 
 /** N = 2^15, r = 8, p = 1: about 32 MiB and some 100 ms per hash (OWASP's scrypt minimum is N = 2^17 with r = 8, p = 1 for 128 MiB; 2^15 keeps four parallel sign-ins within 128 MiB). */
 const COST = Object.freeze({ N: 2 ** 15, r: 8, p: 1 })
@@ -34,6 +43,7 @@ export const DUMMY_PASSWORD_HASH = `scrypt$${COST.N}$${COST.r}$${COST.p}$${Buffe
 
 /** Why a new password is refused, or undefined when it may be set. Length in characters (code points), after NFC normalisation. */
 export function passwordRefusal (password: string): string | undefined {
+  if (password.length > PASSWORD_MAX_UNITS) return `a password has at most ${PASSWORD_MAX_LENGTH} characters`
   const length = [...normalise(password)].length
   if (length < PASSWORD_MIN_LENGTH) return `a password has at least ${PASSWORD_MIN_LENGTH} characters`
   if (length > PASSWORD_MAX_LENGTH) return `a password has at most ${PASSWORD_MAX_LENGTH} characters`
@@ -42,6 +52,8 @@ export function passwordRefusal (password: string): string | undefined {
 
 /** The stored form of a password: a fresh random salt each time, so two equal passwords never share a hash. */
 export async function hashPassword (password: string): Promise<string> {
+  // Callers check passwordRefusal first; this keeps an unchecked one off the event loop's NFC too.
+  if (password.length > PASSWORD_MAX_UNITS) throw new RangeError('password over the length bound')
   const salt = randomBytes(SALT_BYTES)
   const key = await derive(normalise(password), salt, KEY_BYTES, COST)
   return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64')}$${key.toString('base64')}`
@@ -51,8 +63,8 @@ export async function hashPassword (password: string): Promise<string> {
 export async function verifyPassword (stored: string, presented: string): Promise<boolean> {
   const parsed = parseHash(stored)
   if (parsed === undefined) return false
-  // Hashed anyway (against the dummy's cost) so an over-long password is not answered sooner.
-  const tooLong = [...normalise(presented)].length > PASSWORD_MAX_LENGTH
+  // Hashed anyway (against the dummy's cost) so an over-long password is not answered sooner; never normalised past PASSWORD_MAX_UNITS.
+  const tooLong = presented.length > PASSWORD_MAX_UNITS || [...normalise(presented)].length > PASSWORD_MAX_LENGTH
   const key = await derive(tooLong ? '' : normalise(presented), parsed.salt, parsed.key.length, parsed.cost)
   return !tooLong && timingSafeEqual(key, parsed.key)
 }

@@ -4,6 +4,7 @@ import { CONSOLE_ROUTE } from '../../access.js'
 import type { Authentication, Credential } from '../../authentication.js'
 import { ADMIN_STATUS } from '../../errors.js'
 import type { Principal } from '../../operators/operator.js'
+import { PASSWORD_MAX_UNITS } from '../../operators/password.js'
 import { beginSession } from '../begin-session.js'
 import { COOKIE_BASE, csrfMatches, newCsrfToken, SESSION_COOKIE } from '../security.js'
 import { SignInThrottle, type SignInRefusalCode } from '../sign-in-throttle.js'
@@ -12,6 +13,14 @@ import type { ConsolePage } from './index.js'
 /** The sign-in form's own CSRF token (no session yet): a cookie and a hidden field that must match (double submit). */
 const SIGN_IN_COOKIE = 'mqgate_console_sign_in'
 const SIGNED_OUT = { config: { access: 'console', signedOut: true } } as const
+/**
+ * The sign-in's body, in bytes: a token, a name and a password of the policy's
+ * 1024 characters (12 bytes each, percent-encoded, at worst) fit; a megabyte of
+ * combining marks does not reach a parser (413 ADMIN_ERR_TOO_LARGE).
+ */
+export const SIGN_IN_BODY_LIMIT = 16 * 1024
+/** A longer field (in UTF-16 units) is no token, name nor password of anybody: checked as an empty one, after the same scrypt. */
+const SIGN_IN_FIELD_MAX = PASSWORD_MAX_UNITS
 
 const NOT_TRIED: Readonly<Record<SignInRefusalCode, string>> = Object.freeze({
   ADMIN_ERR_SIGN_IN_BUSY: 'too many sign-ins from this address at once: wait for their answers, then try again',
@@ -41,7 +50,7 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
   app.get('/', CONSOLE_ROUTE, async (_request, reply) => context.redirect(reply, '/console/orgs'))
   app.get('/sign-in', SIGNED_OUT, async (_request, reply) => await form(reply, 200))
 
-  app.post<{ Body: SignInForm }>('/sign-in', SIGNED_OUT, async (request, reply) => {
+  app.post<{ Body: SignInForm }>('/sign-in', { ...SIGNED_OUT, bodyLimit: SIGN_IN_BODY_LIMIT }, async (request, reply) => {
     if (!csrfMatches(request.body?._csrf, request.cookies[SIGN_IN_COOKIE] ?? '')) {
       return await form(reply, 403, { code: 'ADMIN_ERR_CSRF', message: 'the sign-in form expired or came from elsewhere: try again' })
     }
@@ -84,11 +93,14 @@ export const signInPage: ConsolePage = ({ app, context, deps, whoOf }) => {
 async function signInOf (body: SignInForm, authentication: Authentication): Promise<{ principal: Principal, credential: Credential } | undefined> {
   if (body.password !== undefined) {
     // A repeated field arrives as an array: not a name or password, but still one scrypt so it is answered as late.
-    const name = typeof body.name === 'string' ? body.name.trim() : ''
-    const password = typeof body.password === 'string' ? body.password : ''
-    return await authentication.passwordSignIn(name, password)
+    return await authentication.passwordSignIn(fieldOf(body.name).trim(), fieldOf(body.password))
   }
-  const token = typeof body.token === 'string' ? body.token.trim() : ''
+  const token = fieldOf(body.token).trim()
   const principal = await authentication.principalOf(token)
   return principal === undefined ? undefined : { principal, credential: authentication.credentialOf(token) }
+}
+
+/** A field as one string of at most SIGN_IN_FIELD_MAX units, else '' (an array, a number, a megabyte). */
+function fieldOf (value: unknown): string {
+  return typeof value === 'string' && value.length <= SIGN_IN_FIELD_MAX ? value : ''
 }
