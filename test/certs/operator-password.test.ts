@@ -94,6 +94,15 @@ describe('operator passwords (admin API)', function () {
     assert.ok(stack.logs.find(l => l.event === 'audit' && l.action === 'operator.password-clear' && l.operator === 'alice'))
   })
 
+  it('refuses password changes beyond the process\'s 2 running and 8 waiting scrypts with 503 ADMIN_ERR_PASSWORD_BUSY, logged', async () => {
+    const answers = await Promise.all(Array.from({ length: 32 }, async () => await call(alice, 'PUT', '/operators/self/password', { password })))
+    const busy = answers.filter(a => a.status === 503)
+    assert.ok(busy.length > 0 && busy.length <= 32 - 10, answers.map(a => a.status).join(' '))
+    assert.ok(busy.every(a => a.body.error.code === 'ADMIN_ERR_PASSWORD_BUSY'))
+    assert.ok(answers.every(a => a.status === 503 || a.status === 200), answers.map(a => a.status).join(' '))
+    assert.equal(stack.logs.lines.filter(l => l.event === 'admin.refused' && l.code === 'ADMIN_ERR_PASSWORD_BUSY').length, busy.length)
+  })
+
   it('writes no password nor hash into any log line', () => {
     const text = stack.logs.text()
     for (const secret of [password, 'x'.repeat(11), 'scrypt$']) assert.ok(!text.includes(secret), `a log line holds ${secret}`)

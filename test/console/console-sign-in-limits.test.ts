@@ -11,7 +11,9 @@ import { httpsRequest } from '../support/stack.js'
  * script does; a browser adds nothing): one operator's sign-ins end its own
  * oldest session, never another's; an address signs in at most 30 times a
  * minute, runs at most 4 attempts at once, and cannot reset its failures'
- * delay with a success in between; the Live sessions table's polling does not
+ * delay with a success in between; one name's failures slow down every
+ * address; the process runs at most 2 password checks with 8 waiting; a body
+ * or password field too large is refused before it costs anything; the Live sessions table's polling does not
  * keep a session from idling out. Each test signs in from its own loopback
  * address, as the limits count per address.
  */
@@ -135,6 +137,28 @@ describe('web console: sign-in limits and session ends (HTTP)', function () {
     const account = await consoleRequest(gateway.admin.port, gateway.admin.caPem, 'POST', '/console/account/password', { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, body, '127.0.0.9')
     assert.equal(account.status, 413)
     assert.equal(codeOf(account), 'ADMIN_ERR_TOO_LARGE')
+  })
+
+  it('grows the delay of one name\'s password failures from different addresses, logged with both counts', async () => {
+    const froms = ['127.0.2.1', '127.0.2.2', '127.0.2.3']
+    for (const from of froms) assert.equal((await signIn({ name: 'vic-target', password: 'not the password at all' }, from)).status, 401)
+    assert.deepEqual(froms.map(from => linesFrom(from, 'console.sign-in-failed').map(l => [l.failures, l.nameFailures, l.delayMs])), [[[1, 1, 250]], [[1, 2, 500]], [[1, 3, 1000]]])
+    assert.ok(!gateway.logs.text().includes('vic-target'), 'a name typed reached the log')
+  })
+
+  it('refuses password sign-ins beyond the process\'s 2 running and 8 waiting scrypts with 503 ADMIN_ERR_PASSWORD_BUSY, logged, not counted as failures', async () => {
+    const froms = Array.from({ length: 32 }, (_, i) => `127.0.3.${i + 1}`)
+    const forms = await Promise.all(froms.map(async from => await consoleSignInForm(gateway.admin.port, gateway.admin.caPem, from)))
+    const answers = await Promise.all(froms.map(async (from, i) => await consoleSignInAttempt(gateway.admin.port, gateway.admin.caPem, { name: `guess${i}`, password: 'not the password at all' }, { from, form: forms[i] })))
+    const busy = answers.filter(a => a.status === 503)
+    assert.ok(busy.length > 0 && busy.length <= 32 - 10, answers.map(a => a.status).join(' '))
+    assert.ok(busy.every(a => codeOf(a) === 'ADMIN_ERR_PASSWORD_BUSY'))
+    assert.ok(answers.every(a => a.status === 503 || a.status === 401), answers.map(a => a.status).join(' '))
+    const lines = (event: string): any[] => gateway.logs.lines.filter(l => l.event === event && froms.includes(l.remoteAddress))
+    assert.equal(lines('console.sign-in-refused').filter(l => l.code === 'ADMIN_ERR_PASSWORD_BUSY' && l.method === 'password').length, busy.length)
+    assert.equal(lines('console.sign-in-failed').length, 32 - busy.length)
+    // Their places are free again.
+    assert.equal((await signIn({ name: 'vic', password: viewerPassword }, '127.0.3.200')).status, 303)
   })
 
   it('lets a session idle out while its Live sessions table polls, and keeps one whose pages are visited', async () => {

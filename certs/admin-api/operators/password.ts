@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { PASSWORD_GATE } from './password-gate.js'
 
 /**
  * An operator's console password: unlike a token (256 random bits, a fast
@@ -6,8 +7,9 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } 
  * as a slow, salted scrypt hash (RFC 7914) in a self-describing string,
  * `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>`, so the cost can be raised later
  * without making the stored ones unreadable. scrypt runs in libuv's thread
- * pool (the async form): a sign-in never blocks the event loop, and at most
- * the pool's size (4) run at once, which bounds the memory they take.
+ * pool (the async form): a sign-in never blocks the event loop; at most two
+ * run at once in the process (password-gate.ts: the pool's other threads stay
+ * free for file reads), which also bounds the memory they take.
  */
 
 /** Shorter is refused: length is what makes a password hard to guess (NIST SP 800-63B asks at least 8; we ask more). */
@@ -50,7 +52,7 @@ export function passwordRefusal (password: string): string | undefined {
   return undefined
 }
 
-/** The stored form of a password: a fresh random salt each time, so two equal passwords never share a hash. */
+/** The stored form of a password: a fresh random salt each time, so two equal passwords never share a hash. Throws ADMIN_ERR_PASSWORD_BUSY (password-gate.ts). */
 export async function hashPassword (password: string): Promise<string> {
   // Callers check passwordRefusal first; this keeps an unchecked one off the event loop's NFC too.
   if (password.length > PASSWORD_MAX_UNITS) throw new RangeError('password over the length bound')
@@ -59,7 +61,7 @@ export async function hashPassword (password: string): Promise<string> {
   return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64')}$${key.toString('base64')}`
 }
 
-/** Whether `presented` is the password of `stored`, compared in constant time; false for a malformed stored hash or an over-long password. */
+/** Whether `presented` is the password of `stored`, compared in constant time; false for a malformed stored hash or an over-long password. Throws ADMIN_ERR_PASSWORD_BUSY (password-gate.ts). */
 export async function verifyPassword (stored: string, presented: string): Promise<boolean> {
   const parsed = parseHash(stored)
   if (parsed === undefined) return false
@@ -102,9 +104,9 @@ function parseHash (stored: string): ParsedHash | undefined {
 async function derive (password: string, salt: Buffer, length: number, cost: { N: number, r: number, p: number }): Promise<Buffer> {
   // scrypt needs 128 * N * r bytes; Node's default maxmem (32 MiB) is exactly N = 2^15, r = 8, which it refuses: leave room.
   const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 }
-  return await new Promise((resolve, reject) => {
+  return await PASSWORD_GATE.run(async () => await new Promise((resolve, reject) => {
     scrypt(password, salt, length, options, (err, key) => { if (err === null) resolve(key); else reject(err) })
-  })
+  }))
 }
 
 /** The same password typed on two keyboards (composed or decomposed accents) is the same password. */

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
+import { AdminError } from '../../errors.js'
 import { beginSession } from '../begin-session.js'
 import { ApiRefusal, refusalOf, type PageContext } from '../page-context.js'
 import type { ConsolePage } from './index.js'
@@ -35,7 +36,8 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
     const who = whoOf(request)
     if (who.signedInWith === 'password') {
       // The old password's session just ended with the stored hash: continue in a new one, signed in by the new password.
-      const signedIn = await deps.authentication.passwordSignIn(who.principal.name, password)
+      // The process's password checks full (password-gate.ts): the password is set, this browser signs in again with it.
+      const signedIn = await deps.authentication.passwordSignIn(who.principal.name, password).catch(unlessBusy)
       if (signedIn !== undefined) await beginSession(request, reply, deps, signedIn.credential)
     }
     return context.redirect(reply, '/console/account')
@@ -47,6 +49,11 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
     // A session signed in by the cleared password has ended: the next page is the sign-in form.
     return context.redirect(reply, whoOf(request).signedInWith === 'password' ? '/console/sign-in' : '/console/account')
   })
+}
+
+function unlessBusy (err: unknown): undefined {
+  if (err instanceof AdminError && err.code === 'ADMIN_ERR_PASSWORD_BUSY') return undefined
+  throw err
 }
 
 type AccountRender = (request: FastifyRequest, reply: FastifyReply, extra?: Record<string, unknown>, status?: number) => Promise<FastifyReply>
