@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { adminCaFile } from '../../certs/index.js'
 import { OperatorAdmin } from '../../certs/admin-api/operators/operator-admin.js'
+import { hashToken } from '../../certs/admin-api/operators/operator.js'
 import { FileOperatorStore } from '../../certs/admin-api/operators/file-operator-store.js'
 import { createLogSink } from '../support/log-sink.js'
 import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
@@ -120,5 +121,25 @@ describe('operator passwords (admin API)', function () {
     const unknown = Math.min(await timed('nobody'), await timed('nobody'), await timed('nobody'))
     assert.ok(unknown >= known * 0.5, `unknown name ${unknown} ms, known ${known} ms`)
     assert.ok((await operators.authenticatePassword('alice', password))?.principal.name === 'alice')
+  })
+
+  it('answers GET /operators and bearer checks past records of the store no operator can have: skipped, logged once, no access widened', async () => {
+    const dir = path.join(stack.dataDir, 'admin', 'operators')
+    const token = `mqg_00000000000000e2_${'M'.repeat(43)}`
+    const planted = [
+      { id: '00000000000000e1', name: 'alice', role: 'viewer', orgs: ['demo'], tokenHash: 'e1'.repeat(32), revokedAt: '2030-02-01T00:00:00.000Z' },
+      { id: '00000000000000e2', name: 'mallory', role: 'viewer', orgs: 'demo-staging', tokenHash: hashToken(token), createdAt: '2030-01-01T00:00:00.000Z' },
+      { id: '00000000000000e3', name: 'notoken', role: 'viewer', orgs: ['demo'], createdAt: '2030-01-01T00:00:00.000Z' }
+    ]
+    for (const record of planted) writeFileSync(path.join(dir, `${record.id}.json`), JSON.stringify(record))
+    for (let i = 0; i < 2; i++) {
+      const listed = await call(ADMIN_TOKEN, 'GET', '/operators')
+      assert.equal(listed.status, 200, listed.text)
+      assert.deepEqual(listed.body.operators.map((o: any) => o.name), ['alice'])
+    }
+    assert.equal((await call(token, 'GET', '/orgs/demo')).status, 401)
+    assert.equal((await call(`mqg_00000000000000e3_${'M'.repeat(43)}`, 'GET', '/orgs/demo')).status, 401)
+    const skipped = stack.logs.lines.filter(l => l.event === 'operators.record-skipped')
+    assert.deepEqual(skipped.map(l => [l.recordId, l.problem.split(' ')[0]]).sort(), [['00000000000000e1', 'createdAt'], ['00000000000000e2', 'orgs'], ['00000000000000e3', 'tokenHash']])
   })
 })

@@ -71,6 +71,11 @@ export async function verifyPassword (stored: string, presented: string): Promis
   return !tooLong && timingSafeEqual(key, parsed.key)
 }
 
+/** Whether `stored` is a hash this module would check: the scrypt form, its cost within the bounds. */
+export function isPasswordHash (stored: string): boolean {
+  return parseHash(stored) !== undefined
+}
+
 /**
  * What a console session keeps of the stored hash it signed in against:
  * its SHA-256 (hex). A change or clearing of the password changes the
