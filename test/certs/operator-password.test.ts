@@ -104,6 +104,27 @@ describe('operator passwords (admin API)', function () {
     assert.equal(stack.logs.lines.filter(l => l.event === 'admin.refused' && l.code === 'ADMIN_ERR_PASSWORD_BUSY').length, busy.length)
   })
 
+  it('lets an admin clear another operator\'s password (DELETE /operators/:name/password), audited with the admin as actor; not a viewer', async () => {
+    assert.equal((await call(alice, 'PUT', '/operators/self/password', { password })).status, 200)
+    const bob = (await call(ADMIN_TOKEN, 'POST', '/operators', { name: 'bob', role: 'viewer', orgs: ['demo'] })).body.token
+    const refused = await call(bob, 'DELETE', '/operators/alice/password')
+    assert.equal(refused.status, 403)
+    assert.equal(refused.body.error.code, 'ADMIN_ERR_FORBIDDEN_ROLE')
+    assert.notEqual(recordOf('alice').passwordHash, undefined)
+    const cleared = await call(ADMIN_TOKEN, 'DELETE', '/operators/alice/password')
+    assert.equal(cleared.status, 200, cleared.text)
+    assert.deepEqual([cleared.body.name, cleared.body.password_set], ['alice', false])
+    assert.equal(recordOf('alice').passwordHash, undefined)
+    const audit = stack.logs.lines.filter(l => l.event === 'audit' && l.action === 'operator.password-clear' && l.operator === 'alice').at(-1)
+    assert.match(audit?.actor, /^admin@/)
+    assert.equal((await call(ADMIN_TOKEN, 'DELETE', '/operators/nobody/password')).body.error.code, 'ADMIN_ERR_OPERATOR_NOT_FOUND')
+    // The admin's own stays its own route: /operators/self/password is the caller's, and no operator may be named self.
+    assert.equal((await call(ADMIN_TOKEN, 'DELETE', '/operators/self/password')).body.error.code, 'ADMIN_ERR_BOOTSTRAP_NO_PASSWORD')
+    const self = await call(ADMIN_TOKEN, 'POST', '/operators', { name: 'self', role: 'viewer', orgs: ['demo'] })
+    assert.equal(self.status, 400)
+    assert.equal(self.body.error.code, 'ADMIN_ERR_OPERATOR_INVALID')
+  })
+
   it('writes no password nor hash into any log line', () => {
     const text = stack.logs.text()
     for (const secret of [password, 'x'.repeat(11), 'scrypt$']) assert.ok(!text.includes(secret), `a log line holds ${secret}`)
@@ -135,7 +156,7 @@ describe('operator passwords (admin API)', function () {
     for (let i = 0; i < 2; i++) {
       const listed = await call(ADMIN_TOKEN, 'GET', '/operators')
       assert.equal(listed.status, 200, listed.text)
-      assert.deepEqual(listed.body.operators.map((o: any) => o.name), ['alice'])
+      assert.deepEqual(listed.body.operators.map((o: any) => o.name), ['alice', 'bob'])
     }
     assert.equal((await call(token, 'GET', '/orgs/demo')).status, 401)
     assert.equal((await call(`mqg_00000000000000e3_${'M'.repeat(43)}`, 'GET', '/orgs/demo')).status, 401)

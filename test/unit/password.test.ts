@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { DUMMY_PASSWORD_HASH, hashPassword, PASSWORD_MAX_UNITS, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
+import { DUMMY_PASSWORD_HASH, hashPassword, isPasswordHash, PASSWORD_MAX_UNITS, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
 import { normalisedLengths } from '../support/normalise-spy.js'
 
 /** The console password's policy and its scrypt hash (certs/admin-api/operators/password.ts). */
@@ -71,6 +71,17 @@ describe('operator passwords (scrypt)', function () {
     const parts = stored.split('$')
     for (const bad of ['', 'sha256$abc', parts.slice(0, 5).join('$'), ['scrypt', String(2 ** 30), ...parts.slice(2)].join('$'), ['scrypt', '1000', ...parts.slice(2)].join('$')]) {
       assert.equal(await verifyPassword(bad, password), false, bad)
+    }
+  })
+
+  it('takes a stored cost up to N = 2^17, r = 16, p = 4 (256 MiB), and refuses any more without running it', () => {
+    const salt = Buffer.alloc(16, 1).toString('base64')
+    const key = Buffer.alloc(32, 2).toString('base64')
+    const hash = (N: number, r: number, p: number): string => `scrypt$${N}$${r}$${p}$${salt}$${key}`
+    assert.equal(isPasswordHash(hash(2 ** 15, 8, 1)), true)
+    assert.equal(isPasswordHash(hash(2 ** 17, 16, 4)), true)
+    for (const [N, r, p] of [[2 ** 18, 8, 1], [2 ** 20, 32, 1], [2 ** 17, 17, 1], [2 ** 15, 8, 5], [2 ** 15, 0, 1], [3 * 2 ** 14, 8, 1]]) {
+      assert.equal(isPasswordHash(hash(N, r, p)), false, `N=${N} r=${r} p=${p}`)
     }
   })
 
