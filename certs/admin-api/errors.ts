@@ -15,6 +15,7 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_OPERATOR_NOT_FOUND no active operator of that name (404)
  * ADMIN_ERR_OPERATOR_INVALID a name, role or organisation list an operator cannot have (400)
  * ADMIN_ERR_PASSWORD_WEAK   a password outside the policy: under 12 or over 1024 characters (400)
+ * ADMIN_ERR_PASSWORD_BUSY   2 password hashes or checks running and 8 waiting in this process: a console sign-in by password, a password change (503)
  * ADMIN_ERR_BOOTSTRAP_NO_PASSWORD the bootstrap token asked for its own password: it has no operator record to keep one (403)
  * ADMIN_ERR_PASSWORD_MISMATCH the console's account form: the password and its confirmation differ (400; the console's own check)
  * ADMIN_ERR_SESSION_NOT_FOUND no live MQTT session of that clientId in the organisation (404)
@@ -24,7 +25,7 @@ import type { Failure } from '../../http/error-handler.js'
  * ADMIN_ERR_SIGN_IN_RATE    a console sign-in after 30 successful ones of the same address within a minute (429)
  * ADMIN_ERR_NOT_FOUND       no such route (404)
  * ADMIN_ERR_BAD_REQUEST     a malformed request: bad JSON, a body or query outside the route's schema (400; another 4xx of fastify's keeps its status)
- * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit (413)
+ * ADMIN_ERR_TOO_LARGE       a body over the 1 MiB limit, or a console sign-in's over 16 KiB, the account page's password form over 32 KiB (413)
  * ADMIN_ERR_MEDIA_TYPE      a body in a content type the route does not read (415)
  * ADMIN_ERR_INTERNAL        anything unexpected: the cause is logged, never returned (500)
  */
@@ -37,6 +38,7 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_OPERATOR_NOT_FOUND'
   | 'ADMIN_ERR_OPERATOR_INVALID'
   | 'ADMIN_ERR_PASSWORD_WEAK'
+  | 'ADMIN_ERR_PASSWORD_BUSY'
   | 'ADMIN_ERR_BOOTSTRAP_NO_PASSWORD'
   | 'ADMIN_ERR_PASSWORD_MISMATCH'
   | 'ADMIN_ERR_SESSION_NOT_FOUND'
@@ -60,6 +62,7 @@ export const ADMIN_STATUS: Readonly<Record<AdminErrorCode, number>> = Object.fre
   ADMIN_ERR_OPERATOR_NOT_FOUND: 404,
   ADMIN_ERR_OPERATOR_INVALID: 400,
   ADMIN_ERR_PASSWORD_WEAK: 400,
+  ADMIN_ERR_PASSWORD_BUSY: 503,
   ADMIN_ERR_BOOTSTRAP_NO_PASSWORD: 403,
   ADMIN_ERR_PASSWORD_MISMATCH: 400,
   ADMIN_ERR_SESSION_NOT_FOUND: 404,

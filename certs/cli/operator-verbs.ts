@@ -28,11 +28,16 @@ export function registerOperatorVerbs (program: Command, ctx: CliContext): void 
     .action(async (name: string, options: ClientOptions) => {
       await runApi(ctx, options, async c => await c.request('POST', `/operators/${encodeURIComponent(name)}/rotate`), credentialText('rotated'))
     })
-  apiCommand(operator, 'password', 'set (or with --clear, clear) the console password of the operator whose token MQGATE_ADMIN_TOKEN holds: typed twice on a terminal, else the first line of stdin; never an argument. At least 12 characters')
+  apiCommand(operator, 'password', 'set (or with --clear, clear) the console password of the operator whose token MQGATE_ADMIN_TOKEN holds: typed twice on a terminal, else the first line of stdin; never an argument. At least 12 characters. An admin clears another operator\'s with --clear --name')
     .option('--clear', 'clear the password: the console then takes only the token')
-    .action(async (options: ClientOptions & { clear?: boolean }) => {
+    .option('--name <name>', 'with --clear, admins only: clear this operator\'s password instead (after a token leak: rotate its token, then this)')
+    .action(async (options: ClientOptions & { clear?: boolean, name?: string }, command: Command) => {
+      if (options.name !== undefined && options.clear !== true) command.error('--name needs --clear: an operator sets its own password, nobody else\'s', { exitCode: 2, code: 'mqgate.usage' })
+      // /operators/self/password is the caller's own: `--name self` would clear the admin's, not an operator's.
+      if (options.name === 'self') command.error('no operator is named self: to clear your own password, omit --name', { exitCode: 2, code: 'mqgate.usage' })
       if (options.clear === true) {
-        await runApi(ctx, options, async c => await c.request('DELETE', '/operators/self/password'), r => `cleared the password of operator ${String(r.name)}`)
+        const route = options.name === undefined ? '/operators/self/password' : `/operators/${encodeURIComponent(options.name)}/password`
+        await runApi(ctx, options, async c => await c.request('DELETE', route), r => `cleared the password of operator ${String(r.name)}`)
         return
       }
       const password = await readNewPassword(process.stdin, text => process.stderr.write(text))

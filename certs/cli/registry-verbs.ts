@@ -69,7 +69,8 @@ async function using (ctx: CliContext & { env: { REDIS_URL?: string } }, options
   const dataDir = path.resolve(options.dataDir ?? ctx.env.MQGATE_DATA_DIR ?? './data')
   // A one-shot command: two retries, and failures reported by the command that met them.
   const registry = openRegistryStore({ dataDir, redisUrl: url, maxRetriesPerRequest: 2 })
-  const operators = openOperatorStore({ dataDir, redisUrl: url, maxRetriesPerRequest: 2 })
+  // A record no operator can have is left out of a backup (a restore would refuse it), and said so.
+  const operators = openOperatorStore({ dataDir, redisUrl: url, maxRetriesPerRequest: 2, onInvalid: (id, problem) => process.stderr.write(`operator record ${JSON.stringify(id.slice(0, 64))} skipped: ${problem}\n`) })
   try {
     await work({ registry, operators })
   } finally {

@@ -1,4 +1,4 @@
-import { crlDeadlinesOf, ensureAdminCredentials, expiriesOf, openConsoleSessionStore, openOperatorStore, startAdminApi } from '../../certs/index.js'
+import { crlDeadlinesOf, ensureAdminCredentials, expiriesOf, logInvalidRecords, openConsoleSessionStore, openOperatorStore, startAdminApi } from '../../certs/index.js'
 import { readingAdminRoutes } from '../../bridge/index.js'
 import { observabilityRoutes } from '../../metrics/index.js'
 import type { Part, ProcessOptions } from './context.js'
@@ -31,7 +31,7 @@ export function adminPart (options: ProcessOptions): Part {
       })
     }
     // On the registry's backend: operators revoked through one process are refused by all at once.
-    const operators = openOperatorStore({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl })
+    const operators = openOperatorStore({ dataDir: cfg.dataDir, redisUrl: cfg.redisUrl, onInvalid: logInvalidRecords(log) })
     onClose(async () => await operators.close())
     // Beside the operators: with Redis, every worker of `start --workers` knows every console session.
     const sessions = openConsoleSessionStore({ redisUrl: cfg.redisUrl, idleMs: cfg.admin.console.idleMs })

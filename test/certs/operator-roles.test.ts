@@ -57,6 +57,7 @@ const EXPECTED: Readonly<Record<string, 'org' | 'admin' | 'org-list' | 'self' | 
   'GET /operators': 'admin',
   'DELETE /operators/:name': 'admin',
   'POST /operators/:name/rotate': 'admin',
+  'DELETE /operators/:name/password': 'admin',
   'GET /operators/self': 'self',
   'PUT /operators/self/password': 'self',
   'DELETE /operators/self/password': 'self',

@@ -63,6 +63,21 @@ describe('mqgate operator', function () {
     const help = await mqgateCli(['operator', 'password', '--help'], admin)
     assert.match(help.stdout, /first line of\s+stdin/)
     assert.match(help.stdout, /--clear/)
+    assert.match(help.stdout, /--name <name>/)
+  })
+
+  it('lets an admin clear another operator\'s password with --clear --name, and refuses --name alone', async () => {
+    const created = JSON.parse((await mqgateCli(['operator', 'create', 'dave', '--role', 'viewer', '--org', 'demo', '--json'], admin)).stdout)
+    assertExitedZero(await mqgateCli(['operator', 'password'], { ...admin, token: created.token }, 'a long enough passphrase\n'))
+    const alone = await mqgateCli(['operator', 'password', '--name', 'dave'], admin, 'a long enough passphrase\n')
+    assert.equal(alone.status, 2)
+    assert.match(alone.stderr, /--name needs --clear/)
+    const viewer = await mqgateCli(['operator', 'password', '--clear', '--name', 'dave'], { ...admin, token: created.token })
+    assert.match(viewer.stderr, /ADMIN_ERR_FORBIDDEN_ROLE/)
+    const cleared = await mqgateCli(['operator', 'password', '--clear', '--name', 'dave', '--json'], admin)
+    assertExitedZero(cleared)
+    assert.deepEqual([JSON.parse(cleared.stdout).name, JSON.parse(cleared.stdout).password_set], ['dave', false])
+    assert.ok(stack.logs.find(l => l.event === 'audit' && l.action === 'operator.password-clear' && l.operator === 'dave' && /^admin@/.test(l.actor)))
   })
 
   it('explains the verbs in --help', async () => {

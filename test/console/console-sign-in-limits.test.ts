@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { PASSWORD_MAX_UNITS } from '../../certs/admin-api/operators/password.js'
 import { consoleRequest, consoleSignInAttempt, consoleSignInForm, sessionCookieOf, type ConsoleAnswer } from '../support/console-http.js'
 import { startTestGateway, type TestGateway } from '../support/gateway.js'
+import { normalisedLengths } from '../support/normalise-spy.js'
 import { httpsRequest } from '../support/stack.js'
 
 /**
@@ -9,7 +11,9 @@ import { httpsRequest } from '../support/stack.js'
  * script does; a browser adds nothing): one operator's sign-ins end its own
  * oldest session, never another's; an address signs in at most 30 times a
  * minute, runs at most 4 attempts at once, and cannot reset its failures'
- * delay with a success in between; the Live sessions table's polling does not
+ * delay with a success in between; one name's failures slow down every
+ * address; the process runs at most 2 password checks with 8 waiting; a body
+ * or password field too large is refused before it costs anything; the Live sessions table's polling does not
  * keep a session from idling out. Each test signs in from its own loopback
  * address, as the limits count per address.
  */
@@ -107,6 +111,54 @@ describe('web console: sign-in limits and session ends (HTTP)', function () {
     assert.equal(linesFrom(from, 'console.sign-in-refused').filter(l => l.code === 'ADMIN_ERR_SIGN_IN_BUSY').length, 4)
     // Answered, they free their places.
     assert.equal((await signIn({ token: viewerToken }, from)).status, 303)
+  })
+
+  it('refuses a sign-in body over 16 KiB and an account password form over 32 KiB unread (413 ADMIN_ERR_TOO_LARGE), and never normalises a password field over 4096 units', async () => {
+    const from = '127.0.0.8'
+    const marks = (count: number): string => 'a' + '\u0301\u0316'.repeat(count / 2)
+    const postJson = async (fields: Record<string, string>): Promise<ConsoleAnswer> => {
+      const form = await consoleSignInForm(gateway.admin.port, gateway.admin.caPem, from)
+      return await consoleRequest(gateway.admin.port, gateway.admin.caPem, 'POST', '/console/sign-in', { cookie: form.cookie, 'content-type': 'application/json' }, JSON.stringify({ _csrf: form.token, ...fields }), from)
+    }
+    // 300 KB of combining marks (NFC reorders them in quadratic time: seconds of a blocked event loop), and a page asked for meanwhile.
+    const [large, meanwhile] = await Promise.all([postJson({ name: 'vic', password: marks(150_000) }), consoleSignInForm(gateway.admin.port, gateway.admin.caPem, '127.0.0.9')])
+    assert.equal(large.status, 413, large.text.slice(0, 300))
+    assert.equal(codeOf(large), 'ADMIN_ERR_TOO_LARGE')
+    assert.notEqual(meanwhile.token, '')
+    // Under the body limit (12 KB as JSON) but over the field bound: refused as any wrong password, never normalised.
+    let answer: ConsoleAnswer | undefined
+    const lengths = await normalisedLengths(async () => { answer = await postJson({ name: 'vic', password: marks(6000) }) })
+    assert.equal(answer?.status, 401)
+    assert.equal(codeOf(answer as ConsoleAnswer), 'ADMIN_ERR_UNAUTHORIZED')
+    assert.ok(lengths.every(length => length <= PASSWORD_MAX_UNITS), `normalised ${Math.max(...lengths)} units`)
+    // The account page's password form: twice the policy's longest password fits in its 32 KiB, 48 KB are not read.
+    const session = sessionCookieOf((await signIn({ token: viewerToken }, '127.0.0.9')).cookies)
+    const body = new URLSearchParams({ password: marks(4000), confirm: marks(4000) }).toString()
+    const account = await consoleRequest(gateway.admin.port, gateway.admin.caPem, 'POST', '/console/account/password', { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, body, '127.0.0.9')
+    assert.equal(account.status, 413)
+    assert.equal(codeOf(account), 'ADMIN_ERR_TOO_LARGE')
+  })
+
+  it('grows the delay of one name\'s password failures from different addresses, logged with both counts', async () => {
+    const froms = ['127.0.2.1', '127.0.2.2', '127.0.2.3']
+    for (const from of froms) assert.equal((await signIn({ name: 'vic-target', password: 'not the password at all' }, from)).status, 401)
+    assert.deepEqual(froms.map(from => linesFrom(from, 'console.sign-in-failed').map(l => [l.failures, l.nameFailures, l.delayMs])), [[[1, 1, 250]], [[1, 2, 500]], [[1, 3, 1000]]])
+    assert.ok(!gateway.logs.text().includes('vic-target'), 'a name typed reached the log')
+  })
+
+  it('refuses password sign-ins beyond the process\'s 2 running and 8 waiting scrypts with 503 ADMIN_ERR_PASSWORD_BUSY, logged, not counted as failures', async () => {
+    const froms = Array.from({ length: 32 }, (_, i) => `127.0.3.${i + 1}`)
+    const forms = await Promise.all(froms.map(async from => await consoleSignInForm(gateway.admin.port, gateway.admin.caPem, from)))
+    const answers = await Promise.all(froms.map(async (from, i) => await consoleSignInAttempt(gateway.admin.port, gateway.admin.caPem, { name: `guess${i}`, password: 'not the password at all' }, { from, form: forms[i] })))
+    const busy = answers.filter(a => a.status === 503)
+    assert.ok(busy.length > 0 && busy.length <= 32 - 10, answers.map(a => a.status).join(' '))
+    assert.ok(busy.every(a => codeOf(a) === 'ADMIN_ERR_PASSWORD_BUSY'))
+    assert.ok(answers.every(a => a.status === 503 || a.status === 401), answers.map(a => a.status).join(' '))
+    const lines = (event: string): any[] => gateway.logs.lines.filter(l => l.event === event && froms.includes(l.remoteAddress))
+    assert.equal(lines('console.sign-in-refused').filter(l => l.code === 'ADMIN_ERR_PASSWORD_BUSY' && l.method === 'password').length, busy.length)
+    assert.equal(lines('console.sign-in-failed').length, 32 - busy.length)
+    // Their places are free again.
+    assert.equal((await signIn({ name: 'vic', password: viewerPassword }, '127.0.3.200')).status, 303)
   })
 
   it('lets a session idle out while its Live sessions table polls, and keeps one whose pages are visited', async () => {

@@ -1,6 +1,6 @@
 import { startBroker, type BrokerObserver, type RunningBroker } from '../../broker/index.js'
 import { BROKER_DEFAULTS, type BrokerLimits } from '../../broker/config.js'
-import { ensureAdminCredentials, managedCaOf, openOperatorStore, openRegistry, startAdminApi, type OrgRegistry, type RoutePlugin } from '../../certs/index.js'
+import { ensureAdminCredentials, logInvalidRecords, managedCaOf, openOperatorStore, openRegistry, startAdminApi, type OrgRegistry, type RoutePlugin } from '../../certs/index.js'
 import { testKeyRing } from './kek.js'
 import { createLogSink, type LogSink } from './log-sink.js'
 import { managedCaKeyOf, mintProfiled, type TestCert } from './pki.js'
@@ -66,7 +66,7 @@ export async function startTestGateway (options: TestGatewayOptions = {}): Promi
     redisUrl: options.redisUrl,
     limits: { ...BROKER_DEFAULTS.limits, ...options.limits }
   }, { registry, log: logs.logger, observer: options.observer })
-  const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl })
+  const operators = openOperatorStore({ dataDir, redisUrl: options.redisUrl, onInvalid: logInvalidRecords(logs.logger) })
   const admin = await startAdminApi({ port: 0, host: '127.0.0.1', token: credentials.token, tls: credentials, ...(options.consoleIdleMs === undefined ? {} : { console: { idleMs: options.consoleIdleMs } }) }, { registry, log: logs.logger, operators, liveSessions: broker.sessions, extraRoutes: options.adminRoutes })
   return {
     port: broker.port,

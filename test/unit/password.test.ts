@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { DUMMY_PASSWORD_HASH, hashPassword, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
+import { DUMMY_PASSWORD_HASH, hashPassword, isPasswordHash, PASSWORD_MAX_UNITS, passwordDigestMatches, passwordHashDigest, passwordRefusal, verifyPassword } from '../../certs/admin-api/operators/password.js'
+import { normalisedLengths } from '../support/normalise-spy.js'
 
 /** The console password's policy and its scrypt hash (certs/admin-api/operators/password.ts). */
 describe('operator passwords (scrypt)', function () {
@@ -16,6 +17,22 @@ describe('operator passwords (scrypt)', function () {
     { name: 'the empty password is refused', input: '', refused: true }
   ]
   for (const c of policy) it(c.name, () => assert.equal(passwordRefusal(c.input) !== undefined, c.refused))
+
+  it('never normalises a presented or new password longer than 4096 UTF-16 units (NFC is quadratic on combining marks)', async () => {
+    const marks = 'a' + '\u0301\u0316'.repeat(150_000)
+    const stored = await hashPassword(password)
+    let verified: boolean | undefined
+    const lengths = await normalisedLengths(async () => {
+      verified = await verifyPassword(stored, marks)
+      assert.match(passwordRefusal(marks) ?? '', /at most 1024 characters/)
+      assert.match(passwordRefusal('a'.repeat(PASSWORD_MAX_UNITS + 1)) ?? '', /at most 1024 characters/)
+    })
+    assert.equal(verified, false)
+    assert.ok(lengths.every(length => length <= PASSWORD_MAX_UNITS), `normalised ${Math.max(...lengths)} units`)
+    // At the bound it is normalised, and a decomposed password of 1024 characters is still one.
+    assert.equal(passwordRefusal('e\u0301'.repeat(1024)), undefined)
+    assert.equal((await normalisedLengths(async () => passwordRefusal('a'.repeat(PASSWORD_MAX_UNITS)))).length, 1)
+  })
 
   it('keeps a self-describing scrypt string with its cost, a 16-byte salt and a 32-byte hash', async () => {
     const stored = await hashPassword(password)
@@ -54,6 +71,17 @@ describe('operator passwords (scrypt)', function () {
     const parts = stored.split('$')
     for (const bad of ['', 'sha256$abc', parts.slice(0, 5).join('$'), ['scrypt', String(2 ** 30), ...parts.slice(2)].join('$'), ['scrypt', '1000', ...parts.slice(2)].join('$')]) {
       assert.equal(await verifyPassword(bad, password), false, bad)
+    }
+  })
+
+  it('takes a stored cost up to N = 2^17, r = 16, p = 4 (256 MiB), and refuses any more without running it', () => {
+    const salt = Buffer.alloc(16, 1).toString('base64')
+    const key = Buffer.alloc(32, 2).toString('base64')
+    const hash = (N: number, r: number, p: number): string => `scrypt$${N}$${r}$${p}$${salt}$${key}`
+    assert.equal(isPasswordHash(hash(2 ** 15, 8, 1)), true)
+    assert.equal(isPasswordHash(hash(2 ** 17, 16, 4)), true)
+    for (const [N, r, p] of [[2 ** 18, 8, 1], [2 ** 20, 32, 1], [2 ** 17, 17, 1], [2 ** 15, 8, 5], [2 ** 15, 0, 1], [3 * 2 ** 14, 8, 1]]) {
+      assert.equal(isPasswordHash(hash(N, r, p)), false, `N=${N} r=${r} p=${p}`)
     }
   })
 

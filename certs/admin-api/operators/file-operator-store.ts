@@ -3,6 +3,7 @@ import { link, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from '../../atomic-file.js'
 import { isOperatorName, type OperatorRecord } from './operator.js'
+import { checkedRecord, type InvalidRecordReport } from './operator-record.js'
 import { ID_PATTERN, isOperatorId, storeError, type OperatorStore } from './operator-store.js'
 
 /**
@@ -13,19 +14,21 @@ import { ID_PATTERN, isOperatorId, storeError, type OperatorStore } from './oper
  * processes. A release reads, compares and unlinks, which is not: two
  * processes freeing the same stale claim at once could free a fresh one. On
  * the file store one process runs the admin API (`--workers` needs Redis).
+ * A file that is not a valid record under its own id (edited by hand, cut
+ * short) is skipped and reported (operator-record.ts), never answered.
  */
 export class FileOperatorStore implements OperatorStore {
   private readonly dir: string
   private readonly namesDir: string
 
-  constructor (dataDir: string) {
+  constructor (dataDir: string, private readonly onInvalid?: InvalidRecordReport) {
     this.dir = path.join(dataDir, 'admin', 'operators')
     this.namesDir = path.join(dataDir, 'admin', 'operator-names')
   }
 
   async get (id: string): Promise<OperatorRecord | undefined> {
     if (!ID_PATTERN.test(id)) return undefined
-    return await readRecord(path.join(this.dir, `${id}.json`))
+    return await this.readRecord(id)
   }
 
   async list (): Promise<OperatorRecord[]> {
@@ -33,7 +36,7 @@ export class FileOperatorStore implements OperatorStore {
       if (err?.code === 'ENOENT') return [] as string[]
       throw storeError(err)
     })
-    const records = await Promise.all(names.filter(n => n.endsWith('.json')).map(async n => await readRecord(path.join(this.dir, n))))
+    const records = await Promise.all(names.filter(n => n.endsWith('.json')).map(async n => await this.readRecord(n.slice(0, -'.json'.length))))
     return records.filter((r): r is OperatorRecord => r !== undefined)
   }
 
@@ -89,18 +92,18 @@ export class FileOperatorStore implements OperatorStore {
 
   async close (): Promise<void> {}
 
+  private async readRecord (id: string): Promise<OperatorRecord | undefined> {
+    try {
+      return checkedRecord(id, await readFile(path.join(this.dir, `${id}.json`), 'utf8'), this.onInvalid)
+    } catch (err: any) {
+      if (err?.code === 'ENOENT') return undefined
+      throw storeError(err)
+    }
+  }
+
   private nameFile (name: string): string {
     // The admin checks names first; this keeps any other caller inside the directory.
     if (!isOperatorName(name)) throw storeError(new Error('not an operator name'))
     return path.join(this.namesDir, name)
-  }
-}
-
-async function readRecord (file: string): Promise<OperatorRecord | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as OperatorRecord
-  } catch (err: any) {
-    if (err?.code === 'ENOENT') return undefined
-    throw storeError(err)
   }
 }

@@ -108,13 +108,17 @@ export class OperatorAdmin {
     if (refusal !== undefined) throw new AdminError('ADMIN_ERR_PASSWORD_WEAK', refusal)
     // Hashed before taking the turn: scrypt's 100 ms need not hold up other operator changes.
     const passwordHash = password === undefined ? undefined : await hashPassword(password)
-    return await this.inTurn(async () => {
-      const current = withoutPassword(await this.require(who.name))
-      const record = passwordHash === undefined ? current : { ...current, passwordHash, passwordSetAt: new Date().toISOString() }
-      await this.store.put(record)
-      this.audit(actor, passwordHash === undefined ? 'operator.password-clear' : 'operator.password-set', record)
-      return record
-    })
+    return await this.writePassword(who.name, passwordHash, actor)
+  }
+
+  /**
+   * An admin clears another operator's password (`DELETE
+   * /operators/:name/password`): after a token leak, rotating the token leaves
+   * whatever password the token's holder set; this ends it, and the console
+   * sessions signed in with it, without revoking the operator.
+   */
+  async clearPassword (name: string, actor: string): Promise<OperatorRecord> {
+    return await this.writePassword(name, undefined, actor)
   }
 
   /**
@@ -138,8 +142,20 @@ export class OperatorAdmin {
     return passwordDigestMatches(record.passwordHash, passwordDigest) ? principalOf(record) : undefined
   }
 
+  private async writePassword (name: string, passwordHash: string | undefined, actor: string): Promise<OperatorRecord> {
+    return await this.inTurn(async () => {
+      const current = withoutPassword(await this.require(name))
+      const record = passwordHash === undefined ? current : { ...current, passwordHash, passwordSetAt: new Date().toISOString() }
+      await this.store.put(record)
+      this.audit(actor, passwordHash === undefined ? 'operator.password-clear' : 'operator.password-set', record)
+      return record
+    })
+  }
+
   private validate (name: string, role: string, orgs: readonly string[]): { role: Role, orgs: string[] } {
     if (!isOperatorName(name)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', 'an operator name is 1-64 letters, digits, . _ @ -, starting with a letter or digit')
+    // /operators/self/... are the caller's own routes: an operator of that name could not be reached by /operators/:name/... .
+    if (name === RESERVED_NAME) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', `the operator name ${RESERVED_NAME} is reserved: /operators/${RESERVED_NAME} is the caller's own record`)
     if (!(ROLES as readonly string[]).includes(role)) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', `role must be one of ${ROLES.join(', ')}`)
     const unique = [...new Set(orgs)].sort()
     if (role === 'admin' && unique.length > 0) throw new AdminError('ADMIN_ERR_OPERATOR_INVALID', 'an admin has every organisation: give no --org')
@@ -166,6 +182,9 @@ export class OperatorAdmin {
     return await result
   }
 }
+
+/** The name the self routes hold in /operators/:name's place. */
+const RESERVED_NAME = 'self'
 
 function withoutPassword (record: OperatorRecord): OperatorRecord {
   const { passwordHash, passwordSetAt, ...rest } = record

@@ -1,6 +1,7 @@
 import { CertsError } from '../../errors.js'
 import type { OperatorRecord } from './operator.js'
-import { isOperatorId, type OperatorStore } from './operator-store.js'
+import { operatorRecordProblem } from './operator-record.js'
+import type { OperatorStore } from './operator-store.js'
 
 /**
  * The operators in `mqgate registry backup|restore` (the verb composes them
@@ -14,14 +15,33 @@ export async function backupOperators (store: OperatorStore): Promise<OperatorRe
   return (await store.list()).sort((a, b) => a.id.localeCompare(b.id))
 }
 
-/** The backup's `operators`, checked as far as the store needs: an object with an operator id and a name. */
-export function operatorsOfBackup (operators: readonly unknown[] | undefined): OperatorRecord[] {
-  for (const record of operators ?? []) {
-    if (typeof record !== 'object' || record === null || !isOperatorId((record as any).id) || typeof (record as any).name !== 'string') {
-      throw new CertsError('CERTS_ERR_BACKUP_INVALID', 'an operator of the backup has no valid id or name')
-    }
+/**
+ * The backup's `operators`, each checked as a record an operator can have
+ * (operator-record.ts: a malformed one broke the API after the restore, or
+ * widened a viewer's organisations), with no id twice and no name held by two
+ * active records; a refusal (CERTS_ERR_BACKUP_INVALID) names the record's
+ * index in the file and the field, never a value.
+ */
+export function operatorsOfBackup (operators: unknown): OperatorRecord[] {
+  if (operators === undefined) return []
+  if (!Array.isArray(operators)) throw invalid('the backup\'s operators are not a list')
+  const ids = new Set<string>()
+  const activeNames = new Set<string>()
+  for (const [index, record] of operators.entries()) {
+    const problem = operatorRecordProblem(record)
+    if (problem !== undefined) throw invalid(`operator #${index} of the backup: ${problem}`)
+    const { id, name, revokedAt } = record as OperatorRecord
+    if (ids.has(id)) throw invalid(`operator #${index} of the backup: its id is an earlier operator's`)
+    ids.add(id)
+    if (revokedAt !== undefined) continue
+    if (activeNames.has(name)) throw invalid(`operator #${index} of the backup: its name is an earlier active operator's`)
+    activeNames.add(name)
   }
-  return (operators ?? []) as OperatorRecord[]
+  return operators as OperatorRecord[]
+}
+
+function invalid (message: string): CertsError {
+  return new CertsError('CERTS_ERR_BACKUP_INVALID', message)
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { PASSWORD_GATE } from './password-gate.js'
 
 /**
  * An operator's console password: unlike a token (256 random bits, a fast
@@ -6,23 +7,38 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } 
  * as a slow, salted scrypt hash (RFC 7914) in a self-describing string,
  * `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>`, so the cost can be raised later
  * without making the stored ones unreadable. scrypt runs in libuv's thread
- * pool (the async form): a sign-in never blocks the event loop, and at most
- * the pool's size (4) run at once, which bounds the memory they take.
+ * pool (the async form): a sign-in never blocks the event loop; at most two
+ * run at once in the process (password-gate.ts: the pool's other threads stay
+ * free for file reads), which also bounds the memory they take.
  */
 
 /** Shorter is refused: length is what makes a password hard to guess (NIST SP 800-63B asks at least 8; we ask more). */
 export const PASSWORD_MIN_LENGTH = 12
 /** Longer is refused before hashing: a bound on the work one request can ask for. */
 export const PASSWORD_MAX_LENGTH = 1024
+/**
+ * Longer, in UTF-16 units, is refused before it is even normalised: NFC
+ * reorders a run of combining marks in quadratic time on the event loop (a
+ * 320 KB run of alternating classes held it 8.5 s), so only what could still
+ * normalise to PASSWORD_MAX_LENGTH characters is normalised (a character
+ * decomposes into at most 4 code points in practice; 4096 units take some 5 ms
+ * at worst).
+ */
+export const PASSWORD_MAX_UNITS = 4 * PASSWORD_MAX_LENGTH
 
 /** N = 2^15, r = 8, p = 1: about 32 MiB and some 100 ms per hash (OWASP's scrypt minimum is N = 2^17 with r = 8, p = 1 for 128 MiB; 2^15 keeps four parallel sign-ins within 128 MiB). */
 const COST = Object.freeze({ N: 2 ** 15, r: 8, p: 1 })
 const SALT_BYTES = 16
 const KEY_BYTES = 32
-/** Bounds on what a stored hash may ask for: a record altered to ask for gigabytes is refused, not run. */
-const MAX_N = 2 ** 20
-const MAX_R = 32
-const MAX_P = 16
+/**
+ * Bounds on what a stored hash may ask for: a record altered to ask for
+ * gigabytes is refused, not run. At most 128 * N * r = 256 MiB a check (p
+ * runs in turn, not at once, so it costs time, not memory: at most some 3 s),
+ * and the gate runs two at once; OWASP's strongest scrypt setting fits.
+ */
+const MAX_N = 2 ** 17
+const MAX_R = 16
+const MAX_P = 4
 const HASH_PATTERN = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/
 
 /**
@@ -34,27 +50,35 @@ export const DUMMY_PASSWORD_HASH = `scrypt$${COST.N}$${COST.r}$${COST.p}$${Buffe
 
 /** Why a new password is refused, or undefined when it may be set. Length in characters (code points), after NFC normalisation. */
 export function passwordRefusal (password: string): string | undefined {
+  if (password.length > PASSWORD_MAX_UNITS) return `a password has at most ${PASSWORD_MAX_LENGTH} characters`
   const length = [...normalise(password)].length
   if (length < PASSWORD_MIN_LENGTH) return `a password has at least ${PASSWORD_MIN_LENGTH} characters`
   if (length > PASSWORD_MAX_LENGTH) return `a password has at most ${PASSWORD_MAX_LENGTH} characters`
   return undefined
 }
 
-/** The stored form of a password: a fresh random salt each time, so two equal passwords never share a hash. */
+/** The stored form of a password: a fresh random salt each time, so two equal passwords never share a hash. Throws ADMIN_ERR_PASSWORD_BUSY (password-gate.ts). */
 export async function hashPassword (password: string): Promise<string> {
+  // Callers check passwordRefusal first; this keeps an unchecked one off the event loop's NFC too.
+  if (password.length > PASSWORD_MAX_UNITS) throw new RangeError('password over the length bound')
   const salt = randomBytes(SALT_BYTES)
   const key = await derive(normalise(password), salt, KEY_BYTES, COST)
   return `scrypt$${COST.N}$${COST.r}$${COST.p}$${salt.toString('base64')}$${key.toString('base64')}`
 }
 
-/** Whether `presented` is the password of `stored`, compared in constant time; false for a malformed stored hash or an over-long password. */
+/** Whether `presented` is the password of `stored`, compared in constant time; false for a malformed stored hash or an over-long password. Throws ADMIN_ERR_PASSWORD_BUSY (password-gate.ts). */
 export async function verifyPassword (stored: string, presented: string): Promise<boolean> {
   const parsed = parseHash(stored)
   if (parsed === undefined) return false
-  // Hashed anyway (against the dummy's cost) so an over-long password is not answered sooner.
-  const tooLong = [...normalise(presented)].length > PASSWORD_MAX_LENGTH
+  // Hashed anyway (against the dummy's cost) so an over-long password is not answered sooner; never normalised past PASSWORD_MAX_UNITS.
+  const tooLong = presented.length > PASSWORD_MAX_UNITS || [...normalise(presented)].length > PASSWORD_MAX_LENGTH
   const key = await derive(tooLong ? '' : normalise(presented), parsed.salt, parsed.key.length, parsed.cost)
   return !tooLong && timingSafeEqual(key, parsed.key)
+}
+
+/** Whether `stored` is a hash this module would check: the scrypt form, its cost within the bounds. */
+export function isPasswordHash (stored: string): boolean {
+  return parseHash(stored) !== undefined
 }
 
 /**
@@ -90,9 +114,9 @@ function parseHash (stored: string): ParsedHash | undefined {
 async function derive (password: string, salt: Buffer, length: number, cost: { N: number, r: number, p: number }): Promise<Buffer> {
   // scrypt needs 128 * N * r bytes; Node's default maxmem (32 MiB) is exactly N = 2^15, r = 8, which it refuses: leave room.
   const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 }
-  return await new Promise((resolve, reject) => {
+  return await PASSWORD_GATE.run(async () => await new Promise((resolve, reject) => {
     scrypt(password, salt, length, options, (err, key) => { if (err === null) resolve(key); else reject(err) })
-  })
+  }))
 }
 
 /** The same password typed on two keyboards (composed or decomposed accents) is the same password. */

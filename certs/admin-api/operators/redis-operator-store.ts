@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { OperatorRecord } from './operator.js'
+import { checkedRecord, type InvalidRecordReport } from './operator-record.js'
 import { ID_PATTERN, storeError, type OperatorStore } from './operator-store.js'
 
 const OPERATORS_KEY = 'mqgate:operators'
@@ -7,19 +8,23 @@ const NAMES_KEY = 'mqgate:operator-names'
 /** Compare and delete in one step: HDEL only while the name still holds this id. */
 const RELEASE_SCRIPT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
 
-/** One hash, `mqgate:operators`: field id, value the record's JSON; the name index `mqgate:operator-names`: field name, value id. */
+/**
+ * One hash, `mqgate:operators`: field id, value the record's JSON; the name
+ * index `mqgate:operator-names`: field name, value id. A value that is not a
+ * valid record under its field's id is skipped and reported (operator-record.ts).
+ */
 export class RedisOperatorStore implements OperatorStore {
-  constructor (private readonly redis: Redis) {}
+  constructor (private readonly redis: Redis, private readonly onInvalid?: InvalidRecordReport) {}
 
   async get (id: string): Promise<OperatorRecord | undefined> {
     if (!ID_PATTERN.test(id)) return undefined
     const json = await this.call(async () => await this.redis.hget(OPERATORS_KEY, id))
-    return json === null ? undefined : JSON.parse(json)
+    return json === null ? undefined : checkedRecord(id, json, this.onInvalid)
   }
 
   async list (): Promise<OperatorRecord[]> {
     const fields = await this.call(async () => await this.redis.hgetall(OPERATORS_KEY))
-    return Object.values(fields).map(json => JSON.parse(json) as OperatorRecord)
+    return Object.entries(fields).flatMap(([id, json]) => checkedRecord(id, json, this.onInvalid) ?? [])
   }
 
   async put (record: OperatorRecord): Promise<void> {

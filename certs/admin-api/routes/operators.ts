@@ -5,8 +5,9 @@ import { operatorView } from '../operators/operator.js'
 import type { OperatorAdmin } from '../operators/operator-admin.js'
 
 /**
- * `operator create|list|revoke|rotate`: admins only. Create and rotate answer
- * `{name, role, orgs, token}`, the one time the token is shown.
+ * `operator create|list|revoke|rotate`, and `operator password --clear
+ * --name`: admins only. Create and rotate answer `{name, role, orgs, token}`,
+ * the one time the token is shown.
  */
 export function operatorRoutes ({ actorOf }: RouteContext, operators: OperatorAdmin): RoutePlugin {
   return async (app: FastifyInstance) => {
@@ -32,5 +33,9 @@ export function operatorRoutes ({ actorOf }: RouteContext, operators: OperatorAd
 
     app.post<{ Params: { name: string } }>('/operators/:name/rotate', ADMIN_ROUTE, async request =>
       await operators.rotate(request.params.name, actorOf(request)))
+
+    // DELETE /operators/self/password (operator-self.ts) is the caller's own: a static route, chosen before this one; no operator is named self.
+    app.delete<{ Params: { name: string } }>('/operators/:name/password', ADMIN_ROUTE, async request =>
+      operatorView(await operators.clearPassword(request.params.name, actorOf(request))))
   }
 }

@@ -1,10 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
+import { AdminError } from '../../errors.js'
 import { beginSession } from '../begin-session.js'
 import { ApiRefusal, refusalOf, type PageContext } from '../page-context.js'
 import type { ConsolePage } from './index.js'
 
 type PasswordForm = { password?: unknown, confirm?: unknown }
+/** The password typed twice at the policy's 1024 characters (12 bytes each, percent-encoded, at worst) fits; more is refused unread (413). */
+const PASSWORD_FORM_LIMIT = 32 * 1024
 
 /**
  * The signed-in operator's own account: whether it has a password, set one
@@ -23,7 +26,7 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
 
   app.get('/account', CONSOLE_ROUTE, async (request, reply) => await page(request, reply))
 
-  app.post<{ Body: PasswordForm }>('/account/password', CONSOLE_ROUTE, async (request, reply) => {
+  app.post<{ Body: PasswordForm }>('/account/password', { ...CONSOLE_ROUTE, bodyLimit: PASSWORD_FORM_LIMIT }, async (request, reply) => {
     const password = typeof request.body?.password === 'string' ? request.body.password : ''
     if (password !== request.body?.confirm) {
       return await page(request, reply, { refusal: new ApiRefusal(400, 'ADMIN_ERR_PASSWORD_MISMATCH', 'the two passwords differ: type the same one twice') }, 400)
@@ -33,7 +36,8 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
     const who = whoOf(request)
     if (who.signedInWith === 'password') {
       // The old password's session just ended with the stored hash: continue in a new one, signed in by the new password.
-      const signedIn = await deps.authentication.passwordSignIn(who.principal.name, password)
+      // The process's password checks full (password-gate.ts): the password is set, this browser signs in again with it.
+      const signedIn = await deps.authentication.passwordSignIn(who.principal.name, password).catch(unlessBusy)
       if (signedIn !== undefined) await beginSession(request, reply, deps, signedIn.credential)
     }
     return context.redirect(reply, '/console/account')
@@ -45,6 +49,11 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
     // A session signed in by the cleared password has ended: the next page is the sign-in form.
     return context.redirect(reply, whoOf(request).signedInWith === 'password' ? '/console/sign-in' : '/console/account')
   })
+}
+
+function unlessBusy (err: unknown): undefined {
+  if (err instanceof AdminError && err.code === 'ADMIN_ERR_PASSWORD_BUSY') return undefined
+  throw err
 }
 
 type AccountRender = (request: FastifyRequest, reply: FastifyReply, extra?: Record<string, unknown>, status?: number) => Promise<FastifyReply>
