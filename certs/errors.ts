@@ -65,7 +65,7 @@
  * CERTS_ERR_RENEW_EXPIRED           the certificate has expired (or is not valid yet)
  * CERTS_ERR_RENEW_ALREADY_REPLACED  the certificate was already renewed and its replacement used (or retired): only the replacement may renew
  * CERTS_ERR_RENEW_RETRIES_EXHAUSTED the certificate got 3 replacements and none was used: no more renewals with it (an operator issues one)
- * CERTS_ERR_RENEW_IN_PROGRESS      another renewal of the same certificate is being issued (or failed less than 30 s ago): try again
+ * CERTS_ERR_RENEW_IN_PROGRESS      another renewal of the same certificate is being issued (or a process died issuing one less than 30 s ago): try again
  * CERTS_ERR_RENEW_TOO_EARLY         the certificate is not in the organisation's renewal window yet (`org renewal --window`)
  * CERTS_ERR_RENEW_SUBJECT_MISMATCH  the CSR's subject is not the certificate's (RFC 7030 4.2.2: the same subject)
  * CERTS_ERR_RENEW_WINDOW_INVALID    a renewal window that is not 1% to 100% (or `any`)

@@ -24,8 +24,8 @@ const RENEWABLE_KINDS: readonly IssuedKind[] = ['client', 'bootstrap']
 
 /**
  * How long one renewal of a certificate holds it against a concurrent one (any
- * process): its records are written within milliseconds; one that failed
- * frees the certificate when this runs out.
+ * process): freed as soon as it is done (renew's finally); a process that
+ * died issuing frees the certificate when this runs out.
  */
 const RENEWAL_LOCK_MS = 30_000
 
@@ -123,7 +123,7 @@ function checkRenewable (state: OrgState, current: IssuedCertRecord, now: Date):
 /** RFC 7030 4.2.2: the Subject of the request is the certificate's; mqgate's client certificates name their holder in the CN alone. */
 function checkSubject (current: IssuedCertRecord, csrPem: string): void {
   const csr = readCsr(csrPem)
-  // Before the renewal lease is taken: a weak key refused inside issue() would block the device's next try for 30 s.
+  // Before the renewal lease is taken: a refusal that needs no store round trip.
   checkRequestedKey(csr.publicKeyPem)
   if (csr.commonName !== current.commonName) {
     throw new CertsError('CERTS_ERR_RENEW_SUBJECT_MISMATCH', `a renewal keeps the subject: CN=${current.commonName}, not ${csr.commonName === undefined ? 'no CN' : `CN=${csr.commonName.slice(0, 100)}`} (RFC 7030 4.2.2)`)
