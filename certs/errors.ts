@@ -63,8 +63,9 @@
  * CERTS_ERR_RENEW_NOT_ISSUED        the certificate is not a device, gateway or application certificate this organisation's managed CA issued
  * CERTS_ERR_RENEW_REVOKED           the certificate has been revoked
  * CERTS_ERR_RENEW_EXPIRED           the certificate has expired (or is not valid yet)
- * CERTS_ERR_RENEW_ALREADY_REPLACED  the certificate was already renewed once: only its replacement may renew
- * CERTS_ERR_RENEW_IN_PROGRESS      another renewal of the same certificate is being issued (or failed less than 30 s ago): try again
+ * CERTS_ERR_RENEW_ALREADY_REPLACED  the certificate was already renewed and its replacement used (or retired): only the replacement may renew
+ * CERTS_ERR_RENEW_RETRIES_EXHAUSTED the certificate got 3 replacements and none was used: no more renewals with it (an operator issues one)
+ * CERTS_ERR_RENEW_IN_PROGRESS      another renewal of the same certificate is being issued (or a process died issuing one less than 30 s ago): try again
  * CERTS_ERR_RENEW_TOO_EARLY         the certificate is not in the organisation's renewal window yet (`org renewal --window`)
  * CERTS_ERR_RENEW_SUBJECT_MISMATCH  the CSR's subject is not the certificate's (RFC 7030 4.2.2: the same subject)
  * CERTS_ERR_RENEW_WINDOW_INVALID    a renewal window that is not 1% to 100% (or `any`)
@@ -119,6 +120,7 @@ export type CertsErrorCode =
   | 'CERTS_ERR_NAME_INVALID' | 'CERTS_ERR_CSR_UNPARSABLE' | 'CERTS_ERR_CSR_SIGNATURE' | 'CERTS_ERR_CSR_CN_MISMATCH' | 'CERTS_ERR_DAYS_INVALID'
   | 'CERTS_ERR_CERT_NOT_FOUND'
   | 'CERTS_ERR_RENEW_NOT_ISSUED' | 'CERTS_ERR_RENEW_REVOKED' | 'CERTS_ERR_RENEW_EXPIRED' | 'CERTS_ERR_RENEW_ALREADY_REPLACED' | 'CERTS_ERR_RENEW_IN_PROGRESS'
+  | 'CERTS_ERR_RENEW_RETRIES_EXHAUSTED'
   | 'CERTS_ERR_RENEW_TOO_EARLY' | 'CERTS_ERR_RENEW_SUBJECT_MISMATCH' | 'CERTS_ERR_RENEW_WINDOW_INVALID'
   | 'CERTS_ERR_GATEWAY_INVALID' | 'CERTS_ERR_ALLOW_INVALID'
   | 'CERTS_ERR_CLAIM_INVALID' | 'CERTS_ERR_CLAIM_EXISTS' | 'CERTS_ERR_CLAIM_NOT_FOUND' | 'CERTS_ERR_CLAIM_REVOKED' | 'CERTS_ERR_CLAIM_EXPIRED'

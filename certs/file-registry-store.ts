@@ -73,15 +73,17 @@ export class FileRegistryStore implements RegistryStore {
     if (options.quiet !== true) await this.bumpGeneration()
   }
 
-  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C], options: { announce?: boolean } = {}): Promise<boolean> {
     const key = recordKey(collection, next)
     if (recordKey(collection, expected) !== key) throw new Error('swap: the two records have different keys')
     const file = path.join(await this.orgDir(orgId), collection, `${key}.json`)
-    return await underLock(`${file}.lock`, async () => {
+    const swapped = await underLock(`${file}.lock`, async () => {
       if (JSON.stringify(await readJson(file)) !== JSON.stringify(expected)) return false
       await writeJson(file, next)
       return true
     })
+    if (swapped && options.announce === true) await this.bumpGeneration()
+    return swapped
   }
 
   async remove (orgId: string, collection: Collection, id: string): Promise<void> {

@@ -136,7 +136,8 @@ export interface RevocationRecord {
 /**
  * A certificate renewed over EST (`simplereenroll`) whose old certificate has
  * not been retired yet, keyed by the old certificate's id: one renewal per
- * certificate. Held in memory by every process, so the first use of the new
+ * certificate, naming its one live replacement (a retry before that one's
+ * first use supersedes it). Held in memory by every process, so the first use of the new
  * certificate is noticed at its CONNECT or request without a store read, and
  * the retirement is derived from it after a restart (enrollment/retirement.ts).
  * Removed once the old certificate is revoked.
@@ -155,6 +156,8 @@ export interface RenewalRecord {
   readonly renewedAt: string
   /** When the new certificate first completed an MQTT CONNECT or an HTTPS request; set once. */
   readonly firstUsedAt?: string
+  /** Replacements issued while none was used (a retried renewal supersedes the unused one, renewal-retry.ts); absent means 1. */
+  readonly replacements?: number
 }
 
 /** The devices a gateway may act for; absent means any device of its organisation. */

@@ -103,12 +103,13 @@ export class RedisRegistryStore implements RegistryStore {
     if (options.quiet !== true) await this.announce(orgId)
   }
 
-  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C], options: { announce?: boolean } = {}): Promise<boolean> {
     const key = recordKey(collection, next)
     if (recordKey(collection, expected) !== key) throw new Error('swap: the two records have different keys')
     // `expected` was read back with JSON.parse of what put or swap wrote: its JSON is the stored string.
     const swapped = await this.call(async () => await this.redis.eval(SWAP_SCRIPT, 2, ORGS_KEY, hashOf(orgId, collection), orgId, fieldOf(collection, key), JSON.stringify(expected), JSON.stringify(next)))
     if (swapped === -1) throw new CertsError('CERTS_ERR_ORG_NOT_FOUND', `organisation ${orgId} does not exist`)
+    if (swapped === 1 && options.announce === true) await this.announce(orgId)
     return swapped === 1
   }
 

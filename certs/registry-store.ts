@@ -21,10 +21,11 @@ export interface RegistryStore {
    * stored record is still exactly `expected`: a compare-and-set, atomic
    * across every process sharing the store (a Lua script on Redis, a lock
    * file on disk). False when another writer changed it first: read it again
-   * and decide again. Quiet, like `put` with `quiet`; for records without key
-   * fields (sealing one would never compare equal).
+   * and decide again. Quiet, like `put` with `quiet`, unless `announce` (a
+   * record every process holds in memory, as renewals); for records without
+   * key fields (sealing one would never compare equal).
    */
-  swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean>
+  swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C], options?: { announce?: boolean }): Promise<boolean>
   remove (orgId: string, collection: Collection, id: string): Promise<void>
   get<C extends Collection> (orgId: string, collection: C, id: string): Promise<CollectionRecords[C] | undefined>
   list<C extends Collection> (orgId: string, collection: C): Promise<Array<CollectionRecords[C]>>

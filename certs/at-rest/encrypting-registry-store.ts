@@ -41,10 +41,10 @@ export class EncryptingRegistryStore implements RegistryStore {
     await this.inner.put(orgId, collection, sealRecord(this.ring, orgId, collection, record), options)
   }
 
-  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C]): Promise<boolean> {
+  async swap<C extends Collection> (orgId: string, collection: C, expected: CollectionRecords[C], next: CollectionRecords[C], options?: { announce?: boolean }): Promise<boolean> {
     // Sealing draws a fresh nonce: a sealed record would never compare equal to the stored one.
     if (keyFieldsOf(collection, next).length > 0) throw new Error(`swap: ${collection} records hold keys`)
-    return await this.inner.swap(orgId, collection, expected, next)
+    return await this.inner.swap(orgId, collection, expected, next, options)
   }
 
   async remove (orgId: string, collection: Collection, id: string): Promise<void> {

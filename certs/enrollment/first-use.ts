@@ -26,20 +26,23 @@ export class FirstUseRecorder {
     const renewal = this.indexOf(renewals).get(fingerprint)
     if (renewal === undefined || renewal.firstUsedAt !== undefined || this.recording.has(renewal.id)) return
     this.recording.add(renewal.id)
-    this.record(orgId, renewal.id, this.now())
+    this.record(orgId, renewal.id, fingerprint, this.now())
       .catch(err => this.log.error({ err, orgId, certId: renewal.certId }, 'could not record a renewed certificate\'s first use'))
       .finally(() => this.recording.delete(renewal.id))
   }
 
   /** Resolves once the use is recorded (or was already, by another process). */
-  private async record (orgId: string, renewalId: string, at: Date): Promise<void> {
+  private async record (orgId: string, renewalId: string, fingerprint: string, at: Date): Promise<void> {
     const store = this.registry.store
     // A set-if-absent across processes: only the first to take it writes, and
-    // it re-reads the record first, so a first use is written once.
-    if (!await store.lease(`renewal-first-use.${renewalId}`, randomUUID(), RECORDING_LOCK_MS)) return
+    // it re-reads the record first, so a first use is written once. Per
+    // replacement: a superseded one's lease must not hold back its successor's.
+    if (!await store.lease(`renewal-first-use.${fingerprint}`, randomUUID(), RECORDING_LOCK_MS)) return
     const stored = await store.get(orgId, 'renewals', renewalId)
-    if (stored === undefined || stored.firstUsedAt !== undefined) return
-    await store.put(orgId, 'renewals', { ...stored, firstUsedAt: at.toISOString() })
+    // A retried renewal (renewal-retry.ts) may have superseded the certificate used: its use is not the renewal's.
+    if (stored === undefined || stored.firstUsedAt !== undefined || stored.fingerprint !== fingerprint) return
+    // Compare-and-set: a retry swapping in a new replacement meanwhile wins, and this use (of a now revoked certificate) is dropped.
+    if (!await store.swap(orgId, 'renewals', stored, { ...stored, firstUsedAt: at.toISOString() }, { announce: true })) return
     this.registry.audit('renewal', 'cert.first-use', orgId, { certId: stored.certId, commonName: stored.commonName, replaces: stored.id, firstUsedAt: at.toISOString() })
     await this.registry.reload(orgId)
   }

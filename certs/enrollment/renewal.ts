@@ -7,6 +7,7 @@ import { issue, orgAuthority, type Issued } from '../issuance.js'
 import { parseIdentityName } from '../names.js'
 import type { Actor, OrgRegistry } from '../org-registry.js'
 import { kindOf, type IssuedCertRecord, type IssuedKind, type OrgState, type RenewalRecord } from '../records.js'
+import { renewalKindOf, replacementsOf, supersede } from './renewal-retry.js'
 import { renewableFrom, renewalWindowOf } from './renewal-window.js'
 
 /**
@@ -14,7 +15,8 @@ import { renewableFrom, renewalWindowOf } from './renewal-window.js'
  * transport-neutral: the EST route and renewal over MQTT call `renew` with
  * the issued record of the certificate the caller authenticated with. The new
  * certificate goes through the one issuance path, names the one it replaces,
- * and a RenewalRecord schedules the old one's retirement (retirement.ts).
+ * and a RenewalRecord schedules the old one's retirement (retirement.ts); a
+ * retry before the replacement's first use supersedes it (renewal-retry.ts).
  */
 
 /** What renews: the identities operators manage, not servers, the bridge, OCSP signers or claims. */
@@ -22,8 +24,8 @@ const RENEWABLE_KINDS: readonly IssuedKind[] = ['client', 'bootstrap']
 
 /**
  * How long one renewal of a certificate holds it against a concurrent one (any
- * process): its records are written within milliseconds; one that failed
- * frees the certificate when this runs out.
+ * process): freed as soon as it is done (renew's finally); a process that
+ * died issuing frees the certificate when this runs out.
  */
 const RENEWAL_LOCK_MS = 30_000
 
@@ -45,19 +47,34 @@ export async function renewableRecordOf (registry: OrgRegistry, orgId: string, f
 /**
  * Issues the replacement of `current` for the key of `csrPem` (a new key is
  * allowed and recommended), same subject, same validity length. Refused, each
- * with its code, when `current` is revoked, expired, already replaced, not in
- * the organisation's renewal window yet, or the CSR names another subject.
+ * with its code, when `current` is revoked, expired, already replaced by a
+ * certificate that has been used, not in the organisation's renewal window
+ * yet, or the CSR names another subject. A renewal whose replacement was
+ * never used is a retry (renewal-retry.ts): issued again, the unused
+ * replacement revoked, up to MAX_UNUSED_REPLACEMENTS.
  */
 export async function renew (registry: OrgRegistry, orgId: string, current: IssuedCertRecord, csrPem: string, actor: Actor, now = new Date()): Promise<Issued> {
   const state = registry.require(orgId)
   checkRenewable(state, current, now)
   checkSubject(current, csrPem)
-  const issued = await registry.store.list(orgId, 'issued')
-  if (issued.some(r => r.replaces === current.id)) throw alreadyReplaced()
   // Two renewals of one certificate at once (two processes, or a retried request) would both pass the checks above.
-  if (!await registry.store.lease(`renewal-of.${current.id}`, randomUUID(), RENEWAL_LOCK_MS)) {
+  const lease = `renewal-of.${current.id}`
+  const holder = randomUUID()
+  if (!await registry.store.lease(lease, holder, RENEWAL_LOCK_MS)) {
     throw new CertsError('CERTS_ERR_RENEW_IN_PROGRESS', 'another renewal of this certificate is in progress: try again in 30 seconds')
   }
+  try {
+    return await renewHeld(registry, orgId, current, csrPem, actor)
+  } finally {
+    // Freed at once: a device whose answer was lost retries now, not in 30 s (a failed release lapses anyway).
+    await registry.store.lease(lease, holder, 1).catch(() => undefined)
+  }
+}
+
+/** Under the renewal lease: decides first renewal or retry from the records as stored now, issues, records. */
+async function renewHeld (registry: OrgRegistry, orgId: string, current: IssuedCertRecord, csrPem: string, actor: Actor): Promise<Issued> {
+  const prior = await registry.store.get(orgId, 'renewals', current.id)
+  const decided = renewalKindOf(current, prior, await registry.store.list(orgId, 'issued'))
   const result = await issue(orgAuthority(registry, orgId), {
     kind: kindOf(current) === 'bootstrap' ? 'client' : kindOf(current),
     profile: 'client',
@@ -74,11 +91,18 @@ export async function renew (registry: OrgRegistry, orgId: string, current: Issu
     certId: result.record.id,
     fingerprint: result.record.fingerprint,
     commonName: current.commonName,
-    renewedAt: result.record.issuedOn
+    renewedAt: result.record.issuedOn,
+    replacements: decided.kind === 'retry' ? replacementsOf(decided.prior) + 1 : 1
   }
-  // Announced: every process learns the new certificate's fingerprint, to notice its first use.
-  await registry.store.put(orgId, 'renewals', renewal)
-  registry.audit(actor, 'cert.renew', orgId, { certId: result.record.id, replaces: current.id, commonName: current.commonName, serial: result.record.serial, replacedSerial: current.serial })
+  if (decided.kind === 'retry') {
+    await supersede(registry, orgId, decided.prior, renewal, actor)
+  } else {
+    // Announced: every process learns the new certificate's fingerprint, to notice its first use.
+    await registry.store.put(orgId, 'renewals', renewal)
+  }
+  registry.audit(actor, 'cert.renew', orgId, {
+    certId: result.record.id, replaces: current.id, commonName: current.commonName, serial: result.record.serial, replacedSerial: current.serial, retry: decided.kind === 'retry'
+  })
   await registry.reload(orgId)
   return result
 }
@@ -89,7 +113,6 @@ function checkRenewable (state: OrgState, current: IssuedCertRecord, now: Date):
   }
   const { notBefore, notAfter } = inspectCertificate(current.certPem)
   if (now > notAfter || now < notBefore) throw new CertsError('CERTS_ERR_RENEW_EXPIRED', 'the certificate is not within its validity: enroll again')
-  if ((state.renewals ?? []).some(r => r.id === current.id)) throw alreadyReplaced()
   const window = renewalWindowOf(state)
   const from = renewableFrom(notBefore, notAfter, window)
   if (now < from) {
@@ -100,13 +123,9 @@ function checkRenewable (state: OrgState, current: IssuedCertRecord, now: Date):
 /** RFC 7030 4.2.2: the Subject of the request is the certificate's; mqgate's client certificates name their holder in the CN alone. */
 function checkSubject (current: IssuedCertRecord, csrPem: string): void {
   const csr = readCsr(csrPem)
-  // Before the renewal lease is taken: a weak key refused inside issue() would block the device's next try for 30 s.
+  // Before the renewal lease is taken: a refusal that needs no store round trip.
   checkRequestedKey(csr.publicKeyPem)
   if (csr.commonName !== current.commonName) {
     throw new CertsError('CERTS_ERR_RENEW_SUBJECT_MISMATCH', `a renewal keeps the subject: CN=${current.commonName}, not ${csr.commonName === undefined ? 'no CN' : `CN=${csr.commonName.slice(0, 100)}`} (RFC 7030 4.2.2)`)
   }
-}
-
-function alreadyReplaced (): CertsError {
-  return new CertsError('CERTS_ERR_RENEW_ALREADY_REPLACED', 'this certificate has already been renewed: only its replacement may renew')
 }

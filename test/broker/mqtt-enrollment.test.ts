@@ -207,6 +207,27 @@ describe('broker: enrollment and renewal over MQTT (MQTT-only devices)', functio
     await endAll(device, renewed)
   })
 
+  it('answers a renewal asked again before its replacement is used (the answer was lost): a fresh certificate, the unused one revoked; refused once the fresh one connects', async () => {
+    const current = await issueClientCert(gw.registry, 'acme', { commonName: 'd:sensor:renew-003' }, 'test')
+    const device = await connect(acme({ certPem: current.record.certPem, keyPem: current.keyPem as string }, 'd:acme:sensor:renew-003'))
+    const lostKey = keyAndCsr('d:sensor:renew-003')
+    const lost = await request(device, lostKey.csrPem)
+    assert.equal(lost.topic, CHAIN_TOPIC, lost.payload.slice(0, 300))
+    const next = keyAndCsr('d:sensor:renew-003')
+    const answer = await request(device, next.csrPem)
+    assert.equal(answer.topic, CHAIN_TOPIC, answer.payload.slice(0, 300))
+    assert.notEqual(new X509Certificate(answer.payload).serialNumber, new X509Certificate(lost.payload).serialNumber)
+    const superseded = await tryConnect(acme({ certPem: lost.payload, keyPem: lostKey.keyPem }, 'd:acme:sensor:renew-003'))
+    assert.equal(superseded.outcome === 'connack' ? superseded.returnCode : superseded.outcome, 5, 'the unused replacement is revoked')
+    const renewed = await connect(acme({ certPem: answer.payload, keyPem: next.keyPem }, 'd:acme:sensor:renew-003'))
+    await gw.logs.waitFor(l => l.event === 'audit' && l.action === 'cert.first-use' && l.replaces === current.record.id)
+    // The same clientId took the old certificate's session over: back with it, as a stolen copy would be.
+    await endAll(device, renewed)
+    const old = await connect(acme({ certPem: current.record.certPem, keyPem: current.keyPem as string }, 'd:acme:sensor:renew-003'))
+    assert.equal(errorOf(await request(old, keyAndCsr('d:sensor:renew-003').csrPem)), 'CERTS_ERR_RENEW_ALREADY_REPLACED')
+    await endAll(old)
+  })
+
   it('refuses a renewal before the organisation\'s renewal window with renew()\'s code', async () => {
     // globex keeps the default window (the last 30 % of the lifetime): a certificate issued now is too young.
     const current = await issueClientCert(gw.registry, 'globex', { commonName: 'd:sensor:young' }, 'test')

@@ -134,16 +134,6 @@ describe('EST simplereenroll: renewal with the current certificate', function ()
       assert.equal((await renewWith('revoked', 'd:sensor:v1', 'revoked-new')).status, 200)
     })
 
-    it('refuses a certificate already renewed (CERTS_ERR_RENEW_ALREADY_REPLACED); its replacement renews', async () => {
-      await setRenewalWindow(registry(), 'demo', 'any', 'test')
-      await issued('twice', 'd:sensor:t1')
-      assert.equal((await renewWith('twice', 'd:sensor:t1', 'twice-new')).status, 200)
-      const refused = await renewWith('twice', 'd:sensor:t1', 'twice-again')
-      assert.equal(refused.status, 409)
-      assert.equal(refused.body.error.code, 'CERTS_ERR_RENEW_ALREADY_REPLACED')
-      assert.equal((await renewWith('twice-new', 'd:sensor:t1', 'twice-third')).status, 200)
-    })
-
     it('refuses a trusted certificate that is not on the record (CERTS_ERR_RENEW_NOT_ISSUED)', async () => {
       await setRenewalWindow(registry(), 'demo', 'any', 'test')
       const offRecord = stack.issue('d:sensor:n1')

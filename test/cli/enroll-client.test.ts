@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { adminCaFile } from '../../certs/index.js'
 import { assertExitedZero, cliJson, mqgateCli, runCommand, runMqgate, showResult, type CliResult } from '../support/mqgate-cli.js'
-import { ADMIN_TOKEN, startTestStack, type TestStack } from '../support/stack.js'
+import { ADMIN_TOKEN, startTestStack, within, type TestStack } from '../support/stack.js'
 import { makeTempDir } from '../support/temp-dir.js'
 
 /**
@@ -95,6 +95,9 @@ describe('mqgate enroll and mqgate renew (the device-side EST client)', function
     const renewed = listed.certificates.find((c: any) => c.serial_number === after.serialNumber)
     assert.ok(renewed?.replaces !== undefined, 'the new certificate names the one it replaces')
     assertExitedZero(await publishes('d_sensor_e-1', 'd:demo:sensor:e-1'))
+    // The first use is recorded after the CONNACK, not with it: until then a renewal with the old certificate is a retry (renewal-retry.ts).
+    const original = listed.certificates.find((c: any) => c.serial_number === before.serialNumber)
+    await within(10_000, async () => stack.running.registry.require('demo').renewals?.find(r => r.id === original.id)?.firstUsedAt)
     // Renewing the replaced certificate again is refused: the server's code comes through.
     const again = await device(['renew', '--est', est, '--ca', 'ca.pem', '--cert', 'd_sensor_e-1.previous.crt', '--key', 'd_sensor_e-1.previous.key', '--out', 'again'])
     assert.equal(again.status, 1, showResult(again))
