@@ -53,8 +53,6 @@ export interface ErrorMapping<C extends string, F extends string> {
   readonly events: { readonly refused: string, readonly failed: string }
   /** The message of the `failed` line. */
   readonly failedMessage: string
-  /** The URL as the log lines give it (pathOf: both APIs leave the query string out). */
-  readonly logUrl: (request: FastifyRequest) => string
 }
 
 const INTERNAL_MESSAGE = 'the request failed; the gateway log has the cause'
@@ -65,7 +63,8 @@ const INTERNAL_MESSAGE = 'the request failed; the gateway log has the cause'
  * API's codes; anything else is a 500 whose cause is logged, never returned.
  */
 export function failureOf<C extends string, F extends string> (mapping: ErrorMapping<C, F>, err: FastifyError | Error, request: FastifyRequest, log: Logger): Failure {
-  const url = mapping.logUrl(request)
+  // The path only (pathOf), in every API's lines.
+  const url = pathOf(request)
   if (mapping.isOwn(err)) {
     const status = mapping.status[err.code] ?? 400
     log.warn({ ...err.logFields, event: mapping.events.refused, code: err.code, method: request.method, url, status }, err.message)
@@ -105,7 +104,7 @@ export function routerFailureOf<C extends string, F extends string> (mapping: Er
   const failure = failureOf(mapping, err, request, log)
   if (failure.status >= 500) return failure
   const message = ROUTER_MESSAGES[err.code] ?? failure.message
-  log.warn({ event: mapping.events.refused, code: failure.code, cause: err.code, method: request.method, url: mapping.logUrl(request), status: failure.status }, message)
+  log.warn({ event: mapping.events.refused, code: failure.code, cause: err.code, method: request.method, url: pathOf(request), status: failure.status }, message)
   return { ...failure, message }
 }
 

@@ -27,8 +27,7 @@ const BRIDGE_MAPPING: ErrorMapping<BridgeErrorCode, BridgeErrorCode> = {
   fastifyCodes: { badRequest: 'BRIDGE_ERR_API_BAD_REQUEST', tooLarge: 'BRIDGE_ERR_API_TOO_LARGE', mediaType: 'BRIDGE_ERR_API_BAD_REQUEST', internal: 'BRIDGE_ERR_API_INTERNAL' },
   tooLargeMessage: 'the body is larger than 16 KiB',
   events: { refused: 'api.refused', failed: 'api.error' },
-  failedMessage: 'temps API request failed',
-  logUrl: pathOf
+  failedMessage: 'temps API request failed'
 }
 
 /**
@@ -41,7 +40,7 @@ export function createErrorHandler (log: Logger) {
   const handleError = sharedErrorHandler(BRIDGE_MAPPING, log)
   return function handleTempsError (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
     if (!(err instanceof AccessError)) return handleError(err, request, reply)
-    log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: BRIDGE_MAPPING.logUrl(request) }, err.message)
+    log.warn({ event: 'api.refused', ...err.details, code: err.code, status: 403, host: hostOf(request), method: request.method, url: pathOf(request) }, err.message)
     void reply.status(403).send(errorBody(err.code, 'a trusted client certificate of this organisation is required; the code says why it was refused'))
   }
 }

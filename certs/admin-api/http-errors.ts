@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, pathOf, routerFailureOf as sharedRouterFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
+import { createErrorHandler as sharedErrorHandler, failureOf as sharedFailureOf, routerFailureOf as sharedRouterFailureOf, type ErrorMapping, type Failure } from '../../http/error-handler.js'
 import { CertsError, type CertsErrorCode } from '../errors.js'
 import { ADMIN_STATUS, AdminError, type AdminErrorCode } from './errors.js'
 
@@ -37,8 +37,7 @@ const ADMIN_MAPPING: ErrorMapping<CertsErrorCode | AdminErrorCode, AdminErrorCod
   status: STATUS,
   fastifyCodes: { badRequest: 'ADMIN_ERR_BAD_REQUEST', tooLarge: 'ADMIN_ERR_TOO_LARGE', mediaType: 'ADMIN_ERR_MEDIA_TYPE', internal: 'ADMIN_ERR_INTERNAL' },
   events: { refused: 'admin.refused', failed: 'admin.error' },
-  failedMessage: 'admin request failed',
-  logUrl: pathOf
+  failedMessage: 'admin request failed'
 }
 
 /** A failure of the admin API, for the routes that answer in another envelope (Cloudflare's). */
