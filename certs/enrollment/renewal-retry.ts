@@ -21,13 +21,17 @@ import type { IssuedCertRecord, RenewalRecord } from '../records.js'
  */
 export const MAX_UNUSED_REPLACEMENTS = 3
 
-/** What a renewal of `current` is, given its renewal record as stored now (`prior`) and its issued replacements. */
+/** What a renewal of `current` is: a first one, or a retry of the renewal record as stored now (`prior`). */
 export type RenewalKind = { readonly kind: 'first' } | { readonly kind: 'retry', readonly prior: RenewalRecord }
 
-export function renewalKindOf (current: IssuedCertRecord, prior: RenewalRecord | undefined, issued: readonly IssuedCertRecord[]): RenewalKind {
+/**
+ * `issued` is read only without a pending renewal (a retry needs no list of
+ * every certificate of the organisation): then a replacement on record means
+ * its renewal was retired (used, or expired).
+ */
+export async function renewalKindOf (current: IssuedCertRecord, prior: RenewalRecord | undefined, issued: () => Promise<readonly IssuedCertRecord[]>): Promise<RenewalKind> {
   if (prior === undefined) {
-    // No pending renewal but a replacement on record: its renewal was retired (used, or expired).
-    if (issued.some(r => r.replaces === current.id)) throw alreadyReplaced()
+    if ((await issued()).some(r => r.replaces === current.id)) throw alreadyReplaced()
     return { kind: 'first' }
   }
   if (prior.firstUsedAt !== undefined) throw alreadyReplaced()

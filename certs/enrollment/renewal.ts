@@ -74,7 +74,7 @@ export async function renew (registry: OrgRegistry, orgId: string, current: Issu
 /** Under the renewal lease: decides first renewal or retry from the records as stored now, issues, records. */
 async function renewHeld (registry: OrgRegistry, orgId: string, current: IssuedCertRecord, csrPem: string, actor: Actor): Promise<Issued> {
   const prior = await registry.store.get(orgId, 'renewals', current.id)
-  const decided = renewalKindOf(current, prior, await registry.store.list(orgId, 'issued'))
+  const decided = await renewalKindOf(current, prior, async () => await registry.store.list(orgId, 'issued'))
   const result = await issue(orgAuthority(registry, orgId), {
     kind: kindOf(current) === 'bootstrap' ? 'client' : kindOf(current),
     profile: 'client',
