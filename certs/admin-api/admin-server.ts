@@ -8,7 +8,7 @@ import { Authentication, bearerOf } from './authentication.js'
 import { CONSOLE_CALL_HEADER, ConsoleCalls } from './console/api-calls.js'
 import { consolePlugin } from './console/console-plugin.js'
 import { openSessionStore, type ConsoleSessionStore } from './console/session-store.js'
-import { AdminError, adminFailure } from './errors.js'
+import { AdminError, adminFailure, type AdminErrorCode } from './errors.js'
 import { createFrameworkErrorHandler, isCloudflareUrl, isConsoleUrl } from './framework-errors.js'
 import { createErrorHandler, errorBody, pathOf } from './http-errors.js'
 import { caRoutes } from './routes/cas.js'
@@ -176,17 +176,21 @@ function authorize (request: FastifyRequest, who: Principal, access: RouteAccess
   const orgId = (request.params as { org?: unknown } | undefined)?.org
   const code = refusalOf(who, { access, method: request.method, orgId: typeof orgId === 'string' ? orgId : undefined })
   if (code === undefined) return
-  log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
-  throw new AdminError(code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`)
+  forbid(request, who, code, code === 'ADMIN_ERR_FORBIDDEN_ORG' ? `operator ${who.name} has no access to organisation ${String(orgId ?? '(none)').slice(0, 63)}` : `the ${who.role} role may not ${request.method} ${request.routeOptions.url ?? ''}`, log)
 }
 
 /** fetchRefusalOf's refusal, logged and thrown as a 403 like authorize's. */
 function refuseFetch (request: FastifyRequest, who: Principal, allowListSet: boolean, log: Logger): void {
   const code = fetchRefusalOf(who, allowListSet)
   if (code === undefined) return
+  forbid(request, who, code, 'the gateway\'s operator must set MQGATE_CRL_FETCH_ALLOW (the hosts and addresses the CRL fetcher and the OCSP check may reach) ' +
+    'before an org-admin may set a CRL source or turn the OCSP check on: without it the gateway would fetch from any address it can reach. Until then an admin may', log)
+}
+
+/** One admin.forbidden line, then the refusal: what the operator may not do, whichever check decided it. */
+function forbid (request: FastifyRequest, who: Principal, code: AdminErrorCode, message: string, log: Logger): never {
   log.warn({ event: 'admin.forbidden', code, operator: who.name, role: who.role, method: request.method, url: pathOf(request), remoteAddress: request.ip }, 'operator not allowed')
-  throw new AdminError(code, 'the gateway\'s operator must set MQGATE_CRL_FETCH_ALLOW (the hosts and addresses the CRL fetcher and the OCSP check may reach) ' +
-    'before an org-admin may set a CRL source or turn the OCSP check on: without it the gateway would fetch from any address it can reach. Until then an admin may')
+  throw new AdminError(code, message)
 }
 
 /**
