@@ -35,5 +35,10 @@ export class PasswordGate {
   }
 }
 
+/** Whether `err` is the gate's refusal (the process's password checks are full), which callers answer rather than fail on. */
+export function isPasswordBusy (err: unknown): boolean {
+  return err instanceof AdminError && err.code === 'ADMIN_ERR_PASSWORD_BUSY'
+}
+
 /** The process's one gate: every password hash and check (sign-in, account page, PUT /operators/self/password) passes it. */
 export const PASSWORD_GATE = new PasswordGate()

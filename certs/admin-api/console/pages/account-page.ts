@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
-import { AdminError } from '../../errors.js'
+import { isPasswordBusy } from '../../operators/password-gate.js'
 import { beginSession } from '../begin-session.js'
 import { ApiRefusal, refusalOf, type PageContext } from '../page-context.js'
 import type { ConsolePage } from './index.js'
@@ -52,7 +52,7 @@ export const accountPage: ConsolePage = ({ app, context, deps, whoOf }) => {
 }
 
 function unlessBusy (err: unknown): undefined {
-  if (err instanceof AdminError && err.code === 'ADMIN_ERR_PASSWORD_BUSY') return undefined
+  if (isPasswordBusy(err)) return undefined
   throw err
 }
 

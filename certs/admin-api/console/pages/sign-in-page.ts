@@ -2,9 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply } from 'fastify'
 import { CONSOLE_ROUTE } from '../../access.js'
 import type { Authentication, Credential } from '../../authentication.js'
-import { ADMIN_STATUS, AdminError } from '../../errors.js'
+import { ADMIN_STATUS } from '../../errors.js'
 import type { Principal } from '../../operators/operator.js'
 import { PASSWORD_MAX_UNITS } from '../../operators/password.js'
+import { isPasswordBusy } from '../../operators/password-gate.js'
 import { beginSession } from '../begin-session.js'
 import { COOKIE_BASE, csrfMatches, newCsrfToken, SESSION_COOKIE } from '../security.js'
 import { SignInThrottle, type SignInRefusalCode } from '../sign-in-throttle.js'
@@ -113,7 +114,7 @@ function nameOf (body: SignInForm): string {
 
 /** The process's password checks are full: answered as such, anything else thrown on. */
 function busyOrThrow (err: unknown): 'busy' {
-  if (err instanceof AdminError && err.code === PASSWORD_BUSY) return 'busy'
+  if (isPasswordBusy(err)) return 'busy'
   throw err
 }
 
