@@ -95,11 +95,15 @@ export class RedisAuditTrail implements AuditTrail {
 
   async close (): Promise<void> {
     // Bounded: a Redis that is down must not hold a shutdown (ioredis would queue the QUIT for ever).
-    const grace = async (work: Promise<unknown>): Promise<void> => { await Promise.race([work.catch(() => undefined), new Promise(resolve => setTimeout(resolve, 2000).unref())]) }
-    // One grace for the writes and the QUIT together: a shutdown has 10 s in all, shared with the other parts.
-    await grace(Promise.all(this.writing).then(async () => { if (this.redis.status === 'ready') await this.redis.quit() }))
+    // One grace for the writes and the QUIT together.
+    await withinCloseGrace(Promise.all(this.writing).then(async () => { if (this.redis.status === 'ready') await this.redis.quit() }))
     this.redis.disconnect()
   }
+}
+
+/** Waits for what a trail's close must finish, at most 2 s: a shutdown has 10 s in all, shared with the other parts. */
+export async function withinCloseGrace (work: Promise<unknown>): Promise<void> {
+  await Promise.race([work.catch(() => undefined), new Promise(resolve => setTimeout(resolve, 2000).unref())])
 }
 
 function keyOf (orgId: string): string {

@@ -2,7 +2,7 @@ import { appendFile, mkdir, open, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { writeFileAtomic } from './atomic-file.js'
-import { AUDIT_KEEP, matches, type AuditEntry, type AuditFilter, type AuditTrail } from './audit-trail.js'
+import { AUDIT_KEEP, matches, withinCloseGrace, type AuditEntry, type AuditFilter, type AuditTrail } from './audit-trail.js'
 import { CertsError } from './errors.js'
 import { isValidOrgId } from './names.js'
 
@@ -58,7 +58,7 @@ export class FileAuditTrail implements AuditTrail {
 
   async close (): Promise<void> {
     // Bounded, as the Redis trail's: a stuck disk must not hold a shutdown.
-    await Promise.race([Promise.all(this.writing), new Promise(resolve => setTimeout(resolve, 2000).unref())])
+    await withinCloseGrace(Promise.all(this.writing))
   }
 
   private async write (entry: AuditEntry): Promise<void> {
