@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { adminCaFile } from '../../certs/index.js'
 import { mintCa } from '../support/pki.js'
-import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
+import { ADMIN_TOKEN, adminRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 
 /**
  * A CRL source and the OCSP check make the gateway fetch URLs an organisation
@@ -20,13 +20,8 @@ describe('CRL sources and the OCSP check: who may make the gateway fetch', funct
   async function gatewayWith (env: Record<string, string>): Promise<Gateway> {
     const stack = await startTestStack(env)
     const caPem = readFileSync(adminCaFile(stack.dataDir), 'utf8')
-    const call = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> => await httpsRequest(stack.adminPort, {
-      method,
-      path: route,
-      caPem,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
+    const call = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> =>
+      await adminRequest(stack.adminPort, caPem, token, method, route, body)
     assert.equal((await call(ADMIN_TOKEN, 'POST', '/orgs', { id: 'acme' })).status, 201)
     const operator = await call(ADMIN_TOKEN, 'POST', '/operators', { name: 'acme-admin', role: 'org-admin', orgs: ['acme'] })
     const ca = await call(ADMIN_TOKEN, 'POST', '/orgs/acme/cas', { certificate: mintCa('Fleet CA').certPem })

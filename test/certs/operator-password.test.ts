@@ -6,7 +6,7 @@ import { OperatorAdmin } from '../../certs/admin-api/operators/operator-admin.js
 import { hashToken } from '../../certs/admin-api/operators/operator.js'
 import { FileOperatorStore } from '../../certs/admin-api/operators/file-operator-store.js'
 import { createLogSink } from '../support/log-sink.js'
-import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
+import { ADMIN_TOKEN, adminRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 
 /**
  * An operator's own console password over the admin API
@@ -22,13 +22,7 @@ describe('operator passwords (admin API)', function () {
   let alice: string
 
   const call = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> =>
-    await httpsRequest(stack.adminPort, {
-      method,
-      path: route,
-      caPem,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
+    await adminRequest(stack.adminPort, caPem, token, method, route, body)
   const recordOf = (name: string): Record<string, any> => {
     const dir = path.join(stack.dataDir, 'admin', 'operators')
     const records = readdirSync(dir).map(f => JSON.parse(readFileSync(path.join(dir, f), 'utf8')))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { adminCaFile } from '../../certs/index.js'
-import { ADMIN_TOKEN, httpsRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
+import { ADMIN_TOKEN, adminRequest, startTestStack, type HttpAnswer, type TestStack } from '../support/stack.js'
 import { secretOf } from '../support/operator-token.js'
 
 /**
@@ -85,13 +85,7 @@ describe('operators and roles (admin API)', function () {
   const tokens: Record<Role, string> = { admin: '', 'org-admin': '', viewer: '' }
 
   const call = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> =>
-    await httpsRequest(stack.adminPort, {
-      method,
-      path: route,
-      caPem,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
+    await adminRequest(stack.adminPort, caPem, token, method, route, body)
   const asAdmin = async (method: string, route: string, body?: unknown): Promise<HttpAnswer> => await call(ADMIN_TOKEN, method, route, body)
   const createOperator = async (name: string, role: Role, orgs: string[]): Promise<string> => {
     const created = await asAdmin('POST', '/operators', { name, role, orgs })

@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt'
 import type { Page } from 'puppeteer-core'
 import { startConsoleHarness, type ConsoleHarness } from '../support/console-browser.js'
 import { closed, connect, endAll, type ClientSpec } from '../support/mqtt-client.js'
-import { httpsRequest, type HttpAnswer } from '../support/stack.js'
+import { adminRequest, type HttpAnswer } from '../support/stack.js'
 import type { TestCert } from '../support/pki.js'
 
 /**
@@ -33,13 +33,8 @@ describe('web console: an organisation\'s live sessions and audit log', function
     await harness?.close()
   })
 
-  const asOperator = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> => await httpsRequest(harness.gateway.admin.port, {
-    method,
-    path: route,
-    caPem: harness.gateway.admin.caPem,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
+  const asOperator = async (token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> =>
+    await adminRequest(harness.gateway.admin.port, harness.gateway.admin.caPem, token, method, route, body)
   /** A device certificate issued on the record (so it can be revoked), and a live mqtt.js session with it. */
   const connectDevice = async (cn: string, clientId: string): Promise<{ client: MqttClient, serial: string }> => {
     const issued = await harness.adminCall('POST', '/orgs/acme/certs', { cn })

@@ -109,6 +109,17 @@ export async function httpsRequest (port: number, options: { method?: string, pa
   })
 }
 
+/** The admin API as the CLI calls it: `token` as the bearer, `body` (when given) as JSON. */
+export async function adminRequest (port: number, caPem: string, token: string, method: string, route: string, body?: unknown): Promise<HttpAnswer> {
+  return await httpsRequest(port, {
+    method,
+    path: route,
+    caPem,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+}
+
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
 export async function within<T> (ms: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms
